@@ -1,0 +1,254 @@
+package reactor
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"strconv"
+
+	"golang.org/x/sys/unix"
+)
+
+// ErrFdLimit is returned by Acceptor.Accept when the process or system is out
+// of file descriptors (EMFILE/ENFILE). The pending connection has been
+// accepted and closed so the listener does not stay readable; the caller must
+// stop accepting for a while (and log at most once a second), not retry at once.
+var ErrFdLimit = errors.New("file descriptor limit reached")
+
+// Listen opens a non-blocking TCP listener on addr ("host:port", IPv6 in
+// brackets) with SO_REUSEADDR, and SO_REUSEPORT when reusePort is set (one
+// listener per worker on the same port).
+//
+// The host must be an IP literal (an IPv6 one may carry a %zone); an empty
+// host means 0.0.0.0. An IPv4-mapped IPv6 address listens as IPv4. Errors
+// wrap the unix.Errno (errors.Is(err, unix.EADDRINUSE) works).
+func Listen(addr string, reusePort bool, backlog int) (fd int, err error) {
+	sa, family, err := parseListenAddr(addr)
+	if err != nil {
+		return -1, err
+	}
+	fd, err = unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return -1, fmt.Errorf("listen socket for %s: %w", addr, err)
+	}
+	if err = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
+		unix.Close(fd)
+		return -1, fmt.Errorf("SO_REUSEADDR on %s: %w", addr, err)
+	}
+	if reusePort {
+		if err = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEPORT, 1); err != nil {
+			unix.Close(fd)
+			return -1, fmt.Errorf("SO_REUSEPORT on %s: %w", addr, err)
+		}
+	}
+	if err = unix.Bind(fd, sa); err != nil {
+		unix.Close(fd)
+		return -1, fmt.Errorf("bind to %s: %w", addr, err)
+	}
+	if err = unix.Listen(fd, backlog); err != nil {
+		unix.Close(fd)
+		return -1, fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	return fd, nil
+}
+
+// parseListenAddr turns "host:port" into a sockaddr and its address family.
+func parseListenAddr(addr string) (unix.Sockaddr, int, error) {
+	host, portStr, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, 0, fmt.Errorf("listen address %q: %w", addr, err)
+	}
+	port, err := strconv.ParseUint(portStr, 10, 16)
+	if err != nil {
+		return nil, 0, fmt.Errorf("listen address %q: port %q: %w", addr, portStr, err)
+	}
+	ip := netip.IPv4Unspecified()
+	if host != "" {
+		if ip, err = netip.ParseAddr(host); err != nil {
+			return nil, 0, fmt.Errorf("listen address %q: %w", addr, err)
+		}
+		ip = ip.Unmap()
+	}
+	if ip.Is4() {
+		return &unix.SockaddrInet4{Port: int(port), Addr: ip.As4()}, unix.AF_INET, nil
+	}
+	sa := &unix.SockaddrInet6{Port: int(port), Addr: ip.As16()}
+	if zone := ip.Zone(); zone != "" {
+		ifi, err := net.InterfaceByName(zone)
+		if err != nil {
+			return nil, 0, fmt.Errorf("listen address %q: zone: %w", addr, err)
+		}
+		sa.ZoneId = uint32(ifi.Index)
+	}
+	return sa, unix.AF_INET6, nil
+}
+
+// ListenUnix opens a non-blocking unix-socket listener at path, removing a stale file first.
+// Only a socket file is removed: any other file at path makes bind fail.
+func ListenUnix(path string, backlog int) (fd int, err error) {
+	if fi, err := os.Lstat(path); err == nil && fi.Mode()&os.ModeSocket != 0 {
+		if err := os.Remove(path); err != nil {
+			return -1, fmt.Errorf("stale unix socket %s: %w", path, err)
+		}
+	}
+	fd, err = unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return -1, fmt.Errorf("unix listen socket for %s: %w", path, err)
+	}
+	if err = unix.Bind(fd, &unix.SockaddrUnix{Name: path}); err != nil {
+		unix.Close(fd)
+		return -1, fmt.Errorf("bind to %s: %w", path, err)
+	}
+	if err = unix.Listen(fd, backlog); err != nil {
+		unix.Close(fd)
+		return -1, fmt.Errorf("listen on %s: %w", path, err)
+	}
+	return fd, nil
+}
+
+// Acceptor accepts connections from a listener fd with accept4
+// (SOCK_NONBLOCK|SOCK_CLOEXEC), setting TCP_NODELAY and SO_KEEPALIVE on TCP
+// sockets. It keeps one reserve fd: on EMFILE/ENFILE it closes the reserve,
+// accepts and closes the pending connection, reopens the reserve, and reports
+// ErrFdLimit so the caller backs off (it must not spin).
+//
+// An Acceptor is used by its owning thread only; one per worker.
+type Acceptor struct {
+	reserve int // an open /dev/null, or -1 when it could not be reopened yet
+}
+
+// NewAcceptor opens the reserve fd.
+func NewAcceptor() (*Acceptor, error) {
+	a := &Acceptor{reserve: -1}
+	if err := a.openReserve(); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+func (a *Acceptor) openReserve() error {
+	fd, err := unix.Open("/dev/null", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("reserve fd: %w", err)
+	}
+	a.reserve = fd
+	return nil
+}
+
+// Accept returns one connection, or unix.EAGAIN when none is pending.
+// peer is the peer address (zero for unix sockets).
+//
+// ECONNABORTED (a connection reset while queued) and EINTR are retried.
+// On EMFILE/ENFILE it returns ErrFdLimit after shedding one pending
+// connection through the reserve fd (if the reserve could not be reopened
+// last time, it retries that and sheds nothing). Failures to set the TCP
+// options are ignored: the connection still works, and a reset shows on the
+// first read. Other errors are returned wrapped.
+func (a *Acceptor) Accept(lfd int) (fd int, peer unix.Sockaddr, err error) {
+	for {
+		fd, peer, err = unix.Accept4(lfd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+		switch err {
+		case nil:
+			switch peer.(type) {
+			case *unix.SockaddrInet4, *unix.SockaddrInet6:
+				_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+				_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_KEEPALIVE, 1)
+			default:
+				peer = nil
+			}
+			return fd, peer, nil
+		case unix.EINTR, unix.ECONNABORTED:
+			continue
+		case unix.EAGAIN:
+			return -1, nil, unix.EAGAIN
+		case unix.EMFILE, unix.ENFILE:
+			a.shed(lfd)
+			return -1, nil, ErrFdLimit
+		default:
+			return -1, nil, fmt.Errorf("accept on fd %d: %w", lfd, err)
+		}
+	}
+}
+
+// shed frees the reserve fd, uses it to accept and close one pending
+// connection (its client sees the close rather than a hang), and takes the
+// reserve back.
+func (a *Acceptor) shed(lfd int) {
+	if a.reserve >= 0 {
+		unix.Close(a.reserve)
+		a.reserve = -1
+		for {
+			nfd, _, err := unix.Accept4(lfd, unix.SOCK_CLOEXEC)
+			if err == unix.EINTR || err == unix.ECONNABORTED {
+				continue
+			}
+			if err == nil {
+				unix.Close(nfd)
+			}
+			break
+		}
+	}
+	_ = a.openReserve() // on failure, the next EMFILE tries again
+}
+
+// Close releases the reserve fd; it does not close any listener.
+func (a *Acceptor) Close() error {
+	if a.reserve < 0 {
+		return nil
+	}
+	err := unix.Close(a.reserve)
+	a.reserve = -1
+	if err != nil {
+		return fmt.Errorf("reserve fd close: %w", err)
+	}
+	return nil
+}
+
+// Read reads into buf (which must not be empty); it returns unix.EAGAIN when
+// nothing is available and (0, nil) at EOF. EINTR is retried. Errors are the
+// bare unix.Errno so callers can compare them.
+func Read(fd int, buf []byte) (int, error) {
+	for {
+		n, err := unix.Read(fd, buf)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return 0, err
+		}
+		return n, nil
+	}
+}
+
+// LocalPort returns the local port a TCP socket is bound to (after binding to
+// port 0, for instance).
+func LocalPort(fd int) (int, error) {
+	sa, err := unix.Getsockname(fd)
+	if err != nil {
+		return 0, fmt.Errorf("local address of fd %d: %w", fd, err)
+	}
+	switch sa := sa.(type) {
+	case *unix.SockaddrInet4:
+		return sa.Port, nil
+	case *unix.SockaddrInet6:
+		return sa.Port, nil
+	}
+	return 0, fmt.Errorf("local address of fd %d: not a TCP socket", fd)
+}
+
+// AppendSockaddrIP formats a peer address as ZHTTP wants it: it appends the
+// IP text to dst (IPv6 without brackets or zone, IPv4-mapped IPv6 as IPv4)
+// and returns the port; ok=false (dst unchanged) for anything but
+// SockaddrInet4/6, such as a unix-socket peer. It does not allocate when dst
+// has room.
+func AppendSockaddrIP(dst []byte, sa unix.Sockaddr) (out []byte, port int, ok bool) {
+	switch sa := sa.(type) {
+	case *unix.SockaddrInet4:
+		return netip.AddrFrom4(sa.Addr).AppendTo(dst), sa.Port, true
+	case *unix.SockaddrInet6:
+		return netip.AddrFrom16(sa.Addr).Unmap().AppendTo(dst), sa.Port, true
+	}
+	return dst, 0, false
+}

@@ -1,0 +1,42 @@
+# condure-go. `make run` starts condure with the bundled example handler on
+# port 8000; `make test` runs every test. See README.md.
+
+GO      ?= go
+BIN     := bin/condure
+PY      ?= /usr/bin/python3
+FUZZTIME ?= 30s
+# Packages that run goroutines of their own (workers, hub, handlers, logging).
+RACE_PKGS := ./reactor/... ./zhttp/... ./server/... ./internal/... ./cmd/...
+
+.PHONY: build run test test-race bench fuzz lint deps clean
+
+build:
+	$(GO) build -o $(BIN) ./cmd/condure
+
+run: deps build
+	scripts/run.sh $(BIN)
+
+test: deps build
+	$(GO) vet ./...
+	$(GO) test -count=1 ./...
+	$(GO) test -count=1 -race $(RACE_PKGS)
+
+bench:
+	$(GO) test -run='^$$' -bench=. -benchmem ./http1 ./zhttp ./reactor
+
+# Every fuzz target for FUZZTIME each; seeds and past crashers live in
+# each package's testdata/fuzz.
+fuzz:
+	@for t in FuzzParseRequest FuzzChunkedDecoder; do $(GO) test ./http1 -run='^$$' -fuzz="^$$t$$" -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s || exit 1; done
+	@for t in FuzzParseTnet FuzzPacketParse; do $(GO) test ./zhttp -run='^$$' -fuzz="^$$t$$" -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s || exit 1; done
+
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
+	$(GO) vet ./...
+
+# System packages the build and tests need (Debian).
+deps:
+	scripts/deps.sh
+
+clean:
+	rm -rf bin

@@ -1,0 +1,269 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/condure-go/condure/zhttp"
+)
+
+// End-to-end tests: the real binary, real ZeroMQ handlers (zhttp.Handler)
+// and real client sockets on 127.0.0.1.
+
+var binPath string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "condure-e2e")
+	if err != nil {
+		panic(err)
+	}
+	binPath = filepath.Join(dir, "condure")
+	out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "build: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// syncBuffer collects the server's output.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+type testServer struct {
+	t      *testing.T
+	cmd    *exec.Cmd
+	addr   string // 127.0.0.1:port
+	base   string // --zclient-stream
+	log    *syncBuffer
+	exited chan struct{}
+}
+
+func freePort(t *testing.T) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// startServer runs the binary listening on a free port with a private ipc
+// base; extra args are appended. It is stopped when the test ends.
+func startServer(t *testing.T, extra ...string) *testServer {
+	t.Helper()
+	return startServerWith(t, "ipc://"+t.TempDir()+"/c", extra...)
+}
+
+// startServerWith is startServer with a given --zclient-stream base.
+func startServerWith(t *testing.T, base string, extra ...string) *testServer {
+	t.Helper()
+	port := freePort(t)
+	s := &testServer{t: t, addr: fmt.Sprintf("127.0.0.1:%d", port), base: base, log: &syncBuffer{}, exited: make(chan struct{})}
+	args := []string{"--listen", s.addr, "--zclient-stream", s.base}
+	for _, d := range [][2]string{{"--workers", "2"}, {"--log-level", "3"}} {
+		if !slices.Contains(extra, d[0]) {
+			args = append(args, d[0], d[1])
+		}
+	}
+	args = append(args, extra...)
+	s.cmd = exec.Command(binPath, args...)
+	s.cmd.Stdout = s.log
+	s.cmd.Stderr = s.log
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { s.cmd.Wait(); close(s.exited) }()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		c, err := net.Dial("tcp", s.addr)
+		if err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server did not start: %v\n%s", err, s.log.String())
+		}
+		select {
+		case <-s.exited:
+			t.Fatalf("server exited: %s", s.log.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	t.Cleanup(func() {
+		s.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-s.exited:
+		case <-time.After(5 * time.Second):
+			s.cmd.Process.Kill()
+			t.Errorf("server did not stop within 5 s")
+		}
+		if t.Failed() {
+			t.Logf("server log:\n%s", s.log.String())
+		}
+	})
+	return s
+}
+
+func (s *testServer) handler(id string) *zhttp.Handler {
+	s.t.Helper()
+	h, err := zhttp.DialHandler(s.base, id, "condure")
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.t.Cleanup(h.Close)
+	return h
+}
+
+func (s *testServer) dial() net.Conn {
+	s.t.Helper()
+	c, err := net.Dial("tcp", s.addr)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	s.t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// recv waits for the next packet of the given type ("" = data; "*" = any).
+func recv(t *testing.T, h *zhttp.Handler, typ string) map[string]any {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		p, err := h.Recv(time.Until(deadline))
+		if err != nil {
+			t.Fatalf("handler recv (want %q): %v", typ, err)
+		}
+		pt, _ := p["type"].(string)
+		if typ == "*" || pt == typ {
+			return p
+		}
+		if pt == "keep-alive" || pt == "credit" {
+			continue
+		}
+		t.Fatalf("handler got %q packet, want %q: %v", pt, typ, p)
+	}
+	t.Fatalf("no %q packet", typ)
+	return nil
+}
+
+// expectNothing checks that no packet other than keep-alives arrives for d.
+func expectNothing(t *testing.T, h *zhttp.Handler, d time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		p, err := h.Recv(time.Until(deadline))
+		if err == zhttp.ErrTimeout {
+			return
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p["type"] != "keep-alive" {
+			t.Fatalf("unexpected packet: %v", p)
+		}
+	}
+}
+
+func str(p map[string]any, k string) string { s, _ := p[k].(string); return s }
+func num(p map[string]any, k string) int64  { n, _ := p[k].(int64); return n }
+
+// reply sends a packet for request p, filling id and the next seq.
+type session struct {
+	t   *testing.T
+	h   *zhttp.Handler
+	id  string
+	seq int64
+}
+
+func newSession(t *testing.T, h *zhttp.Handler, req map[string]any) *session {
+	return &session{t: t, h: h, id: str(req, "id")}
+}
+
+func (s *session) send(p map[string]any) {
+	s.t.Helper()
+	p["id"] = s.id
+	p["seq"] = s.seq
+	s.seq++
+	if err := s.h.Send(p); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+func (s *session) respond(code int, reason, body string, more bool, headers ...string) {
+	hdrs := []any{}
+	for i := 0; i+1 < len(headers); i += 2 {
+		hdrs = append(hdrs, []any{headers[i], headers[i+1]})
+	}
+	p := map[string]any{"code": code, "reason": reason, "headers": hdrs, "body": body}
+	if more {
+		p["more"] = true
+	}
+	s.send(p)
+}
+
+func readResponse(t *testing.T, br *bufio.Reader, method string) (*http.Response, string) {
+	t.Helper()
+	resp, err := http.ReadResponse(br, &http.Request{Method: method})
+	if err != nil {
+		t.Fatalf("read response: %v", err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("read body: %v", err)
+	}
+	resp.Body.Close()
+	return resp, string(body)
+}
+
+// readAllUntilClose returns everything the server sends until it closes.
+func readAllUntilClose(t *testing.T, c net.Conn) string {
+	t.Helper()
+	b, err := io.ReadAll(c)
+	if err != nil && !strings.Contains(err.Error(), "reset") {
+		t.Fatalf("read: %v", err)
+	}
+	return string(b)
+}
+
+// waitLog waits until the server's output contains s.
+func (s *testServer) waitLog(sub string) {
+	s.t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(s.log.String(), sub) {
+		if time.Now().After(deadline) {
+			s.t.Fatalf("log line %q not found", sub)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -1,0 +1,191 @@
+// Command condure is condure-go: an HTTP/1 and WebSocket connection manager
+// that hands requests to handler processes as ZHTTP packets over ZeroMQ,
+// command-line compatible with condure 1.4.0.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+
+	zmq "github.com/pebbe/zmq4"
+
+	"github.com/condure-go/condure/config"
+	"github.com/condure-go/condure/internal/logging"
+	"github.com/condure-go/condure/server"
+	"github.com/condure-go/condure/zhttp"
+)
+
+const (
+	target = "condure"
+	// 1 s: shutdown flushes cancels this long at most, well inside the 4 s
+	// Pushpin's runner waits before it kills (ZHTTP.md §12 #17).
+	shutdownLinger = time.Second
+)
+
+func main() { os.Exit(run(os.Args[1:])) }
+
+func run(args []string) int {
+	cfg, err := config.Parse(args)
+	if err != nil {
+		if errors.Is(err, config.ErrUsage) {
+			fmt.Fprintf(os.Stderr, "error: %v\n\n%s", err, config.Usage())
+			return 2
+		}
+		logging.Error(target, "%v", err)
+		return 1
+	}
+	if cfg.ShowHelp {
+		fmt.Print(config.Usage())
+		return 0
+	}
+	if cfg.ShowVersion {
+		fmt.Printf("condure %s\n", config.Version)
+		return 0
+	}
+	logging.SetLevel(cfg.LogLevel)
+	if err := unsupported(cfg); err != nil {
+		logging.Error(target, "%v", err)
+		return 1
+	}
+	logging.Info(target, "starting...")
+	stop, err := start(cfg)
+	if err != nil {
+		logging.Error(target, "%v", err)
+		return 1
+	}
+	logging.Info(target, "started")
+
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT)
+	<-sigs
+	logging.Info(target, "stopping...")
+	go func() {
+		<-sigs // a second signal: give up at once (ZHTTP.md §8.5)
+		os.Exit(1)
+	}()
+	stop()
+	logging.Info(target, "stopped")
+	return 0
+}
+
+// unsupported refuses flags whose features are not built yet, rather than
+// accepting and ignoring them.
+func unsupported(cfg *config.Config) error {
+	for _, l := range cfg.Listens {
+		switch {
+		case l.Mode == config.ModeReq:
+			return fmt.Errorf("failed to parse listen: req mode is not supported yet")
+		case l.TLS && !l.Local:
+			return fmt.Errorf("failed to parse listen: tls is not supported yet")
+		case l.Local:
+			return fmt.Errorf("failed to parse listen: local (unix socket) listeners are not supported yet")
+		}
+	}
+	if cfg.Compression {
+		return fmt.Errorf("--compression is not supported yet")
+	}
+	return nil
+}
+
+// start sets up ZeroMQ, the hub (bind mode) and the workers, and returns the
+// function that stops them in order.
+func start(cfg *config.Config) (func(), error) {
+	ctx, err := zmq.NewContext()
+	if err != nil {
+		return nil, fmt.Errorf("zmq context: %w", err)
+	}
+	sc := &zhttp.StreamConfig{
+		InstanceID: cfg.ID,
+		Connect:    cfg.ZClientConnect,
+		HWM:        max((cfg.ReqMaxConn+cfg.StreamMaxConn)/20, 1),
+		IPCMode:    cfg.IPCFileMode,
+	}
+	for _, base := range cfg.ZClientStream {
+		out, outStream, in, err := config.StreamSpecs(base)
+		if err != nil {
+			return nil, err
+		}
+		sc.Out = append(sc.Out, out)
+		sc.OutStream = append(sc.OutStream, outStream)
+		sc.In = append(sc.In, in)
+	}
+	var hub *zhttp.Hub
+	if !cfg.ZClientConnect {
+		if hub, err = startHub(ctx, sc, cfg.Workers); err != nil {
+			return nil, fmt.Errorf("failed to set zhttp client stream specs: %w", err)
+		}
+	}
+	verb := "bind"
+	if cfg.ZClientConnect {
+		verb = "connect"
+	}
+	for i := range sc.Out {
+		logging.Info("condure::app", "zhttp client %s %s %s %s", verb, sc.Out[i], sc.OutStream[i], sc.In[i])
+	}
+
+	opts := &server.Options{
+		InstanceID:     cfg.ID,
+		Workers:        cfg.Workers,
+		MaxConn:        cfg.StreamMaxConn / cfg.Workers,
+		BufferSize:     cfg.BufferSize,
+		StreamTimeout:  time.Duration(cfg.StreamTimeout) * time.Second,
+		Stream:         sc,
+		Ctx:            ctx,
+		ShutdownLinger: shutdownLinger,
+	}
+	for _, l := range cfg.Listens {
+		opts.Listens = append(opts.Listens, l.Addr)
+	}
+	var workers []*server.Worker
+	stopAll := func() {
+		for _, w := range workers {
+			w.Stop()
+		}
+		for _, w := range workers {
+			w.Wait()
+		}
+		if hub != nil {
+			hub.Stop()
+			hub.Wait()
+		}
+		ctx.Term()
+	}
+	for i := 0; i < cfg.Workers; i++ {
+		w := server.NewWorker(i, opts)
+		if err := w.Start(); err != nil {
+			stopAll()
+			return nil, fmt.Errorf("failed to bind %s", strings.TrimPrefix(err.Error(), "listen "))
+		}
+		workers = append(workers, w)
+	}
+	for _, l := range opts.Listens {
+		logging.Info("condure::server", "listening on %s", l)
+	}
+	return stopAll, nil
+}
+
+// startHub creates and runs the hub on its own locked OS thread, so its
+// sockets are used only by the thread that made them.
+func startHub(ctx *zmq.Context, sc *zhttp.StreamConfig, workers int) (*zhttp.Hub, error) {
+	type result struct {
+		hub *zhttp.Hub
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		runtime.LockOSThread()
+		hub, err := zhttp.NewHub(ctx, sc, workers)
+		ch <- result{hub, err}
+		if err == nil {
+			hub.Run(int(shutdownLinger / time.Millisecond))
+		}
+	}()
+	r := <-ch
+	return r.hub, r.err
+}

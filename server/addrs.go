@@ -1,0 +1,51 @@
+package server
+
+// addrTable interns handler addresses (the `from` of handler packets, ≤64
+// bytes) per worker. Handlers are few and sessions many, so a session keeps a
+// 4-byte reference instead of 64 bytes of address, and keep-alives can be
+// batched per address.
+type addrTable struct {
+	index map[string]int32
+	names [][]byte
+	refs  []int32
+	free  []int32
+}
+
+func newAddrTable() *addrTable { return &addrTable{index: make(map[string]int32)} }
+
+// ref returns the reference (1-based) for name, taking one reference.
+func (t *addrTable) ref(name []byte) int32 {
+	if i, ok := t.index[string(name)]; ok { // no allocation for the lookup
+		t.refs[i]++
+		return i + 1
+	}
+	var i int32
+	if n := len(t.free); n > 0 {
+		i = t.free[n-1]
+		t.free = t.free[:n-1]
+		t.names[i] = append(t.names[i][:0], name...)
+		t.refs[i] = 1
+	} else {
+		i = int32(len(t.names))
+		t.names = append(t.names, append([]byte(nil), name...))
+		t.refs = append(t.refs, 1)
+	}
+	t.index[string(t.names[i])] = i
+	return i + 1
+}
+
+// unref drops one reference; 0 is ignored.
+func (t *addrTable) unref(r int32) {
+	if r == 0 {
+		return
+	}
+	i := r - 1
+	t.refs[i]--
+	if t.refs[i] == 0 {
+		delete(t.index, string(t.names[i]))
+		t.free = append(t.free, i)
+	}
+}
+
+// name returns the address behind r.
+func (t *addrTable) name(r int32) []byte { return t.names[r-1] }

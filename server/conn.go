@@ -1,0 +1,105 @@
+package server
+
+import (
+	"net/netip"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/condure-go/condure/http1"
+)
+
+// connState is where a stream-mode HTTP session stands (ZHTTP.md §4.1).
+type connState uint8
+
+const (
+	stRecvHeader    connState = iota // waiting for (the rest of) a request head
+	stAwaitHandler                   // request sent on PUSH; no handler packet yet
+	stRecvBody                       // handler known; forwarding the request body as credits allow
+	stAwaitResponse                  // request complete; waiting for the response
+	stSendBody                       // response started; streaming it to the client
+	stHandoff                        // paused between handoff-proceed and the next handler packet (§4.7)
+)
+
+var stateNames = [...]string{"recv-header", "await-handler", "recv-body", "await-response", "send-body", "handoff"}
+
+func (s connState) String() string { return stateNames[s] }
+
+// Connection flags.
+const (
+	fCanRead        uint32 = 1 << iota // the kernel may hold bytes not read yet (edge seen, no EAGAIN since)
+	fQueued                            // on the run queue
+	fKeepAlive                         // request allows persistence (§5.4)
+	fHead                              // HEAD request: response carries no body
+	fExpect100                         // 100 Continue owed when the handler first answers
+	fChunkedReq                        // request body is chunked
+	fReqDone                           // request body fully read
+	fRespStarted                       // response head written
+	fRespLast                          // handler sent the last body part
+	fChunkedResp                       // response body is chunked
+	fLengthResp                        // response has a Content-Length (respLeft counts down)
+	fNoBody                            // response body bytes are discarded (HEAD, 204, 304)
+	fCloseAfter                        // close once the response is written
+	fHandoffPending                    // handoff-proceed owed once writes are flushed
+	fPeerV6                            // peerIP holds an IPv6 address
+	fHasPeer                           // peer address known (TCP)
+)
+
+// Timers per connection slot: id = slot*timersPerConn + kind.
+const (
+	timersPerConn = 2
+	timerSession  = 0 // handler silence, or idle keep-alive connection (60 s)
+	timerStream   = 1 // client inactivity (--stream-timeout)
+)
+
+// conn is one client connection. It holds no Go pointers (buffers are pool
+// references, the handler address an index), so a slab of a million costs the
+// garbage collector nothing to scan.
+type conn struct {
+	fd        int32
+	state     connState
+	resume    connState // state to return to after a handoff
+	listener  uint8
+	minor     uint8 // HTTP/1.minor of the current request
+	flags     uint32
+	idCounter uint64 // the counter part of the session id
+	inSeq     int64  // next seq expected from the handler
+	outSeq    int64  // next seq to send
+	addr      int32  // handler address reference, 0 = not known yet
+	rbuf      int32  // read block reference, 0 = none
+	wbuf      int32  // write block reference, 0 = none
+	rstart    int32  // unprocessed input is rbuf[rstart:rend]
+	rend      int32
+	wstart    int32 // unsent output is wbuf[wstart:wend]
+	wend      int32
+	credits   int64 // request-body bytes the handler will take
+	bodyLeft  int64 // Content-Length request body bytes not read yet
+	respLeft  int64 // Content-Length response bytes not written yet
+	owed      int64 // response body bytes written but not credited yet
+	chunk     http1.ChunkedDecoder
+	peerPort  uint16
+	peerIP    [16]byte
+}
+
+func (c *conn) has(f uint32) bool { return c.flags&f != 0 }
+
+// storePeer records the client's address for peer-address/peer-port.
+func (c *conn) storePeer(sa unix.Sockaddr) {
+	switch a := sa.(type) {
+	case *unix.SockaddrInet4:
+		copy(c.peerIP[:4], a.Addr[:])
+		c.peerPort = uint16(a.Port)
+		c.flags |= fHasPeer
+	case *unix.SockaddrInet6:
+		c.peerIP = a.Addr
+		c.peerPort = uint16(a.Port)
+		c.flags |= fHasPeer | fPeerV6
+	}
+}
+
+// appendPeerIP appends the peer's IP in text form (IPv6 without brackets).
+func (c *conn) appendPeerIP(dst []byte) []byte {
+	if c.has(fPeerV6) {
+		return netip.AddrFrom16(c.peerIP).Unmap().AppendTo(dst)
+	}
+	return netip.AddrFrom4([4]byte(c.peerIP[:4])).AppendTo(dst)
+}

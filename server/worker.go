@@ -1,0 +1,578 @@
+// Package server holds the worker event loop and the session state machines
+// (stream-mode HTTP now; req mode and WebSocket beside it later). A worker is
+// one goroutine locked to its OS thread that owns its epoll set, its
+// listeners, its connections and its ZeroMQ sockets outright: nothing on the
+// data path is shared with another worker.
+package server
+
+import (
+	"runtime"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	zmq "github.com/pebbe/zmq4"
+	"golang.org/x/sys/unix"
+
+	"github.com/condure-go/condure/http1"
+	"github.com/condure-go/condure/internal/logging"
+	"github.com/condure-go/condure/reactor"
+	"github.com/condure-go/condure/zhttp"
+)
+
+const (
+	targetServer = "condure::server"
+	targetConn   = "condure::connection"
+
+	// 10 ms: timer resolution; every timeout here is seconds long.
+	tickDur = 10 * time.Millisecond
+	// 60 s: handlers expire a session after 60 s of silence, and condure
+	// closes idle keep-alive connections after the same time (ZHTTP.md §4.5).
+	sessionTimeoutTicks = 6000
+	// Connections accepted per listener per wake-up, so one busy port
+	// cannot starve the others.
+	acceptBudget = 64
+	// Reads per connection per pass; a connection cut off is queued for
+	// another pass (edge-triggered epoll will not report it again).
+	readBudget = 4
+	// Handler messages received per wake-up before connections get a turn.
+	zmqBudget = 1024
+	// Epoll events per wait.
+	maxEvents = 512
+	// After an EMFILE the worker stops accepting for this long.
+	fdLimitBackoff = 100 * time.Millisecond
+	// Bytes the write buffer may hold beyond the credits granted: the
+	// response head and chunk framing. More means the handler ignored credits.
+	writeSlack = 16384
+)
+
+// Epoll tags: kind in the top byte; connections carry slot and generation.
+const (
+	tagWaker    = 1 << 56
+	tagZmq      = 2 << 56
+	tagListener = 3 << 56
+	tagConn     = 4 << 56
+	tagKindMask = 0xff << 56
+)
+
+func connTag(slot int32, gen uint32) uint64 {
+	return tagConn | uint64(gen&0xffffff)<<32 | uint64(uint32(slot))
+}
+
+// Listener is one listening port of a worker.
+type Listener struct {
+	Addr   string
+	Scheme string // "http" (later "https")
+	fd     int
+}
+
+// Options are what a worker needs from the command line.
+type Options struct {
+	InstanceID    string
+	Workers       int
+	MaxConn       int // stream connections per worker
+	BufferSize    int
+	StreamTimeout time.Duration
+	Listens       []string // TCP addresses of stream listeners
+	Stream        *zhttp.StreamConfig
+	Ctx           *zmq.Context
+	// ShutdownLinger bounds how long a stopping worker flushes cancels.
+	ShutdownLinger time.Duration
+}
+
+// Worker is one event loop.
+type Worker struct {
+	idx  int
+	opts *Options
+
+	poller   *reactor.Poller
+	waker    *reactor.Waker
+	acceptor *reactor.Acceptor
+	writer   reactor.Writer
+	zs       *zhttp.WorkerSockets
+
+	listeners      []Listener
+	acceptPaused   bool // at maxconn
+	acceptResumeAt time.Time
+
+	conns  *reactor.Slab[conn]
+	timers *reactor.TimerWheel
+	bufs   *bufPool
+	addrs  *addrTable
+
+	idCounter uint64
+	start     time.Time
+	now       uint64 // ticks since start
+
+	pkt      zhttp.Packet
+	out      zhttp.Out
+	req      http1.Request
+	instance []byte // --id, the `from` of every packet we send
+	uri      []byte
+	peer     []byte
+	frame    []byte   // chunk framing being built
+	pktBuf   []byte   // packet being built
+	head     []byte   // response head being built
+	scratch  []byte   // chunked request body being gathered
+	iov      [][]byte // writev argument being built
+	idBuf    [32]byte
+
+	runq    []int32    // connections with input left to process (-1-i: listener i)
+	zmqBusy bool       // the receive budget ran out
+	pendOut [][]byte   // requests PUSH would not take yet
+	pendStr [][][]byte // stream frames the ROUTER would not take yet
+
+	stopping atomic.Bool
+	done     chan struct{}
+	ready    chan error
+}
+
+// NewWorker prepares worker idx; Start runs it.
+func NewWorker(idx int, opts *Options) *Worker {
+	return &Worker{idx: idx, opts: opts, done: make(chan struct{}), ready: make(chan error, 1)}
+}
+
+// Start runs the worker on its own locked OS thread and returns once its
+// sockets are set up (or failed to be).
+func (w *Worker) Start() error {
+	go w.run()
+	return <-w.ready
+}
+
+// Stop asks the worker to shut down; Wait blocks until it has.
+func (w *Worker) Stop() {
+	w.stopping.Store(true)
+	if w.waker != nil {
+		w.waker.Wake()
+	}
+}
+
+func (w *Worker) Wait() { <-w.done }
+
+func (w *Worker) setup() error {
+	var err error
+	o := w.opts
+	if w.poller, err = reactor.NewPoller(maxEvents); err != nil {
+		return err
+	}
+	if w.waker, err = reactor.NewWaker(); err != nil {
+		return err
+	}
+	if w.acceptor, err = reactor.NewAcceptor(); err != nil {
+		return err
+	}
+	w.conns = reactor.NewSlab[conn](o.MaxConn)
+	w.start = time.Now()
+	w.timers = reactor.NewTimerWheel(o.MaxConn*timersPerConn, 0)
+	w.bufs = newBufPool(o.BufferSize)
+	w.addrs = newAddrTable()
+	w.pktBuf = make([]byte, 0, 2*o.BufferSize+zhttp.MaxPacketSize)
+	w.head = make([]byte, 0, 4096)
+	w.scratch = make([]byte, 0, o.BufferSize)
+	w.iov = make([][]byte, 0, 8)
+	w.instance = []byte(o.InstanceID)
+	w.uri = make([]byte, 0, http1.MaxURI+64)
+	w.peer = make([]byte, 0, 64)
+	w.frame = make([]byte, 0, 64)
+
+	if w.zs, err = zhttp.NewWorkerSockets(o.Ctx, o.Stream, w.idx); err != nil {
+		return err
+	}
+	w.poller.Add(w.waker.Fd(), reactor.EvIn, tagWaker)
+	for _, s := range []*zhttp.Sock{w.zs.Out, w.zs.OutStream, w.zs.In} {
+		w.poller.Add(s.Fd(), reactor.EvIn, tagZmq)
+	}
+	for i, addr := range o.Listens {
+		fd, err := reactor.Listen(addr, true, 1024)
+		if err != nil {
+			return err
+		}
+		w.listeners = append(w.listeners, Listener{Addr: addr, Scheme: "http", fd: fd})
+		w.poller.Add(fd, reactor.EvIn, tagListener|uint64(i))
+	}
+	return nil
+}
+
+func (w *Worker) run() {
+	runtime.LockOSThread()
+	defer close(w.done)
+	if err := w.setup(); err != nil {
+		w.teardown()
+		w.ready <- err
+		return
+	}
+	w.ready <- nil
+	for !w.stopping.Load() {
+		w.loopOnce()
+	}
+	w.shutdown()
+}
+
+func (w *Worker) loopOnce() {
+	timeout := w.waitTimeout()
+	evs, err := w.poller.Wait(timeout)
+	if err != nil {
+		logging.Error(targetServer, "worker %d: epoll wait: %v", w.idx, err)
+		return
+	}
+	w.now = uint64(time.Since(w.start) / tickDur)
+	for _, ev := range evs {
+		switch ev.Tag & tagKindMask {
+		case tagWaker:
+			w.waker.Drain()
+		case tagZmq:
+			// handled by pumpZmq below: ZMQ_FD only says "look again"
+		case tagListener:
+			w.accept(int(ev.Tag & 0xffff))
+		case tagConn:
+			w.connEvent(ev.Tag, ev.Events)
+		}
+	}
+	w.pumpZmq()
+	w.runQueue()
+	w.timers.Advance(w.now, w.timerFired)
+	if w.acceptPaused && !w.acceptResumeAt.IsZero() && time.Now().After(w.acceptResumeAt) {
+		w.resumeAccept()
+	}
+}
+
+// waitTimeout is the epoll timeout in milliseconds: until the next timer, or
+// 0 while work is queued.
+func (w *Worker) waitTimeout() int {
+	if len(w.runq) > 0 || w.zmqBusy {
+		return 0
+	}
+	ms := 1000
+	if len(w.pendOut) > 0 || len(w.pendStr) > 0 {
+		ms = 50 // retry sends that hit the high-water mark, as condure does
+	}
+	if w.acceptPaused && !w.acceptResumeAt.IsZero() {
+		ms = min(ms, int(fdLimitBackoff/time.Millisecond))
+	}
+	if t, ok := w.timers.Next(); ok {
+		now := uint64(time.Since(w.start) / tickDur)
+		if t <= now {
+			return 0
+		}
+		ms = min(ms, int((t-now)*uint64(tickDur/time.Millisecond)))
+	}
+	return ms
+}
+
+// accept takes new connections from listener li until EAGAIN, the budget,
+// or maxconn.
+func (w *Worker) accept(li int) {
+	if w.acceptPaused || w.stopping.Load() {
+		return
+	}
+	l := &w.listeners[li]
+	for i := 0; i < acceptBudget; i++ {
+		if w.conns.Len() >= w.conns.Cap() {
+			w.pauseAccept(false)
+			return
+		}
+		fd, sa, err := w.acceptor.Accept(l.fd)
+		if err != nil {
+			if err == unix.EAGAIN {
+				return
+			}
+			if err == reactor.ErrFdLimit {
+				logging.Error(targetServer, "worker %d: accept: too many open files, backing off", w.idx)
+				w.pauseAccept(true)
+				return
+			}
+			logging.Warn(targetServer, "worker %d: accept: %v", w.idx, err)
+			return
+		}
+		w.newConn(fd, sa, li)
+	}
+	// Budget spent: come back after the others had a turn.
+	w.runq = append(w.runq, -1-int32(li))
+}
+
+func (w *Worker) pauseAccept(backoff bool) {
+	w.acceptPaused = true
+	if backoff {
+		w.acceptResumeAt = time.Now().Add(fdLimitBackoff)
+	} else {
+		w.acceptResumeAt = time.Time{}
+		logging.Debug(targetServer, "worker %d: at maxconn, not accepting", w.idx)
+	}
+}
+
+// resumeAccept accepts again; pending connections sit in the backlog and
+// will not raise a new edge, so accept is called right away.
+func (w *Worker) resumeAccept() {
+	w.acceptPaused = false
+	w.acceptResumeAt = time.Time{}
+	for i := range w.listeners {
+		w.accept(i)
+	}
+}
+
+// runQueue gives connections cut off by a budget another pass.
+func (w *Worker) runQueue() {
+	q := w.runq
+	w.runq = nil
+	for _, slot := range q {
+		if slot < 0 {
+			w.accept(int(-1 - slot))
+			continue
+		}
+		if w.conns.InUse(slot) {
+			c := w.conns.Get(slot)
+			c.flags &^= fQueued
+			w.advance(slot, c)
+		}
+	}
+	if cap(q) <= 1024 && w.runq == nil {
+		w.runq = q[:0]
+	}
+}
+
+func (w *Worker) queue(slot int32, c *conn) {
+	if c.flags&fQueued == 0 {
+		c.flags |= fQueued
+		w.runq = append(w.runq, slot)
+	}
+}
+
+// ---- ZeroMQ side ----
+
+// pumpZmq receives handler packets until none is left or the budget runs out,
+// then flushes sends that were held back. Every socket's ZMQ_EVENTS is read
+// at the end, which re-arms its edge-triggered ZMQ_FD.
+func (w *Worker) pumpZmq() {
+	w.zmqBusy = false
+	for i := 0; i < zmqBudget; i++ {
+		if !w.zs.In.Readable() {
+			break
+		}
+		msg, more, ok, err := w.zs.In.Recv()
+		if err != nil {
+			logging.Error(targetServer, "worker %d: zmq recv: %v", w.idx, err)
+			break
+		}
+		if !ok {
+			break
+		}
+		if more {
+			w.zs.In.SkipRest()
+		}
+		w.handlerMessage(msg)
+		if i == zmqBudget-1 {
+			w.zmqBusy = true // more may be queued: poll again without sleeping
+		}
+	}
+	w.flushZmq()
+	// The out sockets are only sent on; reading ZMQ_EVENTS lets libzmq
+	// process their commands so the fds keep signalling.
+	w.zs.Out.Readable()
+	w.zs.OutStream.Readable()
+}
+
+func (w *Worker) flushZmq() {
+	for len(w.pendOut) > 0 {
+		if w.zs.Out.Send(w.pendOut[0]) == zhttp.ErrWouldBlock {
+			break
+		}
+		w.pendOut = w.pendOut[1:]
+	}
+	for len(w.pendStr) > 0 {
+		err := w.zs.OutStream.Send(w.pendStr[0]...)
+		if err == zhttp.ErrWouldBlock {
+			break
+		}
+		if err != nil {
+			logging.Error(targetServer, "stream zmq send to: %v", err)
+		}
+		w.pendStr = w.pendStr[1:]
+	}
+}
+
+// sendRequest sends the first packet of a session through PUSH.
+func (w *Worker) sendRequest(p []byte) {
+	if logging.Enabled(logging.LevelTrace) {
+		logging.Trace(targetServer, "OUT stream %q", p)
+	}
+	if len(w.pendOut) == 0 {
+		if err := w.zs.Out.Send(p); err == nil {
+			return
+		} else if err != zhttp.ErrWouldBlock {
+			logging.Error(targetServer, "stream zmq send: %v", err)
+			return
+		}
+	}
+	w.pendOut = append(w.pendOut, append([]byte(nil), p...))
+}
+
+var emptyFrame = []byte{}
+
+// sendTo sends a later packet of a session to the handler address through
+// the ROUTER.
+func (w *Worker) sendTo(addr []byte, p []byte) {
+	if logging.Enabled(logging.LevelTrace) {
+		logging.Trace(targetServer, "OUT stream to %s %q", addr, p)
+	}
+	if len(w.pendStr) == 0 {
+		err := w.zs.OutStream.Send(addr, emptyFrame, p)
+		if err == nil {
+			return
+		}
+		if err != zhttp.ErrWouldBlock {
+			logging.Error(targetServer, "stream zmq send to: %v", err)
+			return
+		}
+	}
+	w.pendStr = append(w.pendStr, [][]byte{append([]byte(nil), addr...), emptyFrame, append([]byte(nil), p...)})
+}
+
+// handlerMessage routes one "<instance-id> T<dict>" message to the sessions
+// it names.
+func (w *Worker) handlerMessage(msg []byte) {
+	sp := -1
+	for i, b := range msg {
+		if b == ' ' {
+			sp = i
+			break
+		}
+	}
+	if sp < 0 {
+		logging.Warn(targetServer, "worker %d: unable to determine packet address", w.idx)
+		return
+	}
+	if string(msg[:sp]) != w.opts.InstanceID {
+		logging.Warn(targetServer, "worker %d: packet not for us", w.idx)
+		return
+	}
+	body := msg[sp+1:]
+	if logging.Enabled(logging.LevelTrace) {
+		logging.Trace(targetServer, "IN stream %q", body)
+	}
+	p := &w.pkt
+	if err := p.Parse(body); err != nil {
+		logging.Warn(targetServer, "worker %d: zhttp parse error: %v", w.idx, err)
+		return
+	}
+	for i := range p.IDs {
+		id := &p.IDs[i]
+		slot, ok := w.lookup(id.ID)
+		if !ok {
+			continue // unknown or stale id: dropped silently (ZHTTP.md §2.4)
+		}
+		w.handlerPacket(slot, w.conns.Get(slot), p, id)
+	}
+}
+
+// lookup finds the session an id names: "<worker>-<slot>-<counter hex>".
+func (w *Worker) lookup(id []byte) (int32, bool) {
+	wi, ok := zhttp.WorkerOf(id)
+	if !ok || wi != w.idx {
+		return 0, false
+	}
+	i := 0
+	for id[i] != '-' {
+		i++
+	}
+	i++
+	slot := 0
+	j := i
+	for ; j < len(id) && id[j] != '-'; j++ {
+		c := id[j]
+		if c < '0' || c > '9' || j-i > 9 {
+			return 0, false
+		}
+		slot = slot*10 + int(c-'0')
+	}
+	if j == i || j >= len(id)-1 || slot >= w.conns.Cap() {
+		return 0, false
+	}
+	var counter uint64
+	for k := j + 1; k < len(id); k++ {
+		c := id[k]
+		var d byte
+		switch {
+		case c >= '0' && c <= '9':
+			d = c - '0'
+		case c >= 'a' && c <= 'f':
+			d = c - 'a' + 10
+		default:
+			return 0, false
+		}
+		if k-j > 16 {
+			return 0, false
+		}
+		counter = counter<<4 | uint64(d)
+	}
+	s := int32(slot)
+	if !w.conns.InUse(s) {
+		return 0, false
+	}
+	c := w.conns.Get(s)
+	if c.idCounter != counter || c.state == stRecvHeader {
+		return 0, false
+	}
+	return s, true
+}
+
+// appendID writes a session's id into w.idBuf.
+func (w *Worker) appendID(slot int32, c *conn) []byte {
+	b := strconv.AppendInt(w.idBuf[:0], int64(w.idx), 10)
+	b = append(b, '-')
+	b = strconv.AppendInt(b, int64(slot), 10)
+	b = append(b, '-')
+	return strconv.AppendUint(b, c.idCounter, 16)
+}
+
+// ---- shutdown ----
+
+// shutdown drops every client connection and sends `cancel` to the handler
+// of every session whose handler is known (ZHTTP.md §8.5, §12 #17), then
+// closes the sockets with a bounded linger.
+func (w *Worker) shutdown() {
+	for _, l := range w.listeners {
+		unix.Close(l.fd)
+	}
+	w.listeners = nil
+	for slot := int32(0); slot < int32(w.conns.Cap()); slot++ {
+		if w.conns.InUse(slot) {
+			w.closeConn(slot, w.conns.Get(slot), true)
+		}
+	}
+	deadline := time.Now().Add(w.opts.ShutdownLinger)
+	for (len(w.pendOut) > 0 || len(w.pendStr) > 0) && time.Now().Before(deadline) {
+		w.flushZmq()
+		time.Sleep(5 * time.Millisecond)
+	}
+	w.teardown()
+}
+
+func (w *Worker) teardown() {
+	if w.zs != nil {
+		w.zs.Close(int(w.opts.ShutdownLinger / time.Millisecond))
+	}
+	for _, l := range w.listeners {
+		unix.Close(l.fd)
+	}
+	if w.acceptor != nil {
+		w.acceptor.Close()
+	}
+	if w.poller != nil {
+		w.poller.Close()
+	}
+}
+
+// timerFired dispatches an expired connection timer.
+func (w *Worker) timerFired(id int32) {
+	slot := id / timersPerConn
+	if !w.conns.InUse(slot) {
+		return
+	}
+	c := w.conns.Get(slot)
+	switch id % timersPerConn {
+	case timerSession:
+		w.sessionExpired(slot, c)
+	case timerStream:
+		w.streamTimedOut(slot, c)
+	}
+}

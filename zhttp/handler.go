@@ -1,0 +1,283 @@
+package zhttp
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"time"
+
+	zmq "github.com/pebbe/zmq4"
+)
+
+// This file is the handler side of ZHTTP, for tests, benchmarks and example
+// handlers written in Go: it connects to a server's bound stream endpoints
+// like any handler would. It favours convenience over speed: packets are
+// decoded into maps.
+
+// Handler is one handler process's sockets: PULL on B-out, ROUTER (identity
+// = ID) on B-out-stream, PUB on B-in. Use it from one goroutine.
+type Handler struct {
+	ID       string // ROUTER identity and the `from` of every packet sent
+	Instance string // the server's --id, prefix of every published message
+	ctx      *zmq.Context
+	pull     *zmq.Socket
+	router   *zmq.Socket
+	pub      *zmq.Socket
+	poller   *zmq.Poller
+}
+
+// DialHandler connects a handler to the stream endpoints of base (the
+// server's --zclient-stream) and waits briefly so the server's SUB
+// subscription reaches the PUB (the slow-joiner rule).
+func DialHandler(base, id, instance string) (*Handler, error) {
+	return dialHandler(base, id, instance, false)
+}
+
+// BindHandler binds the endpoints instead, for a server run with
+// --zclient-connect.
+func BindHandler(base, id, instance string) (*Handler, error) {
+	return dialHandler(base, id, instance, true)
+}
+
+func dialHandler(base, id, instance string, bind bool) (*Handler, error) {
+	out, outStream, in, err := streamEndpoints(base)
+	if err != nil {
+		return nil, err
+	}
+	ctx, err := zmq.NewContext()
+	if err != nil {
+		return nil, err
+	}
+	h := &Handler{ID: id, Instance: instance, ctx: ctx}
+	attachOne := func(s *zmq.Socket, ep string) error {
+		if bind {
+			return s.Bind(ep)
+		}
+		return s.Connect(ep)
+	}
+	if h.pull, err = ctx.NewSocket(zmq.PULL); err == nil {
+		err = attachOne(h.pull, out)
+	}
+	if err == nil {
+		if h.router, err = ctx.NewSocket(zmq.ROUTER); err == nil {
+			h.router.SetIdentity(id)
+			err = attachOne(h.router, outStream)
+		}
+	}
+	if err == nil {
+		if h.pub, err = ctx.NewSocket(zmq.PUB); err == nil {
+			err = attachOne(h.pub, in)
+		}
+	}
+	if err != nil {
+		h.Close()
+		return nil, err
+	}
+	h.poller = zmq.NewPoller()
+	h.poller.Add(h.pull, zmq.POLLIN)
+	h.poller.Add(h.router, zmq.POLLIN)
+	time.Sleep(300 * time.Millisecond)
+	return h, nil
+}
+
+// streamEndpoints expands a base spec (ZHTTP.md §2.1).
+func streamEndpoints(base string) (out, outStream, in string, err error) {
+	switch {
+	case len(base) > 6 && base[:6] == "ipc://":
+		return base + "-out", base + "-out-stream", base + "-in", nil
+	case len(base) > 6 && base[:6] == "tcp://":
+		i := len(base) - 1
+		for i > 6 && base[i] != ':' {
+			i--
+		}
+		port, perr := strconv.Atoi(base[i+1:])
+		if perr != nil {
+			return "", "", "", fmt.Errorf("error parsing tcp port in base spec: %w", perr)
+		}
+		host := base[:i+1]
+		return host + strconv.Itoa(port), host + strconv.Itoa(port+1), host + strconv.Itoa(port+2), nil
+	}
+	return "", "", "", errors.New("base spec must be ipc or tcp")
+}
+
+// Close closes the sockets without lingering.
+func (h *Handler) Close() {
+	for _, s := range []*zmq.Socket{h.pull, h.router, h.pub} {
+		if s != nil {
+			s.SetLinger(0)
+			s.Close()
+		}
+	}
+	h.ctx.Term()
+}
+
+// ErrTimeout is returned by Recv when nothing arrived in time.
+var ErrTimeout = errors.New("timed out")
+
+// Recv returns the next packet from the server (a request from PULL or a
+// later packet from the ROUTER), decoded, or ErrTimeout.
+func (h *Handler) Recv(timeout time.Duration) (map[string]any, error) {
+	polled, err := h.poller.Poll(timeout)
+	if err != nil {
+		return nil, err
+	}
+	if len(polled) == 0 {
+		return nil, ErrTimeout
+	}
+	frames, err := polled[0].Socket.RecvMessageBytes(0)
+	if err != nil {
+		return nil, err
+	}
+	payload := frames[len(frames)-1] // ROUTER: [server id, "", payload]
+	return DecodePacket(payload)
+}
+
+// Send publishes a packet; "from" is filled in with h.ID when absent.
+func (h *Handler) Send(p map[string]any) error {
+	if _, ok := p["from"]; !ok {
+		p["from"] = h.ID
+	}
+	msg := append([]byte(h.Instance+" "), EncodePacket(p)...)
+	_, err := h.pub.SendBytes(msg, 0)
+	return err
+}
+
+// SendRaw publishes msg as it is (for malformed-packet tests).
+func (h *Handler) SendRaw(msg []byte) error {
+	_, err := h.pub.SendBytes(msg, 0)
+	return err
+}
+
+// DecodePacket decodes "T" + tnetstring dict into Go values: strings become
+// string, ints int64, lists []any, dicts map[string]any.
+func DecodePacket(b []byte) (map[string]any, error) {
+	if len(b) == 0 || b[0] != 'T' {
+		return nil, ErrFormat
+	}
+	v, _, err := ParseTnet(b[1:])
+	if err != nil {
+		return nil, err
+	}
+	d, err := decodeValue(v)
+	if err != nil {
+		return nil, err
+	}
+	m, ok := d.(map[string]any)
+	if !ok {
+		return nil, ErrFormat
+	}
+	return m, nil
+}
+
+func decodeValue(v TnetValue) (any, error) {
+	switch v.Kind {
+	case TnetString:
+		return string(v.Payload), nil
+	case TnetInt:
+		return v.Int()
+	case TnetBool:
+		return v.Bool()
+	case TnetNull:
+		return nil, nil
+	case TnetFloat:
+		return strconv.ParseFloat(string(v.Payload), 64)
+	case TnetList:
+		list := []any{}
+		rest := v.Payload
+		for len(rest) > 0 {
+			e, r, err := ParseTnet(rest)
+			if err != nil {
+				return nil, err
+			}
+			x, err := decodeValue(e)
+			if err != nil {
+				return nil, err
+			}
+			list = append(list, x)
+			rest = r
+		}
+		return list, nil
+	case TnetDict:
+		m := map[string]any{}
+		rest := v.Payload
+		for len(rest) > 0 {
+			k, r, err := ParseTnet(rest)
+			if err != nil {
+				return nil, err
+			}
+			e, r2, err := ParseTnet(r)
+			if err != nil {
+				return nil, err
+			}
+			x, err := decodeValue(e)
+			if err != nil {
+				return nil, err
+			}
+			m[string(k.Payload)] = x
+			rest = r2
+		}
+		return m, nil
+	}
+	return nil, ErrTnet
+}
+
+// EncodePacket encodes a map as "T" + tnetstring dict, keys sorted. Values
+// may be string, []byte, int, int64, bool, nil, []any, [][]string,
+// []map[string]any and map[string]any.
+func EncodePacket(p map[string]any) []byte {
+	return encodeValue([]byte{'T'}, p)
+}
+
+func encodeValue(dst []byte, v any) []byte {
+	switch x := v.(type) {
+	case string:
+		return AppendTnetString(dst, []byte(x))
+	case []byte:
+		return AppendTnetString(dst, x)
+	case int:
+		return AppendTnetInt(dst, int64(x))
+	case int64:
+		return AppendTnetInt(dst, x)
+	case bool:
+		return AppendTnetBool(dst, x)
+	case nil:
+		return append(dst, "0:~"...)
+	case []any:
+		dst, mark := BeginContainer(dst)
+		for _, e := range x {
+			dst = encodeValue(dst, e)
+		}
+		return EndContainer(dst, mark, TnetList)
+	case [][]string:
+		dst, mark := BeginContainer(dst)
+		for _, e := range x {
+			m2 := 0
+			dst, m2 = BeginContainer(dst)
+			for _, s := range e {
+				dst = AppendTnetString(dst, []byte(s))
+			}
+			dst = EndContainer(dst, m2, TnetList)
+		}
+		return EndContainer(dst, mark, TnetList)
+	case []map[string]any:
+		dst, mark := BeginContainer(dst)
+		for _, e := range x {
+			dst = encodeValue(dst, e)
+		}
+		return EndContainer(dst, mark, TnetList)
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		dst, mark := BeginContainer(dst)
+		for _, k := range keys {
+			dst = AppendTnetString(dst, []byte(k))
+			dst = encodeValue(dst, x[k])
+		}
+		return EndContainer(dst, mark, TnetDict)
+	}
+	panic(fmt.Sprintf("zhttp: cannot encode %T", v))
+}

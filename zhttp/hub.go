@@ -165,8 +165,8 @@ func (h *Hub) Run(lingerMs int) {
 }
 
 // Stop asks Run to finish; Wait waits for it.
-func (h *Hub) Stop()  { h.stop.Store(true); h.waker.Wake() }
-func (h *Hub) Wait()  { <-h.done }
+func (h *Hub) Stop() { h.stop.Store(true); h.waker.Wake() }
+func (h *Hub) Wait() { <-h.done }
 
 // pump moves what it can and reports whether a budget ran out (more to do).
 func (h *Hub) pump() bool {

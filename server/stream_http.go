@@ -126,6 +126,11 @@ func (w *Worker) fill(slot int32, c *conn) (got bool, closed bool) {
 		return false, true
 	}
 	c.rend += int32(n)
+	if int(c.rend) < len(buf) {
+		// A short read drained the socket: data arriving later raises a new
+		// edge, so the EAGAIN read that would confirm it is skipped.
+		c.flags &^= fCanRead
+	}
 	w.touchStream(slot)
 	return true, false
 }

@@ -179,9 +179,9 @@ func (w *Worker) setup() error {
 		return err
 	}
 	w.poller.Add(w.waker.Fd(), reactor.EvIn, tagWaker)
-	for _, s := range []*zhttp.Sock{w.zs.Out, w.zs.OutStream, w.zs.In} {
-		w.poller.Add(s.Fd(), reactor.EvIn, tagZmq)
-	}
+	// Only the receiving socket joins epoll: the send-only ones are retried
+	// on a 50 ms timer when they hit the high-water mark, as condure does.
+	w.poller.Add(w.zs.In.Fd(), reactor.EvIn, tagZmq)
 	for i, addr := range o.Listens {
 		fd, err := reactor.Listen(addr, true, 1024)
 		if err != nil {
@@ -339,15 +339,13 @@ func (w *Worker) queue(slot int32, c *conn) {
 
 // ---- ZeroMQ side ----
 
-// pumpZmq receives handler packets until none is left or the budget runs out,
-// then flushes sends that were held back. Every socket's ZMQ_EVENTS is read
-// at the end, which re-arms its edge-triggered ZMQ_FD.
+// pumpZmq receives handler packets until the socket says EAGAIN (which is
+// what re-arms its edge-triggered ZMQ_FD) or the budget runs out, then
+// retries sends that were held back. Reading ZMQ_EVENTS first would cost a
+// cgo call and often a syscall per message, for nothing.
 func (w *Worker) pumpZmq() {
 	w.zmqBusy = false
 	for i := 0; i < zmqBudget; i++ {
-		if !w.zs.In.Readable() {
-			break
-		}
 		msg, more, ok, err := w.zs.In.Recv()
 		if err != nil {
 			logging.Error(targetServer, "worker %d: zmq recv: %v", w.idx, err)
@@ -365,10 +363,6 @@ func (w *Worker) pumpZmq() {
 		}
 	}
 	w.flushZmq()
-	// The out sockets are only sent on; reading ZMQ_EVENTS lets libzmq
-	// process their commands so the fds keep signalling.
-	w.zs.Out.Readable()
-	w.zs.OutStream.Readable()
 }
 
 func (w *Worker) flushZmq() {

@@ -134,7 +134,9 @@ func (h *Hub) Run(lingerMs int) {
 	}
 	defer p.Close()
 	p.Add(h.waker.Fd(), reactor.EvIn, 0)
-	for _, s := range h.all() {
+	// Receiving sockets only: they are read until EAGAIN, which re-arms
+	// their ZMQ_FD; send-only sockets are retried on a timer when full.
+	for _, s := range []*Sock{h.extIn, h.fromOut, h.fromStream} {
 		p.Add(s.Fd(), reactor.EvIn, 1)
 	}
 	for !h.stop.Load() {
@@ -174,9 +176,6 @@ func (h *Hub) pump() bool {
 	// Worker → handler requests (PUSH B-out).
 	if h.flushOut() {
 		for i := 0; i < hubBudget; i++ {
-			if !h.fromOut.Readable() {
-				break
-			}
 			msg, more, ok, _ := h.fromOut.Recv()
 			if !ok {
 				break
@@ -196,9 +195,6 @@ func (h *Hub) pump() bool {
 	// Worker → handler stream frames (ROUTER B-out-stream).
 	if h.flushStream() {
 		for i := 0; i < hubBudget; i++ {
-			if !h.fromStream.Readable() {
-				break
-			}
 			frames, ok := h.recvFrames(h.fromStream)
 			if !ok {
 				break
@@ -215,9 +211,6 @@ func (h *Hub) pump() bool {
 	// Handler → worker.
 	if h.flushWorkers() {
 		for i := 0; i < hubBudget; i++ {
-			if !h.extIn.Readable() {
-				break
-			}
 			msg, more, ok, _ := h.extIn.Recv()
 			if !ok {
 				break
@@ -233,12 +226,6 @@ func (h *Hub) pump() bool {
 				busy = true
 			}
 		}
-	}
-	// Re-arm the edge-triggered fds of the sockets only sent on.
-	h.extOut.Readable()
-	h.extStream.Readable()
-	for _, s := range h.toWorker {
-		s.Readable()
 	}
 	return busy
 }

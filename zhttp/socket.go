@@ -11,10 +11,10 @@ import (
 )
 
 // This file is the ZeroMQ side of a worker: the sockets it sends requests and
-// stream packets on and receives handler packets from, registered in the
-// worker's epoll through ZMQ_FD. ZMQ_FD is edge-triggered and only means "look
-// again": after every send or receive the owner must call Events and keep
-// receiving while it reports readable (DESIGN.md "Threads and ZeroMQ").
+// stream packets on and receives handler packets from, the receiving one
+// registered in the worker's epoll through ZMQ_FD. ZMQ_FD is edge-triggered
+// and only means "look again": the owner receives until EAGAIN, which leaves
+// the fd armed for the next message (DESIGN.md "Threads and ZeroMQ").
 //
 // A socket is used only by the goroutine (locked OS thread) that created it
 // and closed there explicitly.
@@ -34,20 +34,6 @@ type Sock struct {
 
 // Fd is the socket's ZMQ_FD, to register edge-triggered for reading.
 func (k *Sock) Fd() int { return k.fd }
-
-// Readable reports whether a message can be received now (ZMQ_EVENTS POLLIN).
-// Calling it also lets libzmq process pending commands, which is what re-arms
-// the edge-triggered ZMQ_FD.
-func (k *Sock) Readable() bool {
-	ev, err := k.s.GetEvents()
-	return err == nil && ev&zmq.POLLIN != 0
-}
-
-// Writable reports ZMQ_EVENTS POLLOUT.
-func (k *Sock) Writable() bool {
-	ev, err := k.s.GetEvents()
-	return err == nil && ev&zmq.POLLOUT != 0
-}
 
 // Recv receives one message frame without blocking; ok is false when none is
 // queued. more reports that further frames of the same message follow.

@@ -54,6 +54,8 @@ func run(args []string) int {
 		return 1
 	}
 	logging.Info(target, "starting...")
+	stopProfile := startProfile()
+	defer stopProfile()
 	stop, err := start(cfg)
 	if err != nil {
 		logging.Error(target, "%v", err)

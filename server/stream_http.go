@@ -57,7 +57,7 @@ func (w *Worker) startIdle(slot int32, c *conn) {
 	c.flags &= connFlags
 	c.inSeq, c.outSeq, c.credits, c.bodyLeft, c.respLeft, c.owed = 0, 0, 0, 0, 0, 0
 	c.chunk.Reset()
-	w.timers.Schedule(slot*timersPerConn+timerSession, w.now+sessionTimeoutTicks)
+	w.timers.Schedule(slot*timersPerConn+timerSession, w.now+w.sessionTicks)
 	w.timers.Cancel(slot*timersPerConn + timerStream)
 }
 
@@ -266,7 +266,7 @@ func (w *Worker) startRequest(slot int32, c *conn, n int) {
 	c.rstart += int32(n)
 	w.releaseRead(c)
 	c.state = stAwaitHandler
-	w.timers.Schedule(slot*timersPerConn+timerSession, w.now+sessionTimeoutTicks)
+	w.timers.Schedule(slot*timersPerConn+timerSession, w.now+w.sessionTicks)
 	w.touchStream(slot)
 }
 
@@ -319,7 +319,7 @@ func (w *Worker) handlerPacket(slot int32, c *conn, p *zhttp.Packet, id *zhttp.I
 		w.addrs.unref(c.addr)
 		c.addr = w.addrs.ref(p.From)
 	}
-	w.timers.Schedule(slot*timersPerConn+timerSession, w.now+sessionTimeoutTicks)
+	w.timers.Schedule(slot*timersPerConn+timerSession, w.now+w.sessionTicks)
 	if c.state == stHandoff {
 		c.state = c.resume
 	}

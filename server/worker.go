@@ -78,6 +78,10 @@ type Options struct {
 	Ctx           *zmq.Context
 	// ShutdownLinger bounds how long a stopping worker flushes cancels.
 	ShutdownLinger time.Duration
+	// Test hooks (0 = condure's values): the handler silence after which a
+	// session ends (60 s), and the keep-alive interval (45 s).
+	SessionTimeout    time.Duration
+	KeepAliveInterval time.Duration
 }
 
 // Worker is one event loop.
@@ -100,9 +104,10 @@ type Worker struct {
 	bufs   *bufPool
 	addrs  *addrTable
 
-	idCounter uint64
-	start     time.Time
-	now       uint64 // ticks since start
+	idCounter    uint64
+	sessionTicks uint64 // handler silence that ends a session
+	start        time.Time
+	now          uint64 // ticks since start
 
 	pkt      zhttp.Packet
 	out      zhttp.Out
@@ -116,6 +121,14 @@ type Worker struct {
 	scratch  []byte   // chunked request body being gathered
 	iov      [][]byte // writev argument being built
 	idBuf    [32]byte
+
+	kaCursor   int32   // next slot the keep-alive sweep visits
+	kaSweeps   int32   // sweeps per keep-alive interval
+	kaNext     uint64  // tick of the next sweep
+	batch      []int32 // sessions of a batched send
+	batchIDs   []zhttp.IDSeq
+	batchArena []byte // id text of batchIDs; sized so it never moves
+	fullLog    *logging.Limiter
 
 	runq    []int32    // connections with input left to process (-1-i: listener i)
 	zmqBusy bool       // the receive budget ran out
@@ -174,6 +187,17 @@ func (w *Worker) setup() error {
 	w.uri = make([]byte, 0, http1.MaxURI+64)
 	w.peer = make([]byte, 0, 64)
 	w.frame = make([]byte, 0, 64)
+	w.batchIDs = make([]zhttp.IDSeq, 0, zhttp.MaxIDs)
+	w.batchArena = make([]byte, 0, zhttp.MaxIDs*32)
+	w.kaSweeps = keepAliveSweeps
+	if o.KeepAliveInterval > 0 {
+		w.kaSweeps = int32(max(o.KeepAliveInterval/(keepAliveSweepTicks*tickDur), 1))
+	}
+	w.sessionTicks = sessionTimeoutTicks
+	if o.SessionTimeout > 0 {
+		w.sessionTicks = uint64(max(o.SessionTimeout/tickDur, 1))
+	}
+	w.fullLog = logging.NewLimiter(time.Second)
 
 	if w.zs, err = zhttp.NewWorkerSockets(o.Ctx, o.Stream, w.idx); err != nil {
 		return err
@@ -231,6 +255,10 @@ func (w *Worker) loopOnce() {
 	w.pumpZmq()
 	w.runQueue()
 	w.timers.Advance(w.now, w.timerFired)
+	if w.now >= w.kaNext {
+		w.kaNext = w.now + keepAliveSweepTicks
+		w.sweepKeepAlives()
+	}
 	if w.acceptPaused && !w.acceptResumeAt.IsZero() && time.Now().After(w.acceptResumeAt) {
 		w.resumeAccept()
 	}
@@ -248,6 +276,9 @@ func (w *Worker) waitTimeout() int {
 	}
 	if w.acceptPaused && !w.acceptResumeAt.IsZero() {
 		ms = min(ms, int(fdLimitBackoff/time.Millisecond))
+	}
+	if w.kaNext > 0 {
+		ms = min(ms, int(tickDur/time.Millisecond)*int(max(w.kaNext, w.now+1)-w.now))
 	}
 	if t, ok := w.timers.Next(); ok {
 		now := uint64(time.Since(w.start) / tickDur)
@@ -296,7 +327,9 @@ func (w *Worker) pauseAccept(backoff bool) {
 		w.acceptResumeAt = time.Now().Add(fdLimitBackoff)
 	} else {
 		w.acceptResumeAt = time.Time{}
-		logging.Debug(targetServer, "worker %d: at maxconn, not accepting", w.idx)
+		if w.fullLog.Allow(time.Now()) {
+			logging.Info(targetServer, "worker %d: at maxconn (%d), not accepting", w.idx, w.conns.Cap())
+		}
 	}
 }
 
@@ -528,9 +561,19 @@ func (w *Worker) shutdown() {
 		unix.Close(l.fd)
 	}
 	w.listeners = nil
+	w.batch = w.batch[:0]
+	for slot := int32(0); slot < int32(w.conns.Cap()); slot++ {
+		if w.conns.InUse(slot) && batchable(w.conns.Get(slot)) {
+			w.batch = append(w.batch, slot)
+		}
+	}
+	if len(w.batch) > 0 {
+		logging.Debug(targetServer, "worker %d: cancelling %d sessions", w.idx, len(w.batch))
+		w.sendBatched(zhttp.TypeCancel)
+	}
 	for slot := int32(0); slot < int32(w.conns.Cap()); slot++ {
 		if w.conns.InUse(slot) {
-			w.closeConn(slot, w.conns.Get(slot), true)
+			w.closeConn(slot, w.conns.Get(slot), false)
 		}
 	}
 	deadline := time.Now().Add(w.opts.ShutdownLinger)

@@ -298,7 +298,7 @@ func (h *Hub) route(msg []byte) {
 		logging.Warn(hubTarget, "packet not for us")
 		return
 	}
-	if err := h.pkt.Parse(msg[sp+1:]); err != nil {
+	if err := h.pkt.ParseIDs(msg[sp+1:]); err != nil {
 		logging.Warn(hubTarget, "unable to determine packet id(s): %v", err)
 		return
 	}

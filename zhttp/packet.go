@@ -173,7 +173,14 @@ func fieldTypeError(msg string) *protoError { return &protoError{msg, ErrFieldTy
 // Every field is reset first, so a reused Packet carries nothing over. On
 // error the Packet's fields are unspecified. A missing id (or an empty id
 // list) returns ErrNoID itself; every other error wraps one of the sentinels.
-func (p *Packet) Parse(msg []byte) error {
+func (p *Packet) Parse(msg []byte) error { return p.parse(msg, false) }
+
+// ParseIDs reads only the ids of a packet (into p.IDs), checking nothing
+// else: the bind-mode hub routes by id and leaves validation to the worker
+// that owns the session, which logs what is wrong with the packet.
+func (p *Packet) ParseIDs(msg []byte) error { return p.parse(msg, true) }
+
+func (p *Packet) parse(msg []byte, idsOnly bool) error {
 	p.reset()
 	if len(msg) == 0 || msg[0] != 'T' {
 		return errFormat
@@ -196,6 +203,9 @@ func (p *Packet) Parse(msg []byte) error {
 		var key, val TnetValue
 		if key, val, rest, err = nextField(rest); err != nil {
 			return err
+		}
+		if idsOnly && string(key.Payload) != "id" {
+			continue
 		}
 		switch string(key.Payload) {
 		case "from":

@@ -26,6 +26,10 @@ import (
 var binPath string
 
 func TestMain(m *testing.M) {
+	if mode := os.Getenv("CONDURE_E2E_HANDLER"); mode != "" {
+		// Re-executed as a separate handler process (see runHandlerProcess).
+		os.Exit(handlerProcess(mode))
+	}
 	dir, err := os.MkdirTemp("", "condure-e2e")
 	if err != nil {
 		panic(err)

@@ -140,6 +140,10 @@ func start(cfg *config.Config) (func(), error) {
 		Stream:         sc,
 		Ctx:            ctx,
 		ShutdownLinger: shutdownLinger,
+		// Test hooks, so tests need not wait 60 s: not flags, because
+		// condure has none for these.
+		SessionTimeout:    envDuration("CONDURE_TEST_SESSION_TIMEOUT"),
+		KeepAliveInterval: envDuration("CONDURE_TEST_KEEPALIVE_INTERVAL"),
 	}
 	for _, l := range cfg.Listens {
 		opts.Listens = append(opts.Listens, l.Addr)
@@ -190,4 +194,10 @@ func startHub(ctx *zmq.Context, sc *zhttp.StreamConfig, workers int) (*zhttp.Hub
 	}()
 	r := <-ch
 	return r.hub, r.err
+}
+
+// envDuration reads a Go duration from the environment (0 when unset or bad).
+func envDuration(name string) time.Duration {
+	d, _ := time.ParseDuration(os.Getenv(name))
+	return d
 }

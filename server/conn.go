@@ -18,9 +18,11 @@ const (
 	stAwaitResponse                  // request complete; waiting for the response
 	stSendBody                       // response started; streaming it to the client
 	stHandoff                        // paused between handoff-proceed and the next handler packet (§4.7)
+	stReqBody                        // req mode: reading the whole request body (§4.3)
+	stReqAwait                       // req mode: request sent on the DEALER, waiting for the reply
 )
 
-var stateNames = [...]string{"recv-header", "await-handler", "recv-body", "await-response", "send-body", "handoff"}
+var stateNames = [...]string{"recv-header", "await-handler", "recv-body", "await-response", "send-body", "handoff", "req-body", "req-await"}
 
 func (s connState) String() string { return stateNames[s] }
 
@@ -42,6 +44,7 @@ const (
 	fHandoffPending                    // handoff-proceed owed once writes are flushed
 	fPeerV6                            // peerIP holds an IPv6 address
 	fHasPeer                           // peer address known (TCP)
+	fReq                               // req-mode connection
 )
 
 // Timers per connection slot: id = slot*timersPerConn + kind.
@@ -67,6 +70,9 @@ type conn struct {
 	addr      int32  // handler address reference, 0 = not known yet
 	rbuf      int32  // read block reference, 0 = none
 	wbuf      int32  // write block reference, 0 = none
+	bbuf      int32  // req mode: block holding the request head and body, 0 = none
+	blen      int32  // bytes in bbuf
+	hlen      int32  // head bytes at the start of bbuf
 	rstart    int32  // unprocessed input is rbuf[rstart:rend]
 	rend      int32
 	wstart    int32 // unsent output is wbuf[wstart:wend]
@@ -81,6 +87,13 @@ type conn struct {
 }
 
 func (c *conn) has(f uint32) bool { return c.flags&f != 0 }
+
+func (c *conn) mode() int {
+	if c.has(fReq) {
+		return modeReq
+	}
+	return modeStream
+}
 
 // storePeer records the client's address for peer-address/peer-port.
 func (c *conn) storePeer(sa unix.Sockaddr) {

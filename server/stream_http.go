@@ -2,7 +2,6 @@ package server
 
 import (
 	"bytes"
-	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -21,7 +20,7 @@ import (
 // handlerPacket, timers through sessionExpired and streamTimedOut.
 
 // connFlags survive from one request to the next on a persistent connection.
-const connFlags = fCanRead | fQueued | fPeerV6 | fHasPeer
+const connFlags = fCanRead | fQueued | fPeerV6 | fHasPeer | fReq
 
 var continue100 = []byte("HTTP/1.1 100 Continue\r\n\r\n")
 
@@ -36,10 +35,16 @@ func (w *Worker) newConn(fd int, sa unix.Sockaddr, li int) {
 	c.fd = int32(fd)
 	c.listener = uint8(li)
 	c.storePeer(sa)
+	m := w.listeners[li].mode()
+	if m == modeReq {
+		c.flags |= fReq
+	}
+	w.open[m]++
 	if err := w.poller.Add(fd, reactor.EvIn|reactor.EvOut|reactor.EvRdHup, connTag(slot, gen)); err != nil {
 		logging.Error(targetServer, "worker %d: epoll add: %v", w.idx, err)
 		unix.Close(fd)
 		w.conns.Free(slot)
+		w.released(m)
 		return
 	}
 	w.startIdle(slot, c)
@@ -57,7 +62,13 @@ func (w *Worker) startIdle(slot int32, c *conn) {
 	c.flags &= connFlags
 	c.inSeq, c.outSeq, c.credits, c.bodyLeft, c.respLeft, c.owed = 0, 0, 0, 0, 0, 0
 	c.chunk.Reset()
-	w.timers.Schedule(slot*timersPerConn+timerSession, w.now+w.sessionTicks)
+	if c.has(fReq) {
+		// req mode: --req-timeout bounds the whole cycle from here to the
+		// written response (§4.3).
+		w.timers.Schedule(slot*timersPerConn+timerSession, w.now+w.reqTicks)
+	} else {
+		w.timers.Schedule(slot*timersPerConn+timerSession, w.now+w.sessionTicks)
+	}
 	w.timers.Cancel(slot*timersPerConn + timerStream)
 }
 
@@ -91,6 +102,8 @@ func (w *Worker) advance(slot int32, c *conn) {
 		w.recvHeader(slot, c)
 	case stRecvBody:
 		w.forwardBody(slot, c)
+	case stReqBody:
+		w.readReqBody(slot, c)
 	}
 }
 
@@ -160,7 +173,11 @@ func (w *Worker) recvHeader(slot int32, c *conn) {
 				return
 			}
 			if n > 0 {
-				w.startRequest(slot, c, n)
+				if c.has(fReq) {
+					w.startReqRequest(slot, c, n)
+				} else {
+					w.startRequest(slot, c, n)
+				}
 				return
 			}
 		}
@@ -197,10 +214,16 @@ func (w *Worker) respondError(slot int32, c *conn, code int, reason string) {
 	if c.state == stRecvHeader {
 		minor = 1
 	}
+	w.finishWith(slot, c, http1.AppendErrorResponse(w.head[:0], minor, code, reason))
+}
+
+// finishWith writes a complete response of the server's own and closes
+// after it.
+func (w *Worker) finishWith(slot int32, c *conn, resp []byte) {
 	c.state = stSendBody
 	c.flags |= fRespStarted | fRespLast | fCloseAfter
 	c.flags &^= fChunkedResp
-	w.iov = append(w.iov[:0], http1.AppendErrorResponse(w.head[:0], minor, code, reason))
+	w.iov = append(w.iov[:0], resp)
 	if w.write(slot, c, 0) {
 		w.finishIfDone(slot, c)
 	}
@@ -216,7 +239,7 @@ func (w *Worker) dropAddr(a int32) int32 {
 func (w *Worker) startRequest(slot int32, c *conn, n int) {
 	req := &w.req
 	l := &w.listeners[c.listener]
-	uri, err := http1.AppendURI(w.uri[:0], l.Scheme, req.Host, req.Target)
+	uri, err := http1.AppendURI(w.uri[:0], l.scheme, req.Host, req.Target)
 	if err != nil {
 		w.reject(slot, c, err)
 		return
@@ -771,7 +794,10 @@ func (w *Worker) clientGone(slot int32, c *conn, why string) {
 // connection reached its limit (§4.5, §12 #1, #2).
 func (w *Worker) sessionExpired(slot int32, c *conn) {
 	switch {
-	case c.state == stRecvHeader:
+	case c.state == stReqAwait:
+		logging.Debug(targetConn, "worker %d: conn %d: req timeout", w.idx, slot)
+		w.respondError(slot, c, 504, "Gateway Timeout")
+	case c.state == stRecvHeader || c.state == stReqBody:
 		w.closeConn(slot, c, false)
 	case !c.has(fRespStarted):
 		logging.Debug(targetConn, "worker %d: conn %d: handler timed out", w.idx, slot)
@@ -798,10 +824,9 @@ func (w *Worker) closeConn(slot int32, c *conn, cancel bool) {
 	unix.Close(int(c.fd))
 	w.bufs.put(c.rbuf)
 	w.bufs.put(c.wbuf)
+	w.bodyBufs.put(c.bbuf)
 	w.timers.Cancel(slot*timersPerConn + timerSession)
 	w.timers.Cancel(slot*timersPerConn + timerStream)
 	w.conns.Free(slot)
-	if w.acceptPaused && w.acceptResumeAt.IsZero() {
-		w.acceptResumeAt = time.Now() // a slot is free: accept again next turn
-	}
+	w.released(c.mode())
 }

@@ -59,23 +59,45 @@ func connTag(slot int32, gen uint32) uint64 {
 	return tagConn | uint64(gen&0xffffff)<<32 | uint64(uint32(slot))
 }
 
-// Listener is one listening port of a worker.
-type Listener struct {
-	Addr   string
-	Scheme string // "http" (later "https")
+// Listen is one listening port.
+type Listen struct {
+	Addr string // "host:port"
+	Req  bool   // req mode (else stream)
+}
+
+// listener is a worker's socket for one Listen.
+type listener struct {
+	Listen
+	scheme string // "http" (later "https")
 	fd     int
+}
+
+// Connection modes, indexing per-mode counts and limits.
+const (
+	modeStream = 0
+	modeReq    = 1
+)
+
+func (l *listener) mode() int {
+	if l.Req {
+		return modeReq
+	}
+	return modeStream
 }
 
 // Options are what a worker needs from the command line.
 type Options struct {
-	InstanceID    string
-	Workers       int
-	MaxConn       int // stream connections per worker
-	BufferSize    int
-	StreamTimeout time.Duration
-	Listens       []string // TCP addresses of stream listeners
-	Stream        *zhttp.StreamConfig
-	Ctx           *zmq.Context
+	InstanceID     string
+	Workers        int
+	StreamMaxConn  int // stream connections per worker
+	ReqMaxConn     int // req connections per worker
+	BufferSize     int
+	BodyBufferSize int // req mode: largest request body
+	StreamTimeout  time.Duration
+	ReqTimeout     time.Duration
+	Listens        []Listen
+	ZMQ            *zhttp.Config
+	Ctx            *zmq.Context
 	// ShutdownLinger bounds how long a stopping worker flushes cancels.
 	ShutdownLinger time.Duration
 	// Test hooks (0 = condure's values): the handler silence after which a
@@ -95,17 +117,21 @@ type Worker struct {
 	writer   reactor.Writer
 	zs       *zhttp.WorkerSockets
 
-	listeners      []Listener
-	acceptPaused   bool // at maxconn
-	acceptResumeAt time.Time
+	listeners []listener
+	open      [2]int    // connections per mode
+	maxOpen   [2]int    // --stream-maxconn, --req-maxconn per worker
+	atMax     [2]bool   // accepting paused at maxconn, per mode
+	fdBackoff time.Time // accepting paused after EMFILE until then
 
-	conns  *reactor.Slab[conn]
-	timers *reactor.TimerWheel
-	bufs   *bufPool
-	addrs  *addrTable
+	conns    *reactor.Slab[conn]
+	timers   *reactor.TimerWheel
+	bufs     *bufPool
+	bodyBufs *bufPool // req mode: head + whole body
+	addrs    *addrTable
 
 	idCounter    uint64
 	sessionTicks uint64 // handler silence that ends a session
+	reqTicks     uint64 // --req-timeout
 	start        time.Time
 	now          uint64 // ticks since start
 
@@ -134,6 +160,8 @@ type Worker struct {
 	zmqBusy bool       // the receive budget ran out
 	pendOut [][]byte   // requests PUSH would not take yet
 	pendStr [][][]byte // stream frames the ROUTER would not take yet
+	pendReq [][]byte   // req requests the DEALER would not take yet
+	frames  [][]byte   // a multi-frame message being received
 
 	stopping atomic.Bool
 	done     chan struct{}
@@ -174,10 +202,20 @@ func (w *Worker) setup() error {
 	if w.acceptor, err = reactor.NewAcceptor(); err != nil {
 		return err
 	}
-	w.conns = reactor.NewSlab[conn](o.MaxConn)
+	w.maxOpen = [2]int{o.StreamMaxConn, o.ReqMaxConn}
+	capacity := 0
+	for _, l := range o.Listens {
+		if l.Req {
+			capacity = max(capacity, o.ReqMaxConn+o.StreamMaxConn)
+		} else {
+			capacity = max(capacity, o.StreamMaxConn)
+		}
+	}
+	w.conns = reactor.NewSlab[conn](capacity)
 	w.start = time.Now()
-	w.timers = reactor.NewTimerWheel(o.MaxConn*timersPerConn, 0)
+	w.timers = reactor.NewTimerWheel(capacity*timersPerConn, 0)
 	w.bufs = newBufPool(o.BufferSize)
+	w.bodyBufs = newBufPool(o.BufferSize + o.BodyBufferSize)
 	w.addrs = newAddrTable()
 	w.pktBuf = make([]byte, 0, 2*o.BufferSize+zhttp.MaxPacketSize)
 	w.head = make([]byte, 0, 4096)
@@ -198,20 +236,25 @@ func (w *Worker) setup() error {
 		w.sessionTicks = uint64(max(o.SessionTimeout/tickDur, 1))
 	}
 	w.fullLog = logging.NewLimiter(time.Second)
+	w.reqTicks = uint64(max(o.ReqTimeout/tickDur, 1))
 
-	if w.zs, err = zhttp.NewWorkerSockets(o.Ctx, o.Stream, w.idx); err != nil {
+	if w.zs, err = zhttp.NewWorkerSockets(o.Ctx, o.ZMQ, w.idx); err != nil {
 		return err
 	}
 	w.poller.Add(w.waker.Fd(), reactor.EvIn, tagWaker)
-	// Only the receiving socket joins epoll: the send-only ones are retried
-	// on a 50 ms timer when they hit the high-water mark, as condure does.
-	w.poller.Add(w.zs.In.Fd(), reactor.EvIn, tagZmq)
-	for i, addr := range o.Listens {
-		fd, err := reactor.Listen(addr, true, 1024)
+	// Only receiving sockets join epoll: the send-only ones are retried on
+	// a 50 ms timer when they hit the high-water mark, as condure does.
+	for _, s := range []*zhttp.Sock{w.zs.In, w.zs.ReqIn} {
+		if s != nil {
+			w.poller.Add(s.Fd(), reactor.EvIn, tagZmq)
+		}
+	}
+	for i, l := range o.Listens {
+		fd, err := reactor.Listen(l.Addr, true, 1024)
 		if err != nil {
 			return err
 		}
-		w.listeners = append(w.listeners, Listener{Addr: addr, Scheme: "http", fd: fd})
+		w.listeners = append(w.listeners, listener{Listen: l, scheme: "http", fd: fd})
 		w.poller.Add(fd, reactor.EvIn, tagListener|uint64(i))
 	}
 	return nil
@@ -259,7 +302,8 @@ func (w *Worker) loopOnce() {
 		w.kaNext = w.now + keepAliveSweepTicks
 		w.sweepKeepAlives()
 	}
-	if w.acceptPaused && !w.acceptResumeAt.IsZero() && time.Now().After(w.acceptResumeAt) {
+	if !w.fdBackoff.IsZero() && time.Now().After(w.fdBackoff) {
+		w.fdBackoff = time.Time{}
 		w.resumeAccept()
 	}
 }
@@ -271,10 +315,10 @@ func (w *Worker) waitTimeout() int {
 		return 0
 	}
 	ms := 1000
-	if len(w.pendOut) > 0 || len(w.pendStr) > 0 {
+	if len(w.pendOut) > 0 || len(w.pendStr) > 0 || len(w.pendReq) > 0 {
 		ms = 50 // retry sends that hit the high-water mark, as condure does
 	}
-	if w.acceptPaused && !w.acceptResumeAt.IsZero() {
+	if !w.fdBackoff.IsZero() {
 		ms = min(ms, int(fdLimitBackoff/time.Millisecond))
 	}
 	if w.kaNext > 0 {
@@ -291,15 +335,20 @@ func (w *Worker) waitTimeout() int {
 }
 
 // accept takes new connections from listener li until EAGAIN, the budget,
-// or maxconn.
+// or its mode's maxconn.
 func (w *Worker) accept(li int) {
-	if w.acceptPaused || w.stopping.Load() {
+	l := &w.listeners[li]
+	m := l.mode()
+	if w.atMax[m] || !w.fdBackoff.IsZero() || w.stopping.Load() {
 		return
 	}
-	l := &w.listeners[li]
 	for i := 0; i < acceptBudget; i++ {
-		if w.conns.Len() >= w.conns.Cap() {
-			w.pauseAccept(false)
+		if w.open[m] >= w.maxOpen[m] {
+			// At maxconn clients wait in the kernel backlog (§12 #1).
+			w.atMax[m] = true
+			if w.fullLog.Allow(time.Now()) {
+				logging.Info(targetServer, "worker %d: at maxconn (%d), not accepting", w.idx, w.maxOpen[m])
+			}
 			return
 		}
 		fd, sa, err := w.acceptor.Accept(l.fd)
@@ -308,8 +357,10 @@ func (w *Worker) accept(li int) {
 				return
 			}
 			if err == reactor.ErrFdLimit {
-				logging.Error(targetServer, "worker %d: accept: too many open files, backing off", w.idx)
-				w.pauseAccept(true)
+				if w.fullLog.Allow(time.Now()) {
+					logging.Error(targetServer, "worker %d: accept: too many open files, backing off", w.idx)
+				}
+				w.fdBackoff = time.Now().Add(fdLimitBackoff)
 				return
 			}
 			logging.Warn(targetServer, "worker %d: accept: %v", w.idx, err)
@@ -321,23 +372,23 @@ func (w *Worker) accept(li int) {
 	w.runq = append(w.runq, -1-int32(li))
 }
 
-func (w *Worker) pauseAccept(backoff bool) {
-	w.acceptPaused = true
-	if backoff {
-		w.acceptResumeAt = time.Now().Add(fdLimitBackoff)
-	} else {
-		w.acceptResumeAt = time.Time{}
-		if w.fullLog.Allow(time.Now()) {
-			logging.Info(targetServer, "worker %d: at maxconn (%d), not accepting", w.idx, w.conns.Cap())
+// released notes that a connection of mode m closed; a listener paused at
+// maxconn accepts again. Pending connections sit in the backlog and raise no
+// new edge, so the accept is queued.
+func (w *Worker) released(m int) {
+	w.open[m]--
+	if w.atMax[m] {
+		w.atMax[m] = false
+		for i := range w.listeners {
+			if w.listeners[i].mode() == m {
+				w.runq = append(w.runq, -1-int32(i))
+			}
 		}
 	}
 }
 
-// resumeAccept accepts again; pending connections sit in the backlog and
-// will not raise a new edge, so accept is called right away.
+// resumeAccept accepts on every listener after an EMFILE back-off.
 func (w *Worker) resumeAccept() {
-	w.acceptPaused = false
-	w.acceptResumeAt = time.Time{}
 	for i := range w.listeners {
 		w.accept(i)
 	}
@@ -372,30 +423,63 @@ func (w *Worker) queue(slot int32, c *conn) {
 
 // ---- ZeroMQ side ----
 
-// pumpZmq receives handler packets until the socket says EAGAIN (which is
-// what re-arms its edge-triggered ZMQ_FD) or the budget runs out, then
-// retries sends that were held back. Reading ZMQ_EVENTS first would cost a
-// cgo call and often a syscall per message, for nothing.
+// pumpZmq retries sends that were held back, then receives handler packets
+// until each socket says EAGAIN or the budget runs out. Ending every pass
+// with a receive that says EAGAIN is what re-arms an edge-triggered ZMQ_FD
+// (a send on the same socket can consume the edge, hence sends first);
+// reading ZMQ_EVENTS instead would cost a cgo call, and often a syscall, per
+// message.
 func (w *Worker) pumpZmq() {
 	w.zmqBusy = false
-	for i := 0; i < zmqBudget; i++ {
-		msg, more, ok, err := w.zs.In.Recv()
-		if err != nil {
-			logging.Error(targetServer, "worker %d: zmq recv: %v", w.idx, err)
-			break
-		}
-		if !ok {
-			break
-		}
-		if more {
-			w.zs.In.SkipRest()
-		}
-		w.handlerMessage(msg)
-		if i == zmqBudget-1 {
-			w.zmqBusy = true // more may be queued: poll again without sleeping
+	w.flushZmq()
+	if w.zs.In != nil {
+		for i := 0; ; i++ {
+			if i == zmqBudget {
+				w.zmqBusy = true // more may be queued: poll again without sleeping
+				break
+			}
+			msg, more, ok, err := w.zs.In.Recv()
+			if err != nil {
+				logging.Error(targetServer, "worker %d: zmq recv: %v", w.idx, err)
+				break
+			}
+			if !ok {
+				break
+			}
+			if more {
+				w.zs.In.SkipRest()
+			}
+			w.handlerMessage(msg)
 		}
 	}
-	w.flushZmq()
+	if w.zs.ReqIn != nil {
+		for i := 0; ; i++ {
+			if i == zmqBudget {
+				w.zmqBusy = true
+				break
+			}
+			frames, ok := w.recvFrames(w.zs.ReqIn)
+			if !ok {
+				break
+			}
+			w.reqMessage(frames)
+		}
+	}
+}
+
+// recvFrames receives one whole message into w.frames.
+func (w *Worker) recvFrames(s *zhttp.Sock) ([][]byte, bool) {
+	w.frames = w.frames[:0]
+	for {
+		msg, more, ok, err := s.Recv()
+		if err != nil || !ok {
+			return w.frames, len(w.frames) > 0
+		}
+		w.frames = append(w.frames, msg)
+		if !more {
+			return w.frames, true
+		}
+	}
 }
 
 func (w *Worker) flushZmq() {
@@ -414,6 +498,56 @@ func (w *Worker) flushZmq() {
 			logging.Error(targetServer, "stream zmq send to: %v", err)
 		}
 		w.pendStr = w.pendStr[1:]
+	}
+	for len(w.pendReq) > 0 {
+		if w.zs.Req.Send(emptyFrame, w.pendReq[0]) == zhttp.ErrWouldBlock {
+			break
+		}
+		w.pendReq = w.pendReq[1:]
+	}
+}
+
+// sendReq sends a req-mode request: ["", packet] on the DEALER (§2.2).
+func (w *Worker) sendReq(p []byte) {
+	if logging.Enabled(logging.LevelTrace) {
+		logging.Trace(targetServer, "OUT req %q", p)
+	}
+	if len(w.pendReq) == 0 {
+		err := w.zs.Req.Send(emptyFrame, p)
+		if err == nil {
+			return
+		}
+		if err != zhttp.ErrWouldBlock {
+			logging.Error(targetServer, "req zmq send: %v", err)
+			return
+		}
+	}
+	w.pendReq = append(w.pendReq, append([]byte(nil), p...))
+}
+
+// reqMessage handles a req-mode reply: [envelope..., "", packet].
+func (w *Worker) reqMessage(frames [][]byte) {
+	body := zhttp.ReqPayload(frames)
+	if body == nil {
+		logging.Error(targetServer, "worker %d: req: reply without a payload after the envelope", w.idx)
+		return
+	}
+	if logging.Enabled(logging.LevelTrace) {
+		logging.Trace(targetServer, "IN req %q", body)
+	}
+	p := &w.pkt
+	if err := p.Parse(body); err != nil {
+		logging.Warn(targetServer, "worker %d: zhttp parse error: %v", w.idx, err)
+		return
+	}
+	for i := range p.IDs {
+		slot, ok := w.lookup(p.IDs[i].ID)
+		if !ok {
+			continue // unknown or stale id
+		}
+		if c := w.conns.Get(slot); c.state == stReqAwait {
+			w.reqReply(slot, c, p)
+		}
 	}
 }
 
@@ -487,7 +621,9 @@ func (w *Worker) handlerMessage(msg []byte) {
 		if !ok {
 			continue // unknown or stale id: dropped silently (ZHTTP.md §2.4)
 		}
-		w.handlerPacket(slot, w.conns.Get(slot), p, id)
+		if c := w.conns.Get(slot); !c.has(fReq) {
+			w.handlerPacket(slot, c, p, id)
+		}
 	}
 }
 
@@ -577,7 +713,7 @@ func (w *Worker) shutdown() {
 		}
 	}
 	deadline := time.Now().Add(w.opts.ShutdownLinger)
-	for (len(w.pendOut) > 0 || len(w.pendStr) > 0) && time.Now().Before(deadline) {
+	for (len(w.pendOut) > 0 || len(w.pendStr) > 0 || len(w.pendReq) > 0) && time.Now().Before(deadline) {
 		w.flushZmq()
 		time.Sleep(5 * time.Millisecond)
 	}

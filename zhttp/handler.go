@@ -77,7 +77,9 @@ func dialHandler(base, id, instance string, bind bool) (*Handler, error) {
 	h.poller = zmq.NewPoller()
 	h.poller.Add(h.pull, zmq.POLLIN)
 	h.poller.Add(h.router, zmq.POLLIN)
-	time.Sleep(300 * time.Millisecond)
+	// Slow joiner: what the PUB sends before the server's subscription
+	// reaches it is dropped.
+	time.Sleep(500 * time.Millisecond)
 	return h, nil
 }
 
@@ -280,4 +282,90 @@ func encodeValue(dst []byte, v any) []byte {
 		return EndContainer(dst, mark, TnetDict)
 	}
 	panic(fmt.Sprintf("zhttp: cannot encode %T", v))
+}
+
+// ReqHandler is a req-mode handler: a ROUTER connected to (or bound at) the
+// server's --zclient-req specs, so it can answer requests in any order and
+// reply to ids of its choosing. Use it from one goroutine.
+type ReqHandler struct {
+	ctx    *zmq.Context
+	router *zmq.Socket
+}
+
+// ReqRequest is one received request and the envelope its reply needs.
+type ReqRequest struct {
+	Packet   map[string]any
+	envelope [][]byte
+}
+
+// DialReqHandler connects to a server's bound req spec.
+func DialReqHandler(spec string) (*ReqHandler, error) { return reqHandler(spec, false) }
+
+// BindReqHandler binds spec, for a server run with --zclient-connect.
+func BindReqHandler(spec string) (*ReqHandler, error) { return reqHandler(spec, true) }
+
+func reqHandler(spec string, bind bool) (*ReqHandler, error) {
+	ctx, err := zmq.NewContext()
+	if err != nil {
+		return nil, err
+	}
+	h := &ReqHandler{ctx: ctx}
+	if h.router, err = ctx.NewSocket(zmq.ROUTER); err == nil {
+		if bind {
+			err = h.router.Bind(spec)
+		} else {
+			err = h.router.Connect(spec)
+		}
+	}
+	if err != nil {
+		h.Close()
+		return nil, err
+	}
+	time.Sleep(100 * time.Millisecond)
+	return h, nil
+}
+
+// Close closes the socket without lingering.
+func (h *ReqHandler) Close() {
+	if h.router != nil {
+		h.router.SetLinger(0)
+		h.router.Close()
+	}
+	h.ctx.Term()
+}
+
+// Recv waits for the next request.
+func (h *ReqHandler) Recv(timeout time.Duration) (*ReqRequest, error) {
+	h.router.SetRcvtimeo(timeout)
+	frames, err := h.router.RecvMessageBytes(0)
+	if err != nil {
+		if zmq.AsErrno(err) == zmq.Errno(11) { // EAGAIN: timed out
+			return nil, ErrTimeout
+		}
+		return nil, err
+	}
+	// [routing id, "", payload]
+	if len(frames) < 3 || len(frames[len(frames)-2]) != 0 {
+		return nil, fmt.Errorf("unexpected req frames: %q", frames)
+	}
+	p, err := DecodePacket(frames[len(frames)-1])
+	if err != nil {
+		return nil, err
+	}
+	return &ReqRequest{Packet: p, envelope: frames[:len(frames)-1]}, nil
+}
+
+// Reply sends a reply packet back through the request's envelope; "id"
+// defaults to the request's.
+func (h *ReqHandler) Reply(r *ReqRequest, p map[string]any) error {
+	if _, ok := p["id"]; !ok {
+		p["id"] = r.Packet["id"]
+	}
+	parts := make([]any, 0, len(r.envelope)+1)
+	for _, f := range r.envelope {
+		parts = append(parts, f)
+	}
+	parts = append(parts, EncodePacket(p))
+	_, err := h.router.SendMessage(parts...)
+	return err
 }

@@ -12,225 +12,81 @@ import (
 )
 
 // The hub exists because an endpoint can be bound by one socket only: in bind
-// mode (the default) it owns the bound PUSH B-out, ROUTER B-out-stream and
-// SUB B-in sockets and shuttles frames between them and the workers' inproc
-// pipes. Worker→handler traffic is forwarded as is; handler→worker messages
-// are routed by the worker index at the front of each session id
-// ("<worker>-<slot>-<counter>"), a multi-id packet going to every worker it
-// names. It runs on its own locked OS thread with its own epoll.
+// mode (the default) it owns the bound PUSH B-out, ROUTER B-out-stream, SUB
+// B-in and req DEALER sockets and shuttles frames between them and the
+// workers' inproc pipes. Worker→handler messages are forwarded as they are;
+// handler→worker messages are routed by the worker index at the front of
+// each session id ("<worker>-<slot>-<counter>"), a multi-id packet going to
+// every worker it names. It runs on its own locked OS thread with its own
+// epoll.
 
 const (
 	hubTarget = "condure::zhttpsocket"
 	// 50 ms: condure retries a send that hit the high-water mark this often.
 	hubRetryMs = 50
-	// Messages moved per socket per wake-up before the others get a turn.
+	// Messages moved per lane per wake-up before the others get a turn.
 	hubBudget = 256
 )
 
-// Hub is the bind-mode socket owner.
-type Hub struct {
-	ctx        *zmq.Context
-	instance   []byte
-	extOut     *Sock
-	extStream  *Sock
-	extIn      *Sock
-	fromOut    *Sock   // workers' request PUSHes connect here
-	fromStream *Sock   // workers' stream PUSHes connect here
-	toWorker   []*Sock // PUSH to each worker's In PULL
-
-	waker *reactor.Waker
-	stop  atomic.Bool
-	done  chan struct{}
-
-	pendOut    [][]byte // a request waiting for B-out to take it
-	pendStream [][]byte // frames waiting for the ROUTER
-	pendWorker [][]byte // message waiting for a worker, with its index in pendW
-	pendW      []int
-	pkt        Packet
+// forward moves whole messages from a workers' inproc PULL to a bound socket.
+type forward struct {
+	src, dst *Sock
+	pend     [][]byte // a message dst would not take yet
 }
 
-// NewHub binds the external stream endpoints and the inproc pipes for
-// `workers` workers. Workers must create their sockets after NewHub returns.
-func NewHub(ctx *zmq.Context, cfg *StreamConfig, workers int) (*Hub, error) {
-	h := &Hub{ctx: ctx, instance: []byte(cfg.InstanceID), done: make(chan struct{})}
-	var err error
-	fail := func(e error) (*Hub, error) {
-		h.closeSockets(0)
-		return nil, e
-	}
-	if h.extOut, err = newSock(ctx, zmq.PUSH, cfg.HWM); err != nil {
-		return fail(err)
-	}
-	if err = attach(h.extOut, cfg.Out, true, cfg.IPCMode); err != nil {
-		return fail(err)
-	}
-	if h.extStream, err = newSock(ctx, zmq.ROUTER, cfg.HWM); err != nil {
-		return fail(err)
-	}
-	h.extStream.s.SetRouterMandatory(1)
-	// A restarted handler reusing its identity takes over the old
-	// peer instead of being refused until the server next sends to it.
-	h.extStream.s.SetRouterHandover(true)
-	if err = attach(h.extStream, cfg.OutStream, true, cfg.IPCMode); err != nil {
-		return fail(err)
-	}
-	if h.extIn, err = newSock(ctx, zmq.SUB, cfg.HWM); err != nil {
-		return fail(err)
-	}
-	h.extIn.s.SetSubscribe(cfg.InstanceID + " ")
-	if err = attach(h.extIn, cfg.In, true, cfg.IPCMode); err != nil {
-		return fail(err)
-	}
-	if h.fromOut, err = newSock(ctx, zmq.PULL, cfg.HWM); err != nil {
-		return fail(err)
-	}
-	if err = h.fromOut.s.Bind(hubOutEndpoint); err != nil {
-		return fail(err)
-	}
-	if h.fromStream, err = newSock(ctx, zmq.PULL, cfg.HWM); err != nil {
-		return fail(err)
-	}
-	if err = h.fromStream.s.Bind(hubOutStreamEndpoint); err != nil {
-		return fail(err)
-	}
-	for i := 0; i < workers; i++ {
-		s, err := newSock(ctx, zmq.PUSH, cfg.HWM)
-		if err != nil {
-			return fail(err)
+// pump moves messages until src is empty (re-arming its ZMQ_FD), dst is
+// full, or the budget runs out; it reports whether the budget ran out.
+func (f *forward) pump() bool {
+	for i := 0; i < hubBudget; i++ {
+		if f.pend == nil {
+			var ok bool
+			if f.pend, ok = recvFrames(f.src); !ok {
+				return false
+			}
 		}
-		h.toWorker = append(h.toWorker, s)
-		if err = s.s.Connect(workerInEndpoint(i)); err != nil {
-			return fail(err)
+		err := f.dst.Send(f.pend...)
+		if err == ErrWouldBlock {
+			return false // retried on the timer
 		}
+		if err == ErrUnroutable {
+			logging.Error(hubTarget, "stream zmq send to: Host unreachable")
+		} else if err != nil {
+			logging.Error(hubTarget, "zmq send: %v", err)
+		}
+		f.pend = nil
 	}
-	if h.waker, err = reactor.NewWaker(); err != nil {
-		return fail(err)
-	}
-	return h, nil
+	return true
 }
 
-func (h *Hub) all() []*Sock {
-	return append([]*Sock{h.extOut, h.extStream, h.extIn, h.fromOut, h.fromStream}, h.toWorker...)
+// route moves handler messages from a bound socket to the workers that own
+// their ids.
+type route struct {
+	src   *Sock
+	dst   []*Sock // per worker
+	req   bool    // req replies: [envelope..., "", packet]; else "<instance> T<dict>"
+	pend  [][]byte
+	pendW []int // workers still owed pend
 }
 
-func (h *Hub) closeSockets(lingerMs int) {
-	for _, s := range h.all() {
-		if s != nil {
-			s.Close(lingerMs)
+func (r *route) pump(h *Hub) bool {
+	for i := 0; i < hubBudget; i++ {
+		for len(r.pendW) > 0 {
+			if r.dst[r.pendW[0]].Send(r.pend...) == ErrWouldBlock {
+				return false
+			}
+			r.pendW = r.pendW[1:]
 		}
+		frames, ok := recvFrames(r.src)
+		if !ok {
+			return false
+		}
+		r.pend = frames
+		r.pendW = h.owners(r.pendW[:0], frames, r.req)
 	}
+	return true
 }
 
-// Run moves messages until Stop; then it flushes for at most lingerMs and
-// closes its sockets. Call it on a goroutine locked to its OS thread: the
-// sockets were created by NewHub on the caller's thread, and zmq sockets
-// must not be used concurrently, so NewHub and Run run on the same thread.
-func (h *Hub) Run(lingerMs int) {
-	defer close(h.done)
-	p, err := reactor.NewPoller(16)
-	if err != nil {
-		logging.Error(hubTarget, "hub poller: %v", err)
-		return
-	}
-	defer p.Close()
-	p.Add(h.waker.Fd(), reactor.EvIn, 0)
-	// Receiving sockets only: they are read until EAGAIN, which re-arms
-	// their ZMQ_FD; send-only sockets are retried on a timer when full.
-	for _, s := range []*Sock{h.extIn, h.fromOut, h.fromStream} {
-		p.Add(s.Fd(), reactor.EvIn, 1)
-	}
-	for !h.stop.Load() {
-		busy := h.pump()
-		timeout := -1
-		if busy {
-			timeout = 0
-		} else if len(h.pendOut)+len(h.pendStream)+len(h.pendWorker) > 0 {
-			timeout = hubRetryMs
-		}
-		evs, _ := p.Wait(timeout)
-		for _, ev := range evs {
-			if ev.Tag == 0 {
-				h.waker.Drain()
-			}
-		}
-	}
-	// Shutdown: give the workers' last packets (cancels) a bounded chance.
-	deadline := time.Now().Add(time.Duration(lingerMs) * time.Millisecond)
-	for time.Now().Before(deadline) {
-		if !h.pump() && len(h.pendOut)+len(h.pendStream) == 0 {
-			break
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	h.closeSockets(lingerMs)
-	h.waker.Close()
-}
-
-// Stop asks Run to finish; Wait waits for it.
-func (h *Hub) Stop() { h.stop.Store(true); h.waker.Wake() }
-func (h *Hub) Wait() { <-h.done }
-
-// pump moves what it can and reports whether a budget ran out (more to do).
-func (h *Hub) pump() bool {
-	busy := false
-	// Worker → handler requests (PUSH B-out).
-	if h.flushOut() {
-		for i := 0; i < hubBudget; i++ {
-			msg, more, ok, _ := h.fromOut.Recv()
-			if !ok {
-				break
-			}
-			if more {
-				h.fromOut.SkipRest()
-			}
-			h.pendOut = append(h.pendOut, msg)
-			if !h.flushOut() {
-				break
-			}
-			if i == hubBudget-1 {
-				busy = true
-			}
-		}
-	}
-	// Worker → handler stream frames (ROUTER B-out-stream).
-	if h.flushStream() {
-		for i := 0; i < hubBudget; i++ {
-			frames, ok := h.recvFrames(h.fromStream)
-			if !ok {
-				break
-			}
-			h.pendStream = frames
-			if !h.flushStream() {
-				break
-			}
-			if i == hubBudget-1 {
-				busy = true
-			}
-		}
-	}
-	// Handler → worker.
-	if h.flushWorkers() {
-		for i := 0; i < hubBudget; i++ {
-			msg, more, ok, _ := h.extIn.Recv()
-			if !ok {
-				break
-			}
-			if more {
-				h.extIn.SkipRest()
-			}
-			h.route(msg)
-			if !h.flushWorkers() {
-				break
-			}
-			if i == hubBudget-1 {
-				busy = true
-			}
-		}
-	}
-	return busy
-}
-
-func (h *Hub) recvFrames(s *Sock) ([][]byte, bool) {
+func recvFrames(s *Sock) ([][]byte, bool) {
 	var frames [][]byte
 	for {
 		msg, more, ok, _ := s.Recv()
@@ -244,90 +100,261 @@ func (h *Hub) recvFrames(s *Sock) ([][]byte, bool) {
 	}
 }
 
-// flushOut sends queued requests; it reports whether the queue is empty.
-func (h *Hub) flushOut() bool {
-	for len(h.pendOut) > 0 {
-		if err := h.extOut.Send(h.pendOut[0]); err != nil {
-			if err == ErrWouldBlock {
-				return false
+// Hub is the bind-mode socket owner.
+type Hub struct {
+	instance []byte
+	socks    []*Sock // every socket, for closing
+	forwards []*forward
+	routes   []*route
+	recvs    []*Sock // sockets in epoll: read until EAGAIN
+
+	waker *reactor.Waker
+	stop  atomic.Bool
+	done  chan struct{}
+	pkt   Packet
+	seen  []bool // per worker, while routing one message
+}
+
+// NewHub binds the external endpoints and the inproc pipes for `workers`
+// workers. Workers must create their sockets after NewHub returns.
+func NewHub(ctx *zmq.Context, cfg *Config, workers int) (*Hub, error) {
+	h := &Hub{instance: []byte(cfg.InstanceID), done: make(chan struct{}), seen: make([]bool, workers)}
+	if err := h.open(ctx, cfg, workers); err != nil {
+		h.closeSockets(0)
+		return nil, err
+	}
+	return h, nil
+}
+
+func (h *Hub) sock(ctx *zmq.Context, t zmq.Type, hwm int) (*Sock, error) {
+	s, err := newSock(ctx, t, hwm)
+	if err == nil {
+		h.socks = append(h.socks, s)
+	}
+	return s, err
+}
+
+// external creates a socket bound to endpoints.
+func (h *Hub) external(ctx *zmq.Context, cfg *Config, t zmq.Type, endpoints []string, setup func(*Sock)) (*Sock, error) {
+	s, err := h.sock(ctx, t, cfg.HWM)
+	if err != nil {
+		return nil, err
+	}
+	if setup != nil {
+		setup(s)
+	}
+	return s, attach(s, endpoints, true, cfg.IPCMode)
+}
+
+// pipe creates an inproc socket bound (or connected) to ep.
+func (h *Hub) pipe(ctx *zmq.Context, cfg *Config, t zmq.Type, ep string, bind bool) (*Sock, error) {
+	s, err := h.sock(ctx, t, cfg.HWM)
+	if err != nil {
+		return nil, err
+	}
+	if bind {
+		return s, s.s.Bind(ep)
+	}
+	return s, s.s.Connect(ep)
+}
+
+func (h *Hub) open(ctx *zmq.Context, cfg *Config, workers int) error {
+	var err error
+	// addForward wires workers' inproc PUSHes (at ep) to an external socket.
+	addForward := func(ext *Sock, ep string) error {
+		src, err := h.pipe(ctx, cfg, zmq.PULL, ep, true)
+		if err != nil {
+			return err
+		}
+		h.forwards = append(h.forwards, &forward{src: src, dst: ext})
+		h.recvs = append(h.recvs, src)
+		return nil
+	}
+	// addRoute wires an external socket to every worker's inproc PULL.
+	addRoute := func(ext *Sock, req bool, workerEp func(int) string) error {
+		r := &route{src: ext, req: req}
+		for i := 0; i < workers; i++ {
+			s, err := h.pipe(ctx, cfg, zmq.PUSH, workerEp(i), false)
+			if err != nil {
+				return err
 			}
-			logging.Error(hubTarget, "stream zmq send: %v", err)
+			r.dst = append(r.dst, s)
 		}
-		h.pendOut = h.pendOut[1:]
+		h.routes = append(h.routes, r)
+		h.recvs = append(h.recvs, ext)
+		return nil
 	}
-	h.pendOut = nil
-	return true
+	if cfg.Stream {
+		out, err := h.external(ctx, cfg, zmq.PUSH, cfg.Out, nil)
+		if err != nil {
+			return err
+		}
+		if err = addForward(out, hubOutEndpoint); err != nil {
+			return err
+		}
+		stream, err := h.external(ctx, cfg, zmq.ROUTER, cfg.OutStream, func(s *Sock) {
+			s.s.SetRouterMandatory(1)
+			// A restarted handler reusing its identity takes over the old
+			// peer instead of being refused until the server next sends to it.
+			s.s.SetRouterHandover(true)
+		})
+		if err != nil {
+			return err
+		}
+		if err = addForward(stream, hubOutStreamEndpoint); err != nil {
+			return err
+		}
+		in, err := h.external(ctx, cfg, zmq.SUB, cfg.In, func(s *Sock) { s.s.SetSubscribe(cfg.InstanceID + " ") })
+		if err != nil {
+			return err
+		}
+		if err = addRoute(in, false, workerInEndpoint); err != nil {
+			return err
+		}
+	}
+	if cfg.HasReq() {
+		dealer, err := h.external(ctx, cfg, zmq.DEALER, cfg.Req, nil)
+		if err != nil {
+			return err
+		}
+		if err = addForward(dealer, hubReqEndpoint); err != nil {
+			return err
+		}
+		if err = addRoute(dealer, true, workerReqInEndpoint); err != nil {
+			return err
+		}
+	}
+	h.waker, err = reactor.NewWaker()
+	return err
 }
 
-func (h *Hub) flushStream() bool {
-	if len(h.pendStream) == 0 {
-		return true
+func (h *Hub) closeSockets(lingerMs int) {
+	for _, s := range h.socks {
+		s.Close(lingerMs)
 	}
-	err := h.extStream.Send(h.pendStream...)
-	if err == ErrWouldBlock {
-		return false
-	}
-	if err == ErrUnroutable {
-		logging.Error(hubTarget, "stream zmq send to: Host unreachable")
-	} else if err != nil {
-		logging.Error(hubTarget, "stream zmq send to: %v", err)
-	}
-	h.pendStream = nil
-	return true
 }
 
-func (h *Hub) flushWorkers() bool {
-	for len(h.pendWorker) > 0 {
-		if err := h.toWorker[h.pendW[0]].Send(h.pendWorker[0]); err == ErrWouldBlock {
-			return false
+// Run moves messages until Stop; then it flushes for at most lingerMs and
+// closes its sockets. Call it on the locked OS thread that called NewHub:
+// a ZeroMQ socket is used only by the thread that created it.
+func (h *Hub) Run(lingerMs int) {
+	defer close(h.done)
+	p, err := reactor.NewPoller(16)
+	if err != nil {
+		logging.Error(hubTarget, "hub poller: %v", err)
+		return
+	}
+	defer p.Close()
+	p.Add(h.waker.Fd(), reactor.EvIn, 0)
+	for _, s := range h.recvs {
+		p.Add(s.Fd(), reactor.EvIn, 1)
+	}
+	for !h.stop.Load() {
+		timeout := -1
+		if h.pump() {
+			timeout = 0
+		} else if h.pending() {
+			timeout = hubRetryMs
 		}
-		h.pendWorker, h.pendW = h.pendWorker[1:], h.pendW[1:]
-	}
-	h.pendWorker, h.pendW = nil, nil
-	return true
-}
-
-// route queues msg for every worker named by its ids.
-func (h *Hub) route(msg []byte) {
-	sp := bytes.IndexByte(msg, ' ')
-	if sp < 0 {
-		logging.Warn(hubTarget, "unable to determine packet address")
-		return
-	}
-	if !bytes.Equal(msg[:sp], h.instance) {
-		logging.Warn(hubTarget, "packet not for us")
-		return
-	}
-	if err := h.pkt.ParseIDs(msg[sp+1:]); err != nil {
-		logging.Warn(hubTarget, "unable to determine packet id(s): %v", err)
-		return
-	}
-	var sent uint64 // bit per worker for the first 64 workers, then linear check
-	for _, id := range h.pkt.IDs {
-		w, ok := WorkerOf(id.ID)
-		if !ok || w >= len(h.toWorker) {
-			continue
-		}
-		if w < 64 {
-			if sent&(1<<uint(w)) != 0 {
-				continue
+		evs, _ := p.Wait(timeout)
+		for _, ev := range evs {
+			if ev.Tag == 0 {
+				h.waker.Drain()
 			}
-			sent |= 1 << uint(w)
-		} else if containsInt(h.pendW, w) {
-			continue
 		}
-		h.pendWorker = append(h.pendWorker, msg)
-		h.pendW = append(h.pendW, w)
 	}
+	// Shutdown: give the workers' last packets (cancels) a bounded chance.
+	deadline := time.Now().Add(time.Duration(lingerMs) * time.Millisecond)
+	for time.Now().Before(deadline) {
+		if !h.pump() && !h.pending() {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	h.closeSockets(lingerMs)
+	h.waker.Close()
 }
 
-func containsInt(s []int, v int) bool {
-	for _, x := range s {
-		if x == v {
+// Stop asks Run to finish; Wait waits for it.
+func (h *Hub) Stop() { h.stop.Store(true); h.waker.Wake() }
+func (h *Hub) Wait() { <-h.done }
+
+// pump gives every lane a turn and reports whether one ran out of budget.
+func (h *Hub) pump() bool {
+	busy := false
+	for _, f := range h.forwards {
+		busy = f.pump() || busy
+	}
+	for _, r := range h.routes {
+		busy = r.pump(h) || busy
+	}
+	return busy
+}
+
+func (h *Hub) pending() bool {
+	for _, f := range h.forwards {
+		if f.pend != nil {
+			return true
+		}
+	}
+	for _, r := range h.routes {
+		if len(r.pendW) > 0 {
 			return true
 		}
 	}
 	return false
+}
+
+// owners appends the workers named by the ids of a handler message.
+func (h *Hub) owners(dst []int, frames [][]byte, req bool) []int {
+	var body []byte
+	if req {
+		body = ReqPayload(frames)
+		if body == nil {
+			logging.Error(hubTarget, "req: reply without a payload after the envelope")
+			return dst
+		}
+	} else {
+		msg := frames[0]
+		sp := bytes.IndexByte(msg, ' ')
+		if sp < 0 {
+			logging.Warn(hubTarget, "unable to determine packet address")
+			return dst
+		}
+		if !bytes.Equal(msg[:sp], h.instance) {
+			logging.Warn(hubTarget, "packet not for us")
+			return dst
+		}
+		body = msg[sp+1:]
+	}
+	if err := h.pkt.ParseIDs(body); err != nil {
+		logging.Warn(hubTarget, "unable to determine packet id(s): %v", err)
+		return dst
+	}
+	clear(h.seen)
+	for _, id := range h.pkt.IDs {
+		w, ok := WorkerOf(id.ID)
+		if !ok || w >= len(h.seen) || h.seen[w] {
+			continue
+		}
+		h.seen[w] = true
+		dst = append(dst, w)
+	}
+	return dst
+}
+
+// ReqPayload returns the packet of a req-mode reply: the frame after the
+// first empty one (ZHTTP.md §2.2), or nil when there is none.
+func ReqPayload(frames [][]byte) []byte {
+	for i, f := range frames {
+		if len(f) == 0 {
+			if i+1 < len(frames) {
+				return frames[i+1]
+			}
+			return nil
+		}
+	}
+	return nil
 }
 
 // WorkerOf returns the worker index an id was issued by: the decimal digits

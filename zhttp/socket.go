@@ -130,24 +130,28 @@ func attach(s *Sock, endpoints []string, bind bool, ipcMode uint32) error {
 	return nil
 }
 
-// WorkerSockets are the stream-mode sockets of one worker.
+// WorkerSockets are the ZeroMQ sockets of one worker. Stream-mode sockets
+// exist when a stream listener does, the req pair when a req listener does.
 //
 // With --zclient-connect they connect straight to the handlers' endpoints:
 // Out is a PUSH to every B-out, OutStream a ROUTER to every B-out-stream, In a
-// SUB on every B-in filtered on "<instance-id> ". In bind mode (the default)
-// the hub owns the bound sockets and the worker's are inproc pipes to it: a
-// PUSH for requests, a PUSH carrying ROUTER frames, and a PULL the hub
-// forwards this worker's handler messages to. Either way the worker sends and
+// SUB on every B-in filtered on "<instance-id> ", and Req = ReqIn one DEALER
+// to every --zclient-req spec. In bind mode (the default) the hub owns the
+// bound sockets and the worker's are inproc pipes to it: PUSHes for requests,
+// ROUTER frames and req requests, and PULLs the hub forwards this worker's
+// handler messages and req replies to. Either way the worker sends and
 // receives the same frames.
 type WorkerSockets struct {
 	Out       *Sock // request packets (first packet of a session)
 	OutStream *Sock // frames [handler address, "", packet]
 	In        *Sock // messages "<instance-id> T<dict>"
+	Req       *Sock // req mode: frames ["", packet]
+	ReqIn     *Sock // req mode replies: frames [..., "", packet]; the same socket as Req in connect mode
 }
 
 // Close closes every socket with a bounded linger.
 func (w *WorkerSockets) Close(lingerMs int) {
-	for _, s := range []*Sock{w.Out, w.OutStream, w.In} {
+	for _, s := range []*Sock{w.Out, w.OutStream, w.In, w.Req, w.ReqIn} {
 		if s != nil {
 			s.Close(lingerMs)
 		}
@@ -158,75 +162,116 @@ func (w *WorkerSockets) Close(lingerMs int) {
 const (
 	hubOutEndpoint       = "inproc://condure-hub-out"
 	hubOutStreamEndpoint = "inproc://condure-hub-out-stream"
+	hubReqEndpoint       = "inproc://condure-hub-req"
 )
 
 func workerInEndpoint(worker int) string {
 	return "inproc://condure-worker-in-" + strconv.Itoa(worker)
 }
 
-// StreamConfig says where and how the stream sockets attach.
-type StreamConfig struct {
+func workerReqInEndpoint(worker int) string {
+	return "inproc://condure-worker-req-in-" + strconv.Itoa(worker)
+}
+
+// Config says where and how the ZeroMQ sockets attach.
+type Config struct {
 	InstanceID string
+	Stream     bool     // some listener is in stream mode
 	Out        []string // B-out endpoints
 	OutStream  []string // B-out-stream endpoints
 	In         []string // B-in endpoints
+	Req        []string // --zclient-req specs, used when some listener is in req mode
 	Connect    bool     // --zclient-connect
 	HWM        int
 	IPCMode    uint32
 }
 
-// NewWorkerSockets creates worker w's stream sockets. In bind mode the hub
-// must have been started first (NewHub), on the same context.
-func NewWorkerSockets(ctx *zmq.Context, cfg *StreamConfig, w int) (*WorkerSockets, error) {
+// HasReq reports whether req-mode sockets are set up.
+func (c *Config) HasReq() bool { return len(c.Req) > 0 }
+
+// NewWorkerSockets creates worker w's sockets. In bind mode the hub must have
+// been started first (NewHub), on the same context.
+func NewWorkerSockets(ctx *zmq.Context, cfg *Config, w int) (*WorkerSockets, error) {
 	ws := &WorkerSockets{}
-	var err error
-	fail := func(e error) (*WorkerSockets, error) {
+	err := ws.open(ctx, cfg, w)
+	if err != nil {
 		ws.Close(0)
-		return nil, e
-	}
-	if cfg.Connect {
-		if ws.Out, err = newSock(ctx, zmq.PUSH, cfg.HWM); err != nil {
-			return fail(err)
-		}
-		if err = attach(ws.Out, cfg.Out, false, 0); err != nil {
-			return fail(err)
-		}
-		if ws.OutStream, err = newSock(ctx, zmq.ROUTER, cfg.HWM); err != nil {
-			return fail(err)
-		}
-		ws.OutStream.s.SetRouterMandatory(1)
-		// A restarted handler reusing its identity takes over the old
-		// peer instead of being refused until the server next sends to it.
-		ws.OutStream.s.SetRouterHandover(true)
-		if err = attach(ws.OutStream, cfg.OutStream, false, 0); err != nil {
-			return fail(err)
-		}
-		if ws.In, err = newSock(ctx, zmq.SUB, cfg.HWM); err != nil {
-			return fail(err)
-		}
-		ws.In.s.SetSubscribe(cfg.InstanceID + " ")
-		if err = attach(ws.In, cfg.In, false, 0); err != nil {
-			return fail(err)
-		}
-		return ws, nil
-	}
-	if ws.Out, err = newSock(ctx, zmq.PUSH, cfg.HWM); err != nil {
-		return fail(err)
-	}
-	if err = ws.Out.s.Connect(hubOutEndpoint); err != nil {
-		return fail(err)
-	}
-	if ws.OutStream, err = newSock(ctx, zmq.PUSH, cfg.HWM); err != nil {
-		return fail(err)
-	}
-	if err = ws.OutStream.s.Connect(hubOutStreamEndpoint); err != nil {
-		return fail(err)
-	}
-	if ws.In, err = newSock(ctx, zmq.PULL, cfg.HWM); err != nil {
-		return fail(err)
-	}
-	if err = ws.In.s.Bind(workerInEndpoint(w)); err != nil {
-		return fail(err)
+		return nil, err
 	}
 	return ws, nil
+}
+
+// open creates the sockets; on error the caller closes what was made.
+func (ws *WorkerSockets) open(ctx *zmq.Context, cfg *Config, w int) error {
+	var err error
+	mk := func(dst **Sock, t zmq.Type) error {
+		*dst, err = newSock(ctx, t, cfg.HWM)
+		return err
+	}
+	if cfg.Connect {
+		if cfg.Stream {
+			if mk(&ws.Out, zmq.PUSH) != nil {
+				return err
+			}
+			if err = attach(ws.Out, cfg.Out, false, 0); err != nil {
+				return err
+			}
+			if mk(&ws.OutStream, zmq.ROUTER) != nil {
+				return err
+			}
+			ws.OutStream.s.SetRouterMandatory(1)
+			// A restarted handler reusing its identity takes over the old
+			// peer instead of being refused until the server next sends to it.
+			ws.OutStream.s.SetRouterHandover(true)
+			if err = attach(ws.OutStream, cfg.OutStream, false, 0); err != nil {
+				return err
+			}
+			if mk(&ws.In, zmq.SUB) != nil {
+				return err
+			}
+			ws.In.s.SetSubscribe(cfg.InstanceID + " ")
+			if err = attach(ws.In, cfg.In, false, 0); err != nil {
+				return err
+			}
+		}
+		if cfg.HasReq() {
+			if mk(&ws.Req, zmq.DEALER) != nil {
+				return err
+			}
+			if err = attach(ws.Req, cfg.Req, false, 0); err != nil {
+				return err
+			}
+			ws.ReqIn = ws.Req
+		}
+		return nil
+	}
+	pipe := func(dst **Sock, t zmq.Type, ep string, bind bool) error {
+		if mk(dst, t) != nil {
+			return err
+		}
+		if bind {
+			return (*dst).s.Bind(ep)
+		}
+		return (*dst).s.Connect(ep)
+	}
+	if cfg.Stream {
+		if err = pipe(&ws.Out, zmq.PUSH, hubOutEndpoint, false); err != nil {
+			return err
+		}
+		if err = pipe(&ws.OutStream, zmq.PUSH, hubOutStreamEndpoint, false); err != nil {
+			return err
+		}
+		if err = pipe(&ws.In, zmq.PULL, workerInEndpoint(w), true); err != nil {
+			return err
+		}
+	}
+	if cfg.HasReq() {
+		if err = pipe(&ws.Req, zmq.PUSH, hubReqEndpoint, false); err != nil {
+			return err
+		}
+		if err = pipe(&ws.ReqIn, zmq.PULL, workerReqInEndpoint(w), true); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -203,7 +203,8 @@ func startPushpin(t *testing.T, org *origin) *pushpinInstance {
 	}
 	zurl, err := exec.LookPath("zurl")
 	if err != nil {
-		t.Skipf("zurl not installed (apt-get install zurl)")
+		// the pushpin package depends on zurl: a missing zurl is a broken install
+		t.Fatalf("pushpin is installed but zurl is not (apt-get install zurl): %v", err)
 	}
 	bin := pushpinBinUnderTest()
 	// A short path of our own: ipc socket paths are limited to ~107 bytes.

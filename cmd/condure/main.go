@@ -81,8 +81,6 @@ func run(args []string) int {
 func unsupported(cfg *config.Config) error {
 	for _, l := range cfg.Listens {
 		switch {
-		case l.Mode == config.ModeReq:
-			return fmt.Errorf("failed to parse listen: req mode is not supported yet")
 		case l.TLS && !l.Local:
 			return fmt.Errorf("failed to parse listen: tls is not supported yet")
 		case l.Local:
@@ -102,30 +100,44 @@ func start(cfg *config.Config) (func(), error) {
 	if err != nil {
 		return nil, fmt.Errorf("zmq context: %w", err)
 	}
-	sc := &zhttp.StreamConfig{
+	sc := &zhttp.Config{
 		InstanceID: cfg.ID,
 		Connect:    cfg.ZClientConnect,
 		HWM:        max((cfg.ReqMaxConn+cfg.StreamMaxConn)/20, 1),
 		IPCMode:    cfg.IPCFileMode,
 	}
-	for _, base := range cfg.ZClientStream {
-		out, outStream, in, err := config.StreamSpecs(base)
-		if err != nil {
-			return nil, err
+	// The stream sockets exist only if a listener is in stream mode, the req
+	// socket only if one is in req mode (ZHTTP.md §2.1).
+	for _, l := range cfg.Listens {
+		if l.Mode == config.ModeReq {
+			sc.Req = cfg.ZClientReq
+		} else {
+			sc.Stream = true
 		}
-		sc.Out = append(sc.Out, out)
-		sc.OutStream = append(sc.OutStream, outStream)
-		sc.In = append(sc.In, in)
+	}
+	if sc.Stream {
+		for _, base := range cfg.ZClientStream {
+			out, outStream, in, err := config.StreamSpecs(base)
+			if err != nil {
+				return nil, err
+			}
+			sc.Out = append(sc.Out, out)
+			sc.OutStream = append(sc.OutStream, outStream)
+			sc.In = append(sc.In, in)
+		}
 	}
 	var hub *zhttp.Hub
 	if !cfg.ZClientConnect {
 		if hub, err = startHub(ctx, sc, cfg.Workers); err != nil {
-			return nil, fmt.Errorf("failed to set zhttp client stream specs: %w", err)
+			return nil, fmt.Errorf("failed to set zhttp client specs: %w", err)
 		}
 	}
 	verb := "bind"
 	if cfg.ZClientConnect {
 		verb = "connect"
+	}
+	if sc.HasReq() {
+		logging.Info("condure::app", "zhttp client %s %s", verb, strings.Join(sc.Req, " "))
 	}
 	for i := range sc.Out {
 		logging.Info("condure::app", "zhttp client %s %s %s %s", verb, sc.Out[i], sc.OutStream[i], sc.In[i])
@@ -134,10 +146,13 @@ func start(cfg *config.Config) (func(), error) {
 	opts := &server.Options{
 		InstanceID:     cfg.ID,
 		Workers:        cfg.Workers,
-		MaxConn:        cfg.StreamMaxConn / cfg.Workers,
+		StreamMaxConn:  cfg.StreamMaxConn / cfg.Workers,
+		ReqMaxConn:     cfg.ReqMaxConn / cfg.Workers,
 		BufferSize:     cfg.BufferSize,
+		BodyBufferSize: cfg.BodyBufferSize,
 		StreamTimeout:  time.Duration(cfg.StreamTimeout) * time.Second,
-		Stream:         sc,
+		ReqTimeout:     time.Duration(cfg.ReqTimeout) * time.Second,
+		ZMQ:            sc,
 		Ctx:            ctx,
 		ShutdownLinger: shutdownLinger,
 		// Test hooks, so tests need not wait 60 s: not flags, because
@@ -146,7 +161,7 @@ func start(cfg *config.Config) (func(), error) {
 		KeepAliveInterval: envDuration("CONDURE_TEST_KEEPALIVE_INTERVAL"),
 	}
 	for _, l := range cfg.Listens {
-		opts.Listens = append(opts.Listens, l.Addr)
+		opts.Listens = append(opts.Listens, server.Listen{Addr: l.Addr, Req: l.Mode == config.ModeReq})
 	}
 	var workers []*server.Worker
 	stopAll := func() {
@@ -171,14 +186,14 @@ func start(cfg *config.Config) (func(), error) {
 		workers = append(workers, w)
 	}
 	for _, l := range opts.Listens {
-		logging.Info("condure::server", "listening on %s", l)
+		logging.Info("condure::server", "listening on %s", l.Addr)
 	}
 	return stopAll, nil
 }
 
 // startHub creates and runs the hub on its own locked OS thread, so its
 // sockets are used only by the thread that made them.
-func startHub(ctx *zmq.Context, sc *zhttp.StreamConfig, workers int) (*zhttp.Hub, error) {
+func startHub(ctx *zmq.Context, sc *zhttp.Config, workers int) (*zhttp.Hub, error) {
 	type result struct {
 		hub *zhttp.Hub
 		err error

@@ -1,0 +1,210 @@
+package server
+
+import (
+	"github.com/condure-go/condure/http1"
+	"github.com/condure-go/condure/internal/logging"
+	"github.com/condure-go/condure/zhttp"
+)
+
+// The req-mode HTTP session (ZHTTP.md §4.3): the whole request, body
+// included, goes to a handler as one packet over the DEALER, and the one
+// reply packet is the whole response.
+//
+//	recvHeader ─► startReqRequest ─► readReqBody ─► sendReqRequest ─► reqReply ─► writeBody ─► finishResponse
+//
+// --req-timeout bounds each cycle (startIdle arms it); a body larger than
+// --body-buffer-size is refused with 413 at once (§12 #21).
+
+// wsOnReq is the reference's exact answer to a WebSocket request on a req
+// port (§5.7); %d is the HTTP minor version.
+const wsOnReqBody = "WebSockets not supported on req mode interface.\n"
+
+// startReqRequest handles a parsed head on a req-mode connection.
+func (w *Worker) startReqRequest(slot int32, c *conn, n int) {
+	req := &w.req
+	c.minor = uint8(req.Minor)
+	if req.Upgrade {
+		w.rejectWebSocketOnReq(slot, c)
+		return
+	}
+	if req.KeepAlive {
+		c.flags |= fKeepAlive
+	}
+	if string(req.Method) == "HEAD" {
+		c.flags |= fHead
+	}
+	if req.ContentLength > int64(w.opts.BodyBufferSize) {
+		w.tooLarge(slot, c)
+		return
+	}
+	if req.Expect100 {
+		// req mode answers 100 Continue as soon as the head is parsed (§5.5).
+		w.iov = append(w.iov[:0], continue100)
+		if !w.write(slot, c, 0) {
+			return
+		}
+	}
+	if !req.Chunked && req.ContentLength <= 0 {
+		// No body: the packet is built straight from the parsed head.
+		w.sendReqRequest(slot, c, req, nil)
+		c.rstart += int32(n)
+		w.releaseRead(c)
+		return
+	}
+	// Keep the head beside the body until the whole request is here.
+	c.bbuf = w.bodyBufs.get(w.opts.BufferSize + w.opts.BodyBufferSize)
+	buf := w.bodyBufs.bytes(c.bbuf)
+	c.hlen = int32(copy(buf, w.bufs.bytes(c.rbuf)[c.rstart:int(c.rstart)+n]))
+	c.blen = c.hlen
+	c.rstart += int32(n)
+	if req.Chunked {
+		c.flags |= fChunkedReq
+		c.chunk.Reset()
+	} else {
+		c.bodyLeft = req.ContentLength
+	}
+	c.state = stReqBody
+	w.readReqBody(slot, c)
+}
+
+// readReqBody gathers the request body into the body block.
+func (w *Worker) readReqBody(slot int32, c *conn) {
+	for i := 0; i < readBudget; {
+		if c.rstart == c.rend {
+			got, closed := w.fill(slot, c)
+			if closed || !got {
+				return
+			}
+			i++
+			continue
+		}
+		in := w.bufs.bytes(c.rbuf)[c.rstart:c.rend]
+		body := w.bodyBufs.bytes(c.bbuf)
+		done := false
+		if c.has(fChunkedReq) {
+			for len(in) > 0 {
+				n, data, end, err := c.chunk.Decode(in)
+				if err != nil {
+					w.reject(slot, c, err)
+					return
+				}
+				if int(c.blen-c.hlen)+len(data) > w.opts.BodyBufferSize {
+					w.tooLarge(slot, c)
+					return
+				}
+				c.blen += int32(copy(body[c.blen:], data))
+				c.rstart += int32(n)
+				in = in[n:]
+				if end {
+					done = true
+					break
+				}
+				if n == 0 {
+					break
+				}
+			}
+		} else {
+			n := int32(min(int64(len(in)), c.bodyLeft))
+			c.blen += int32(copy(body[c.blen:], in[:n]))
+			c.rstart += n
+			c.bodyLeft -= int64(n)
+			done = c.bodyLeft == 0
+		}
+		if done {
+			w.releaseRead(c)
+			head := w.bodyBufs.bytes(c.bbuf)[:c.hlen]
+			if _, err := http1.ParseRequest(head, &w.req, len(head)); err != nil {
+				w.reject(slot, c, err) // cannot happen: it parsed before
+				return
+			}
+			w.sendReqRequest(slot, c, &w.req, body[c.hlen:c.blen])
+			w.bodyBufs.put(c.bbuf)
+			c.bbuf, c.blen, c.hlen = 0, 0, 0
+			return
+		}
+	}
+	w.queue(slot, c)
+}
+
+// sendReqRequest sends the request packet (§3.2: no from, no seq, no
+// credits) on the DEALER with the empty delimiter frame (§2.2).
+func (w *Worker) sendReqRequest(slot int32, c *conn, req *http1.Request, body []byte) {
+	l := &w.listeners[c.listener]
+	uri, err := http1.AppendURI(w.uri[:0], l.scheme, req.Host, req.Target)
+	if err != nil {
+		w.reject(slot, c, err)
+		return
+	}
+	w.uri = uri
+	c.idCounter = w.idCounter
+	w.idCounter++
+	c.flags |= fReqDone
+	o := &w.out
+	*o = zhttp.Out{ID: w.appendID(slot, c), NoSeq: true, Method: req.Method, URI: uri, Headers: req.Headers, Body: body}
+	if c.has(fHasPeer) {
+		w.peer = c.appendPeerIP(w.peer[:0])
+		o.PeerAddress = w.peer
+		o.PeerPort = int(c.peerPort)
+	}
+	w.pktBuf = zhttp.AppendPacket(w.pktBuf[:0], o)
+	if logging.Enabled(logging.LevelDebug) {
+		logging.Debug(targetConn, "conn %s: request: %s %s", o.ID, req.Method, uri)
+	}
+	w.sendReq(w.pktBuf)
+	c.state = stReqAwait
+}
+
+// reqReply applies a handler reply to a req session: only a data packet
+// counts; everything else is ignored (§3.4), and seq is not checked.
+func (w *Worker) reqReply(slot int32, c *conn, p *zhttp.Packet) {
+	if p.Type != zhttp.TypeData {
+		return
+	}
+	code := p.Code
+	if !p.HasCode || code < 200 || code > 999 || !http1.ValidHeaderValue(p.Reason) {
+		w.badResponse(slot, c, "invalid status line")
+		return
+	}
+	for _, h := range p.Headers {
+		if !http1.ValidHeaderName(h.Name) || !http1.ValidHeaderValue(h.Value) {
+			w.badResponse(slot, c, "invalid header")
+			return
+		}
+	}
+	// Content-Length is always the body's (the handler's own framing
+	// headers are dropped), except where a status forbids a body.
+	rh := http1.ResponseHead{Minor: int(c.minor), Code: code, Reason: p.Reason, Headers: p.Headers,
+		Framing: http1.FramingLength, ContentLength: int64(len(p.Body))}
+	if code == 204 || code == 304 {
+		rh.Framing = http1.FramingNone
+	}
+	if code == 204 || code == 304 || c.has(fHead) {
+		c.flags |= fNoBody
+	}
+	rh.Close = !c.has(fKeepAlive)
+	if rh.Close {
+		c.flags |= fCloseAfter
+	}
+	c.flags |= fLengthResp | fRespStarted
+	c.respLeft = rh.ContentLength
+	c.state = stSendBody
+	w.head = http1.AppendResponseHead(w.head[:0], &rh)
+	w.writeBody(slot, c, w.head, p.Body, true)
+}
+
+// rejectWebSocketOnReq answers a WebSocket request on a req port exactly as
+// the reference does (§5.7) and closes.
+func (w *Worker) rejectWebSocketOnReq(slot int32, c *conn) {
+	w.head = append(w.head[:0], "HTTP/1.0"...)
+	if c.minor == 1 {
+		w.head = append(w.head[:0], "HTTP/1.1"...)
+	}
+	w.head = append(w.head, " 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: 48\r\n\r\n"+wsOnReqBody...)
+	w.finishWith(slot, c, w.head)
+}
+
+// tooLarge answers 413 for a body over --body-buffer-size (§12 #21).
+func (w *Worker) tooLarge(slot int32, c *conn) {
+	logging.Debug(targetConn, "worker %d: conn %d: request body over %d bytes", w.idx, slot, w.opts.BodyBufferSize)
+	w.respondError(slot, c, 413, "Payload Too Large")
+}

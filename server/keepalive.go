@@ -72,6 +72,10 @@ func (w *Worker) sendBatched(t zhttp.PacketType) {
 		}
 		o := &w.out
 		*o = zhttp.Out{From: w.instance, Multi: ids, Type: t}
+		if len(ids) == 1 {
+			// A lone session gets the plain id form, as the reference sends.
+			*o = zhttp.Out{From: w.instance, ID: ids[0].ID, Seq: ids[0].Seq, Type: t}
+		}
 		w.pktBuf = zhttp.AppendPacket(w.pktBuf[:0], o)
 		w.sendTo(w.addrs.name(addr), w.pktBuf)
 		w.batch = rest

@@ -22,13 +22,14 @@ test: deps build
 	$(GO) test -count=1 -race $(RACE_PKGS)
 
 bench:
-	$(GO) test -run='^$$' -bench=. -benchmem ./http1 ./zhttp ./reactor
+	$(GO) test -run='^$$' -bench=. -benchmem ./http1 ./zhttp ./reactor ./websocket
 
 # Every fuzz target for FUZZTIME each; seeds and past crashers live in
 # each package's testdata/fuzz.
 fuzz:
 	@for t in FuzzParseRequest FuzzChunkedDecoder; do $(GO) test ./http1 -run='^$$' -fuzz="^$$t$$" -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s || exit 1; done
 	@for t in FuzzParseTnet FuzzPacketParse; do $(GO) test ./zhttp -run='^$$' -fuzz="^$$t$$" -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s || exit 1; done
+	$(GO) test ./websocket -run='^$$' -fuzz='^FuzzReader$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }

@@ -116,7 +116,7 @@ type Reader struct {
 	msgOp     Opcode  // OpText or OpBinary while a message is in progress, else 0
 	closed    bool    // a close frame was returned
 	utf8      UTF8    // validation state of the current text message
-	err       uint8 // index in readerErrors of the sticky error, 0 = none
+	err       uint8   // index in readerErrors of the sticky error, 0 = none
 }
 
 // Reset readies r for a new connection, keeping MaxMessage.

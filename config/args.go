@@ -57,6 +57,7 @@ var flags = []flagSpec{
 		"default-cert=NAME, local (the first part is then a unix socket path),\n" +
 		"and for local: mode=OCTAL, user=NAME, group=NAME", deflt: "0.0.0.0:8000,stream"},
 	{long: "log-level", kind: argSingle, value: "N", help: "Log level", deflt: "2"},
+	{long: "ws-max-message", kind: argSingle, value: "N", help: "Largest WebSocket message a client may send, in bytes; 0 for no limit\n(condure-go addition; over it the connection closes with 1009)", deflt: "0"},
 	{long: "messages-max", kind: argSingle, value: "N", help: "Maximum number of queued WebSocket messages per connection", deflt: "100"},
 	{long: "req-maxconn", kind: argSingle, value: "N", help: "Maximum number of concurrent connections in req mode", deflt: "100"},
 	{long: "req-timeout", kind: argSingle, value: "N", help: "Client timeout in req mode (seconds)", deflt: "30"},

@@ -62,6 +62,7 @@ type Config struct {
 	BufferSize     int    // bytes, two buffers per connection; not bounded here
 	BodyBufferSize int    // req-mode request body limit, bytes
 	MessagesMax    int    // queued outgoing WebSocket messages per connection
+	WSMaxMessage   int    // largest client WebSocket message, 0 = no limit (condure-go addition)
 	ReqTimeout     int    // seconds
 	StreamTimeout  int    // seconds
 	// Listens holds every --listen in order; [0.0.0.0:8000 stream] when
@@ -160,6 +161,7 @@ func Parse(args []string) (*Config, error) {
 		{"buffer-size", &c.BufferSize},
 		{"body-buffer-size", &c.BodyBufferSize},
 		{"messages-max", &c.MessagesMax},
+		{"ws-max-message", &c.WSMaxMessage},
 		{"req-timeout", &c.ReqTimeout},
 		{"stream-timeout", &c.StreamTimeout},
 	} {

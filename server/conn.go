@@ -6,6 +6,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/condure-go/condure/http1"
+	"github.com/condure-go/condure/websocket"
 )
 
 // connState is where a stream-mode HTTP session stands (ZHTTP.md §4.1).
@@ -20,9 +21,15 @@ const (
 	stHandoff                        // paused between handoff-proceed and the next handler packet (§4.7)
 	stReqBody                        // req mode: reading the whole request body (§4.3)
 	stReqAwait                       // req mode: request sent on the DEALER, waiting for the reply
+	stWsAwait                        // WebSocket request sent; waiting for the handler's 101 (§6.2)
+	stWsOpen                         // WebSocket open both ways
+	stWsPeerClosed                   // client sent close: no more reading, waiting for the handler's close
+	stWsClosing                      // handler sent close: still forwarding client frames until the client's close
+	stWsFinished                     // both closes seen: the TCP connection closes once output is written
 )
 
-var stateNames = [...]string{"recv-header", "await-handler", "recv-body", "await-response", "send-body", "handoff", "req-body", "req-await"}
+var stateNames = [...]string{"recv-header", "await-handler", "recv-body", "await-response", "send-body", "handoff", "req-body", "req-await",
+	"ws-await", "ws-open", "ws-peer-closed", "ws-closing", "ws-finished"}
 
 func (s connState) String() string { return stateNames[s] }
 
@@ -45,6 +52,7 @@ const (
 	fPeerV6                            // peerIP holds an IPv6 address
 	fHasPeer                           // peer address known (TCP)
 	fReq                               // req-mode connection
+	fWS                                // WebSocket session
 )
 
 // Timers per connection slot: id = slot*timersPerConn + kind.
@@ -84,6 +92,10 @@ type conn struct {
 	chunk     http1.ChunkedDecoder
 	peerPort  uint16
 	peerIP    [16]byte
+	queued    uint16           // WebSocket: handler messages waiting in the write buffer
+	wsOutOp   uint8            // WebSocket: opcode of the handler message being sent in parts, 0 = none
+	wsAccept  [28]byte         // WebSocket: Sec-WebSocket-Accept for the pending handshake
+	reader    websocket.Reader // WebSocket: client frame decoder
 }
 
 func (c *conn) has(f uint32) bool { return c.flags&f != 0 }

@@ -61,6 +61,7 @@ func (w *Worker) startIdle(slot int32, c *conn) {
 	c.state = stRecvHeader
 	c.flags &= connFlags
 	c.inSeq, c.outSeq, c.credits, c.bodyLeft, c.respLeft, c.owed = 0, 0, 0, 0, 0, 0
+	c.queued, c.wsOutOp = 0, 0
 	c.chunk.Reset()
 	if c.has(fReq) {
 		// req mode: --req-timeout bounds the whole cycle from here to the
@@ -104,6 +105,8 @@ func (w *Worker) advance(slot int32, c *conn) {
 		w.forwardBody(slot, c)
 	case stReqBody:
 		w.readReqBody(slot, c)
+	case stWsOpen, stWsClosing:
+		w.wsRead(slot, c)
 	}
 }
 
@@ -238,6 +241,10 @@ func (w *Worker) dropAddr(a int32) int32 {
 // it through PUSH.
 func (w *Worker) startRequest(slot int32, c *conn, n int) {
 	req := &w.req
+	if req.Upgrade {
+		w.startWebSocket(slot, c, n)
+		return
+	}
 	l := &w.listeners[c.listener]
 	uri, err := http1.AppendURI(w.uri[:0], l.scheme, req.Host, req.Target)
 	if err != nil {
@@ -349,6 +356,10 @@ func (w *Worker) handlerPacket(slot int32, c *conn, p *zhttp.Packet, id *zhttp.I
 	switch p.Type {
 	case zhttp.TypeData, zhttp.TypeCredit, zhttp.TypePing, zhttp.TypePong:
 		c.credits += int64(p.Credits)
+	}
+	if c.has(fWS) {
+		w.wsPacket(slot, c, p)
+		return
 	}
 	if c.state == stAwaitHandler {
 		// First handler packet: the body may flow now (§5.5).
@@ -757,6 +768,7 @@ func (w *Worker) written(slot int32, c *conn) {
 		w.sendTyped(c, slot, zhttp.TypeCredit, int(c.owed))
 	}
 	c.owed = 0
+	c.queued = 0
 	if c.has(fHandoffPending) {
 		w.proceedHandoff(slot, c)
 	}
@@ -766,6 +778,11 @@ func (w *Worker) written(slot int32, c *conn) {
 // connection closes or starts over with a new id (§4.8). It returns false if
 // the connection was closed.
 func (w *Worker) finishIfDone(slot int32, c *conn) bool {
+	if c.state == stWsFinished && c.wstart == c.wend {
+		c.addr = w.dropAddr(c.addr)
+		w.closeConn(slot, c, false)
+		return false
+	}
 	if !c.has(fRespLast) || c.wstart < c.wend || c.state != stSendBody {
 		return true
 	}
@@ -807,9 +824,10 @@ func (w *Worker) sessionExpired(slot int32, c *conn) {
 	}
 }
 
-// streamTimedOut: no client I/O for --stream-timeout.
+// streamTimedOut: no client I/O for --stream-timeout, or a WebSocket
+// client's close not answered by the handler within 5 s.
 func (w *Worker) streamTimedOut(slot int32, c *conn) {
-	logging.Debug(targetConn, "worker %d: conn %d: stream timeout", w.idx, slot)
+	logging.Debug(targetConn, "worker %d: conn %d: stream timeout (%s)", w.idx, slot, c.state)
 	w.closeConn(slot, c, true)
 }
 

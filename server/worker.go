@@ -93,6 +93,8 @@ type Options struct {
 	ReqMaxConn     int // req connections per worker
 	BufferSize     int
 	BodyBufferSize int // req mode: largest request body
+	MessagesMax    int // WebSocket: handler messages queued per connection
+	WSMaxMessage   int // WebSocket: largest client message, 0 = no limit
 	StreamTimeout  time.Duration
 	ReqTimeout     time.Duration
 	Listens        []Listen
@@ -141,11 +143,12 @@ type Worker struct {
 	instance []byte // --id, the `from` of every packet we send
 	uri      []byte
 	peer     []byte
-	frame    []byte   // chunk framing being built
-	pktBuf   []byte   // packet being built
-	head     []byte   // response head being built
-	scratch  []byte   // chunked request body being gathered
-	iov      [][]byte // writev argument being built
+	frame    []byte         // chunk or WebSocket framing being built
+	hdrs     []zhttp.Header // handler headers being filtered
+	pktBuf   []byte         // packet being built
+	head     []byte         // response head being built
+	scratch  []byte         // chunked request body being gathered
+	iov      [][]byte       // writev argument being built
 	idBuf    [32]byte
 
 	kaCursor   int32   // next slot the keep-alive sweep visits
@@ -224,7 +227,8 @@ func (w *Worker) setup() error {
 	w.instance = []byte(o.InstanceID)
 	w.uri = make([]byte, 0, http1.MaxURI+64)
 	w.peer = make([]byte, 0, 64)
-	w.frame = make([]byte, 0, 64)
+	w.frame = make([]byte, 0, 256)
+	w.hdrs = make([]zhttp.Header, 0, http1.MaxHeaders)
 	w.batchIDs = make([]zhttp.IDSeq, 0, zhttp.MaxIDs)
 	w.batchArena = make([]byte, 0, zhttp.MaxIDs*32)
 	w.kaSweeps = keepAliveSweeps

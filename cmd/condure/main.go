@@ -150,6 +150,8 @@ func start(cfg *config.Config) (func(), error) {
 		ReqMaxConn:     cfg.ReqMaxConn / cfg.Workers,
 		BufferSize:     cfg.BufferSize,
 		BodyBufferSize: cfg.BodyBufferSize,
+		MessagesMax:    cfg.MessagesMax,
+		WSMaxMessage:   cfg.WSMaxMessage,
 		StreamTimeout:  time.Duration(cfg.StreamTimeout) * time.Second,
 		ReqTimeout:     time.Duration(cfg.ReqTimeout) * time.Second,
 		ZMQ:            sc,

@@ -1,0 +1,92 @@
+package server
+
+import (
+	"testing"
+
+	"github.com/condure-go/condure/http1"
+	"github.com/condure-go/condure/websocket"
+	"github.com/condure-go/condure/zhttp"
+)
+
+// The steady state of the data path allocates nothing: a keep-alive request
+// parsed and turned into its packet, a handler response packet parsed and
+// its head written, a client WebSocket frame decoded and turned into a
+// packet, and a handler message framed (DESIGN.md "Memory").
+
+func TestZeroAllocsHTTPRequestPath(t *testing.T) {
+	raw := []byte("GET /items?id=7 HTTP/1.1\r\nHost: api.example\r\nUser-Agent: bench\r\nAccept: */*\r\nCookie: a=b\r\n\r\n")
+	// A handler response as handlers send it (code, reason, headers, body).
+	resp := zhttp.EncodePacket(map[string]any{"from": "h1", "id": "0-12-1f", "seq": 0, "code": 200, "reason": "OK",
+		"headers": [][]string{{"Content-Type", "text/plain"}}, "body": "hi"})
+	from, peer := []byte("condure"), []byte("127.0.0.1")
+	var (
+		req   http1.Request
+		pkt   zhttp.Packet
+		out   zhttp.Out
+		buf   = make([]byte, 0, 4096)
+		uri   = make([]byte, 0, 512)
+		head  = make([]byte, 0, 512)
+		idBuf [32]byte
+	)
+	allocs := testing.AllocsPerRun(1000, func() {
+		n, err := http1.ParseRequest(raw, &req, 8192)
+		if err != nil || n != len(raw) {
+			t.Fatal("parse failed")
+		}
+		uri, _ = http1.AppendURI(uri[:0], "http", req.Host, req.Target)
+		out = zhttp.Out{From: from, ID: append(idBuf[:0], "0-12-1f"...), Method: req.Method, URI: uri,
+			Headers: req.Headers, Credits: 8192, Stream: true, PeerAddress: peer, PeerPort: 5555}
+		buf = zhttp.AppendPacket(buf[:0], &out)
+		if pkt.Parse(resp) != nil {
+			t.Fatal("packet parse failed")
+		}
+		rh := http1.ResponseHead{Minor: 1, Code: pkt.Code, Reason: pkt.Reason, Headers: pkt.Headers,
+			Framing: http1.FramingLength, ContentLength: int64(len(pkt.Body))}
+		head = http1.AppendResponseHead(head[:0], &rh)
+	})
+	if allocs != 0 {
+		t.Fatalf("%v allocations per request", allocs)
+	}
+}
+
+func TestZeroAllocsWebSocketMessagePath(t *testing.T) {
+	payload := []byte("hello websocket world")
+	mask := [4]byte{1, 2, 3, 4}
+	frame := []byte{0x81, 0x80 | byte(len(payload))}
+	frame = append(frame, mask[:]...)
+	for i, c := range payload {
+		frame = append(frame, c^mask[i%4])
+	}
+	work := make([]byte, len(frame))
+	from, text := []byte("condure"), []byte("text")
+	var (
+		r     websocket.Reader
+		out   zhttp.Out
+		buf   = make([]byte, 0, 4096)
+		hdr   = make([]byte, 0, 16)
+		idBuf [32]byte
+	)
+	allocs := testing.AllocsPerRun(1000, func() {
+		copy(work, frame) // Next unmasks in place
+		ev, n, err := r.Next(work, 8192)
+		if err != nil || n != len(work) || ev.Kind != websocket.EvData {
+			t.Fatal("decode failed")
+		}
+		out = zhttp.Out{From: from, ID: append(idBuf[:0], "1-3-a"...), Seq: 7, ContentType: text, Body: ev.Payload}
+		buf = zhttp.AppendPacket(buf[:0], &out)
+		hdr = websocket.AppendFrameHeader(hdr[:0], true, websocket.OpText, len(ev.Payload))
+	})
+	if allocs != 0 {
+		t.Fatalf("%v allocations per message", allocs)
+	}
+}
+
+// The connection slot is the per-connection memory that does not depend on
+// traffic; keep it small (DESIGN.md: well under 1 KiB per idle connection,
+// kernel buffers aside).
+func TestConnSlotSize(t *testing.T) {
+	const budget = 256
+	if size := unsafeSizeofConn(); size > budget {
+		t.Fatalf("conn is %d bytes, budget %d", size, budget)
+	}
+}

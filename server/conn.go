@@ -26,10 +26,11 @@ const (
 	stWsPeerClosed                   // client sent close: no more reading, waiting for the handler's close
 	stWsClosing                      // handler sent close: still forwarding client frames until the client's close
 	stWsFinished                     // both closes seen: the TCP connection closes once output is written
+	stTLSHandshake                   // TLS handshake running in its goroutine (tls.go)
 )
 
 var stateNames = [...]string{"recv-header", "await-handler", "recv-body", "await-response", "send-body", "handoff", "req-body", "req-await",
-	"ws-await", "ws-open", "ws-peer-closed", "ws-closing", "ws-finished"}
+	"ws-await", "ws-open", "ws-peer-closed", "ws-closing", "ws-finished", "tls-handshake"}
 
 func (s connState) String() string { return stateNames[s] }
 
@@ -53,6 +54,7 @@ const (
 	fHasPeer                           // peer address known (TCP)
 	fReq                               // req-mode connection
 	fWS                                // WebSocket session
+	fTLS                               // TLS connection: I/O goes through tlsSess
 )
 
 // Timers per connection slot: id = slot*timersPerConn + kind.

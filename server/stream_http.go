@@ -20,7 +20,7 @@ import (
 // handlerPacket, timers through sessionExpired and streamTimedOut.
 
 // connFlags survive from one request to the next on a persistent connection.
-const connFlags = fCanRead | fQueued | fPeerV6 | fHasPeer | fReq
+const connFlags = fCanRead | fQueued | fPeerV6 | fHasPeer | fReq | fTLS
 
 var continue100 = []byte("HTTP/1.1 100 Continue\r\n\r\n")
 
@@ -47,10 +47,16 @@ func (w *Worker) newConn(fd int, sa unix.Sockaddr, li int) {
 		w.released(m)
 		return
 	}
-	w.startIdle(slot, c)
 	if logging.Enabled(logging.LevelDebug) {
 		logging.Debug(targetConn, "worker %d: conn %d: accepted fd %d", w.idx, slot, fd)
 	}
+	if l := &w.listeners[li]; l.tls != nil {
+		if !w.startTLS(slot, c, l.tls) {
+			w.closeConn(slot, c, false)
+		}
+		return
+	}
+	w.startIdle(slot, c)
 }
 
 // startIdle puts a connection in stRecvHeader: a fresh session with no
@@ -88,6 +94,15 @@ func (w *Worker) connEvent(tag uint64, events uint32) {
 	if events&reactor.EvIn != 0 {
 		c.flags |= fCanRead
 	}
+	if c.state == stTLSHandshake {
+		if events&reactor.EvOut != 0 && c.wstart < c.wend && !w.flush(slot, c) {
+			return
+		}
+		if events&reactor.EvIn != 0 {
+			w.handshakeInput(slot, c)
+		}
+		return
+	}
 	if events&reactor.EvOut != 0 && c.wstart < c.wend {
 		if !w.flush(slot, c) {
 			return
@@ -114,7 +129,7 @@ func (w *Worker) advance(slot int32, c *conn) {
 // false when nothing more can be read now (EAGAIN, buffer full) and closes
 // the connection on EOF or error (closed reports that).
 func (w *Worker) fill(slot int32, c *conn) (got bool, closed bool) {
-	if !c.has(fCanRead) {
+	if !c.has(fCanRead) && !c.has(fTLS) { // crypto/tls may hold plaintext
 		return false, false
 	}
 	if c.rbuf == 0 {
@@ -131,7 +146,13 @@ func (w *Worker) fill(slot int32, c *conn) (got bool, closed bool) {
 	if int(c.rend) == len(buf) {
 		return false, false
 	}
-	n, err := reactor.Read(int(c.fd), buf[c.rend:])
+	var n int
+	var err error
+	if c.has(fTLS) {
+		n, err = w.readTLS(slot, c, buf[c.rend:])
+	} else {
+		n, err = reactor.Read(int(c.fd), buf[c.rend:])
+	}
 	if err == unix.EAGAIN {
 		c.flags &^= fCanRead
 		w.releaseRead(c)
@@ -142,7 +163,7 @@ func (w *Worker) fill(slot int32, c *conn) (got bool, closed bool) {
 		return false, true
 	}
 	c.rend += int32(n)
-	if int(c.rend) < len(buf) {
+	if int(c.rend) < len(buf) && !c.has(fTLS) {
 		// A short read drained the socket: data arriving later raises a new
 		// edge, so the EAGAIN read that would confirm it is skipped.
 		c.flags &^= fCanRead
@@ -684,6 +705,17 @@ func (w *Worker) writeBody(slot int32, c *conn, head, body []byte, last bool) {
 // number of body bytes to credit back to the handler once written. It
 // returns false if the connection was closed.
 func (w *Worker) write(slot int32, c *conn, credit int64) bool {
+	if c.has(fTLS) {
+		if err := w.encryptTLS(slot); err != nil {
+			w.clientGone(slot, c, "tls write: "+err.Error())
+			return false
+		}
+	}
+	return w.writeRaw(slot, c, credit)
+}
+
+// writeRaw is write for bytes that go on the socket as they are.
+func (w *Worker) writeRaw(slot int32, c *conn, credit int64) bool {
 	c.owed += credit
 	if c.wstart == c.wend {
 		n, err := w.writer.Writev(int(c.fd), w.iov)
@@ -792,8 +824,8 @@ func (w *Worker) finishIfDone(slot int32, c *conn) bool {
 		return false
 	}
 	w.startIdle(slot, c)
-	if c.rstart < c.rend || c.has(fCanRead) {
-		w.queue(slot, c) // pipelined request already here
+	if c.rstart < c.rend || c.has(fCanRead) || c.has(fTLS) {
+		w.queue(slot, c) // pipelined request already here (or inside crypto/tls)
 	}
 	return true
 }
@@ -811,6 +843,9 @@ func (w *Worker) clientGone(slot int32, c *conn, why string) {
 // connection reached its limit (§4.5, §12 #1, #2).
 func (w *Worker) sessionExpired(slot int32, c *conn) {
 	switch {
+	case c.state == stTLSHandshake:
+		logging.Debug(targetConn, "worker %d: conn %d: tls handshake timed out", w.idx, slot)
+		w.closeConn(slot, c, false)
 	case c.state == stReqAwait:
 		logging.Debug(targetConn, "worker %d: conn %d: req timeout", w.idx, slot)
 		w.respondError(slot, c, 504, "Gateway Timeout")
@@ -843,6 +878,9 @@ func (w *Worker) closeConn(slot int32, c *conn, cancel bool) {
 	w.bufs.put(c.rbuf)
 	w.bufs.put(c.wbuf)
 	w.bodyBufs.put(c.bbuf)
+	if c.has(fTLS) {
+		w.closeTLS(slot)
+	}
 	w.timers.Cancel(slot*timersPerConn + timerSession)
 	w.timers.Cancel(slot*timersPerConn + timerStream)
 	w.conns.Free(slot)

@@ -6,8 +6,10 @@
 package server
 
 import (
+	"crypto/tls"
 	"runtime"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -61,15 +63,21 @@ func connTag(slot int32, gen uint32) uint64 {
 
 // Listen is one listening port.
 type Listen struct {
-	Addr string // "host:port"
-	Req  bool   // req mode (else stream)
+	Addr        string // "host:port", or the socket path when Local
+	Req         bool   // req mode (else stream)
+	TLS         bool   // terminate TLS (ignored on unix sockets)
+	DefaultCert string // identity for handshakes without a matching SNI name
+	// Fd is a listening unix socket opened once by the caller (unix
+	// sockets have no SO_REUSEPORT); each worker watches a dup of it.
+	Fd int
 }
 
 // listener is a worker's socket for one Listen.
 type listener struct {
 	Listen
-	scheme string // "http" (later "https")
+	scheme string // "http" or "https"
 	fd     int
+	tls    *tls.Config
 }
 
 // Connection modes, indexing per-mode counts and limits.
@@ -99,6 +107,7 @@ type Options struct {
 	ReqTimeout     time.Duration
 	Listens        []Listen
 	ZMQ            *zhttp.Config
+	Certs          *CertStore // --tls-identities-dir, when a listener has tls
 	Ctx            *zmq.Context
 	// ShutdownLinger bounds how long a stopping worker flushes cancels.
 	ShutdownLinger time.Duration
@@ -165,6 +174,17 @@ type Worker struct {
 	pendStr [][][]byte // stream frames the ROUTER would not take yet
 	pendReq [][]byte   // req requests the DEALER would not take yet
 	frames  [][]byte   // a multi-frame message being received
+
+	// TLS (tls.go): sessions beside the slots, events from handshake
+	// goroutines, buffers for ciphertext.
+	tlsSess    []*tlsSession
+	evMu       sync.Mutex
+	events     []tlsEvent
+	spare      []tlsEvent
+	handshakes int
+	tlsScratch []byte
+	plain      []byte
+	cipher     []byte
 
 	stopping atomic.Bool
 	done     chan struct{}
@@ -254,12 +274,25 @@ func (w *Worker) setup() error {
 		}
 	}
 	for i, l := range o.Listens {
-		fd, err := reactor.Listen(l.Addr, true, 1024)
+		ln := listener{Listen: l, scheme: "http"}
+		if l.Fd > 0 {
+			ln.fd, err = unix.Dup(l.Fd)
+		} else {
+			ln.fd, err = reactor.Listen(l.Addr, true, 1024)
+		}
 		if err != nil {
 			return err
 		}
-		w.listeners = append(w.listeners, listener{Listen: l, scheme: "http", fd: fd})
-		w.poller.Add(fd, reactor.EvIn, tagListener|uint64(i))
+		if l.TLS && l.Fd == 0 {
+			ln.scheme = "https"
+			ln.tls = o.Certs.TLSConfig(l.DefaultCert)
+			if w.tlsSess == nil {
+				w.tlsSess = make([]*tlsSession, capacity)
+				w.tlsScratch = make([]byte, tlsReadChunk)
+			}
+		}
+		w.listeners = append(w.listeners, ln)
+		w.poller.Add(ln.fd, reactor.EvIn, tagListener|uint64(i))
 	}
 	return nil
 }
@@ -291,6 +324,7 @@ func (w *Worker) loopOnce() {
 		switch ev.Tag & tagKindMask {
 		case tagWaker:
 			w.waker.Drain()
+			w.tlsEvents()
 		case tagZmq:
 			// handled by pumpZmq below: ZMQ_FD only says "look again"
 		case tagListener:

@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"os/user"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -17,6 +19,7 @@ import (
 
 	"github.com/condure-go/condure/config"
 	"github.com/condure-go/condure/internal/logging"
+	"github.com/condure-go/condure/reactor"
 	"github.com/condure-go/condure/server"
 	"github.com/condure-go/condure/zhttp"
 )
@@ -79,16 +82,69 @@ func run(args []string) int {
 // unsupported refuses flags whose features are not built yet, rather than
 // accepting and ignoring them.
 func unsupported(cfg *config.Config) error {
-	for _, l := range cfg.Listens {
-		switch {
-		case l.TLS && !l.Local:
-			return fmt.Errorf("failed to parse listen: tls is not supported yet")
-		case l.Local:
-			return fmt.Errorf("failed to parse listen: local (unix socket) listeners are not supported yet")
-		}
-	}
 	if cfg.Compression {
 		return fmt.Errorf("--compression is not supported yet")
+	}
+	return nil
+}
+
+// listeners turns the --listen entries into the workers' listen specs:
+// unix sockets are opened here once (no SO_REUSEPORT for them) and shared;
+// TCP ports are opened by each worker.
+func listeners(cfg *config.Config) ([]server.Listen, *server.CertStore, error) {
+	var out []server.Listen
+	var certs *server.CertStore
+	for _, l := range cfg.Listens {
+		sl := server.Listen{Addr: l.Addr, Req: l.Mode == config.ModeReq, DefaultCert: l.DefaultCert}
+		if l.Local {
+			fd, err := reactor.ListenUnix(l.Addr, 1024)
+			if err != nil {
+				return nil, nil, fmt.Errorf("failed to bind %s: %w", l.Addr, err)
+			}
+			if err := socketFileOwner(l); err != nil {
+				return nil, nil, err
+			}
+			sl.Fd = fd // tls is ignored on unix sockets, as in condure
+		} else if l.TLS {
+			if certs == nil {
+				var err error
+				if certs, err = server.NewCertStore(cfg.TLSIdentitiesDir); err != nil {
+					return nil, nil, err
+				}
+			}
+			sl.TLS = true
+		}
+		out = append(out, sl)
+	}
+	return out, certs, nil
+}
+
+// socketFileOwner applies mode=, user= and group= to a unix socket file.
+func socketFileOwner(l config.Listen) error {
+	if l.FileMode != 0 {
+		if err := os.Chmod(l.Addr, os.FileMode(l.FileMode)); err != nil {
+			return fmt.Errorf("failed to set mode on %s: %w", l.Addr, err)
+		}
+	}
+	uid, gid := -1, -1
+	if l.User != "" {
+		u, err := user.Lookup(l.User)
+		if err != nil {
+			return fmt.Errorf("failed to set user %q on %s: %w", l.User, l.Addr, err)
+		}
+		uid, _ = strconv.Atoi(u.Uid)
+	}
+	if l.Group != "" {
+		g, err := user.LookupGroup(l.Group)
+		if err != nil {
+			return fmt.Errorf("failed to set group %q on %s: %w", l.Group, l.Addr, err)
+		}
+		gid, _ = strconv.Atoi(g.Gid)
+	}
+	if uid != -1 || gid != -1 {
+		if err := os.Chown(l.Addr, uid, gid); err != nil {
+			return fmt.Errorf("failed to set owner on %s: %w", l.Addr, err)
+		}
 	}
 	return nil
 }
@@ -162,8 +218,8 @@ func start(cfg *config.Config) (func(), error) {
 		SessionTimeout:    envDuration("CONDURE_TEST_SESSION_TIMEOUT"),
 		KeepAliveInterval: envDuration("CONDURE_TEST_KEEPALIVE_INTERVAL"),
 	}
-	for _, l := range cfg.Listens {
-		opts.Listens = append(opts.Listens, server.Listen{Addr: l.Addr, Req: l.Mode == config.ModeReq})
+	if opts.Listens, opts.Certs, err = listeners(cfg); err != nil {
+		return nil, err
 	}
 	var workers []*server.Worker
 	stopAll := func() {

@@ -1,0 +1,132 @@
+package server
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/condure-go/condure/internal/logging"
+)
+
+// CertStore finds the certificate for a TLS handshake in
+// --tls-identities-dir (ZHTTP.md §7): NAME.crt + NAME.key pairs, chosen by
+// the lower-cased SNI name, then the one-level wildcard file "_.rest", then
+// the listener's default-cert. Files are loaded on first use, cached, and
+// reloaded when either file is newer than the cached copy. It is shared by
+// all workers' handshakes, hence the mutex; handshakes are rare next to
+// requests.
+type CertStore struct {
+	dir   string
+	mu    sync.Mutex
+	cache map[string]*certEntry
+}
+
+type certEntry struct {
+	cert   *tls.Certificate
+	crtMod time.Time
+	keyMod time.Time
+}
+
+// NewCertStore checks that dir exists.
+func NewCertStore(dir string) (*CertStore, error) {
+	st, err := os.Stat(dir)
+	if err != nil {
+		return nil, fmt.Errorf("tls identities dir: %w", err)
+	}
+	if !st.IsDir() {
+		return nil, fmt.Errorf("tls identities dir %s: not a directory", dir)
+	}
+	return &CertStore{dir: dir, cache: map[string]*certEntry{}}, nil
+}
+
+// validName reports whether an SNI name may name a file: at most 253 bytes,
+// no control characters, no '/' (ZHTTP.md §7).
+func validName(name string) bool {
+	if name == "" || len(name) > 253 || strings.Contains(name, "..") {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; c < 0x20 || c == 0x7f || c == '/' {
+			return false
+		}
+	}
+	return true
+}
+
+// identity returns the certificate NAME.crt/NAME.key, or (nil, nil) when
+// those files do not exist.
+func (s *CertStore) identity(name string) (*tls.Certificate, error) {
+	crt := filepath.Join(s.dir, name+".crt")
+	key := filepath.Join(s.dir, name+".key")
+	cs, err1 := os.Stat(crt)
+	ks, err2 := os.Stat(key)
+	if errors.Is(err1, os.ErrNotExist) || errors.Is(err2, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err1 != nil || err2 != nil {
+		return nil, fmt.Errorf("identity %s: %w", name, errors.Join(err1, err2))
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e, ok := s.cache[name]; ok && !cs.ModTime().After(e.crtMod) && !ks.ModTime().After(e.keyMod) {
+		return e.cert, nil
+	}
+	cert, err := tls.LoadX509KeyPair(crt, key)
+	if err != nil {
+		return nil, fmt.Errorf("identity %s: %w", name, err)
+	}
+	s.cache[name] = &certEntry{cert: &cert, crtMod: cs.ModTime(), keyMod: ks.ModTime()}
+	logging.Debug(targetServer, "tls: loaded identity %s", name)
+	return &cert, nil
+}
+
+// forName picks the certificate for an SNI name (possibly empty).
+// (nil, nil) means none: the handshake then fails with unrecognized_name.
+func (s *CertStore) forName(sni, defaultCert string) (*tls.Certificate, error) {
+	if sni != "" {
+		name := strings.ToLower(sni)
+		if validName(name) {
+			if c, err := s.identity(name); c != nil || err != nil {
+				return c, err
+			}
+			if i := strings.IndexByte(name, '.'); i > 0 {
+				if c, err := s.identity("_" + name[i:]); c != nil || err != nil {
+					return c, err
+				}
+			}
+		}
+	}
+	if defaultCert != "" {
+		return s.identity(defaultCert)
+	}
+	return nil, nil
+}
+
+// TLSConfig is the server configuration of one tls listener: TLS 1.2 and
+// 1.3, AEAD cipher suites with forward secrecy only, http/1.1 as the only
+// ALPN protocol.
+func (s *CertStore) TLSConfig(defaultCert string) *tls.Config {
+	return &tls.Config{
+		MinVersion: tls.VersionTLS12,
+		NextProtos: []string{"http/1.1"},
+		CipherSuites: []uint16{
+			tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+			tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+			tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305, tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305,
+		},
+		GetCertificate: func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+			cert, err := s.forName(hello.ServerName, defaultCert)
+			if err != nil {
+				logging.Error(targetServer, "tls: %v", err)
+			} else if cert == nil {
+				logging.Debug(targetServer, "tls: no certificate for %q", hello.ServerName)
+			}
+			return cert, err
+		},
+	}
+}

@@ -3,6 +3,7 @@
 # same flags, same Go handler (bench/hellohandler), wrk -t2 -c100.
 # Prints requests/s and server CPU seconds per 100k requests for each run,
 # alternating A B A B.  Usage: scripts/compare-wrk.sh [workers] [rounds] [seconds]
+# CONNECT=1: the handler binds and the servers run with --zclient-connect.
 set -e
 cd "$(dirname "$0")/.."
 WORKERS=${1:-2}; ROUNDS=${2:-3}; DUR=${3:-10}
@@ -16,17 +17,19 @@ cpu_of() { awk '{print $14+$15}' /proc/$1/stat; }
 one() { # name binary port
 	local name=$1 bin=$2 port=$3 dir
 	dir=$(mktemp -d /tmp/cmpwrk.XXXXXX)
-	"$bin" --listen 127.0.0.1:$port --zclient-stream ipc://$dir/c --workers $WORKERS >$dir/log 2>&1 &
+	local hflags="" sflags=""
+	if [ -n "$CONNECT" ]; then hflags=--bind; sflags=--zclient-connect; fi
+	if [ -n "$CONNECT" ]; then bin/hellohandler --spec ipc://$dir/c $hflags >/dev/null 2>&1 & sleep 0.3; fi
+	"$bin" --listen 127.0.0.1:$port --zclient-stream ipc://$dir/c --workers $WORKERS $sflags >$dir/log 2>&1 &
 	local spid=$!
 	sleep 0.3
-	bin/hellohandler --spec ipc://$dir/c >/dev/null 2>&1 &
-	local hpid=$!
+	if [ -z "$CONNECT" ]; then bin/hellohandler --spec ipc://$dir/c >/dev/null 2>&1 & fi
 	sleep 0.5
 	curl -s -o /dev/null http://127.0.0.1:$port/ || true
 	local c0; c0=$(cpu_of $spid)
 	local out; out=$(wrk -t2 -c100 -d${DUR}s http://127.0.0.1:$port/ 2>&1)
 	local c1; c1=$(cpu_of $spid)
-	kill $hpid; kill $spid; wait $spid 2>/dev/null || true; wait $hpid 2>/dev/null || true
+	kill $spid; pkill -f "hellohandler --spec ipc://$dir/c"; wait $spid 2>/dev/null || true
 	rm -rf "$dir"
 	local reqs; reqs=$(echo "$out" | awk '/requests in/ {print $1}')
 	local rps; rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')

@@ -21,13 +21,20 @@ func main() {
 	spec := flag.String("spec", "ipc://client", "server --zclient-stream base spec")
 	instance := flag.String("instance", "condure", "server --id")
 	id := flag.String("id", fmt.Sprintf("hello-%d", os.Getpid()), "handler identity")
+	bind := flag.Bool("bind", false, "bind the endpoints (for a server run with --zclient-connect)")
+	flag.BoolVar(&streamMode, "stream", false, "start a streamed response (more: true) and never finish it; count keep-alives")
 	flag.Parse()
-	if err := run(*spec, *instance, *id); err != nil {
+	if err := run(*spec, *instance, *id, *bind); err != nil {
 		log.Fatal(err)
 	}
 }
 
-func run(spec, instance, id string) error {
+// streamMode: answer with a response that stays open, to measure idle
+// streamed sessions; keep-alive ids received are counted and printed to
+// stderr every 10 s as "keepalive-ids N packets M".
+var streamMode bool
+
+func run(spec, instance, id string, bind bool) error {
 	if !strings.HasPrefix(spec, "ipc://") && !strings.HasPrefix(spec, "tcp://") {
 		return fmt.Errorf("spec must be ipc:// or tcp://")
 	}
@@ -49,7 +56,11 @@ func run(spec, instance, id string) error {
 	}{{pull, out}, {router, outStream}, {pub, in}} {
 		c.s.SetRcvhwm(100000)
 		c.s.SetSndhwm(100000)
-		if err := c.s.Connect(c.ep); err != nil {
+		attach := c.s.Connect
+		if bind {
+			attach = c.s.Bind
+		}
+		if err := attach(c.ep); err != nil {
 			return err
 		}
 	}
@@ -88,6 +99,10 @@ func run(spec, instance, id string) error {
 			b = zhttp.EndContainer(b, h, zhttp.TnetList)
 			b = zhttp.AppendTnetString(b, []byte("body"))
 			b = zhttp.AppendTnetString(b, body)
+			if streamMode {
+				b = zhttp.AppendTnetString(b, []byte("more"))
+				b = zhttp.AppendTnetBool(b, true)
+			}
 		} else {
 			b = zhttp.AppendTnetString(b, []byte("type"))
 			b = zhttp.AppendTnetString(b, []byte("credit"))
@@ -98,8 +113,21 @@ func run(spec, instance, id string) error {
 		buf = b
 		pub.SendBytes(b, 0)
 	}
+	var kaIDs, kaPackets int
+	lastReport, lastKeepAlive := time.Now(), time.Now()
+	open := map[string]bool{} // stream mode: sessions kept open
 	for {
-		polled, err := poller.Poll(-1)
+		if streamMode && time.Since(lastReport) >= 10*time.Second {
+			fmt.Fprintf(os.Stderr, "keepalive-ids %d packets %d\n", kaIDs, kaPackets)
+			lastReport = time.Now()
+		}
+		if streamMode && time.Since(lastKeepAlive) >= 20*time.Second {
+			// Like Pushpin: keep our sessions alive, 128 ids per packet,
+			// without seq (optional from handlers).
+			sendKeepAlives(pub, prefix, id, open)
+			lastKeepAlive = time.Now()
+		}
+		polled, err := poller.Poll(time.Second)
 		if err != nil {
 			return err
 		}
@@ -112,12 +140,21 @@ func run(spec, instance, id string) error {
 				continue
 			}
 			sid := pkt.IDs[0].ID
+			if pkt.Type == zhttp.TypeKeepAlive {
+				kaIDs += len(pkt.IDs)
+				kaPackets++
+				continue
+			}
 			switch {
 			case pkt.Type == zhttp.TypeCancel:
 				delete(seqs, string(sid))
+				delete(open, string(sid))
 			case pkt.Type != zhttp.TypeData:
 			case p.Socket == pull && !pkt.More:
 				send(sid, 0, true, 0)
+				if streamMode {
+					open[string(sid)] = true
+				}
 			case p.Socket == pull:
 				send(sid, 0, false, 65536)
 				seqs[string(sid)] = 1
@@ -135,5 +172,37 @@ func run(spec, instance, id string) error {
 				}
 			}
 		}
+	}
+}
+
+// sendKeepAlives sends multi-id keep-alives for every open session.
+func sendKeepAlives(pub *zmq.Socket, prefix []byte, from string, open map[string]bool) {
+	ids := make([]string, 0, len(open))
+	for sid := range open {
+		ids = append(ids, sid)
+	}
+	for len(ids) > 0 {
+		n := min(len(ids), zhttp.MaxIDs)
+		b := append([]byte(nil), prefix...)
+		b = append(b, 'T')
+		b, m := zhttp.BeginContainer(b)
+		b = zhttp.AppendTnetString(b, []byte("from"))
+		b = zhttp.AppendTnetString(b, []byte(from))
+		b = zhttp.AppendTnetString(b, []byte("id"))
+		var l int
+		b, l = zhttp.BeginContainer(b)
+		for _, sid := range ids[:n] {
+			var d int
+			b, d = zhttp.BeginContainer(b)
+			b = zhttp.AppendTnetString(b, []byte("id"))
+			b = zhttp.AppendTnetString(b, []byte(sid))
+			b = zhttp.EndContainer(b, d, zhttp.TnetDict)
+		}
+		b = zhttp.EndContainer(b, l, zhttp.TnetList)
+		b = zhttp.AppendTnetString(b, []byte("type"))
+		b = zhttp.AppendTnetString(b, []byte("keep-alive"))
+		b = zhttp.EndContainer(b, m, zhttp.TnetDict)
+		pub.SendBytes(b, 0)
+		ids = ids[n:]
 	}
 }

@@ -181,6 +181,9 @@ func (w *Worker) releaseRead(c *conn) {
 }
 
 func (w *Worker) touchStream(slot int32) {
+	if st := w.conns.Get(slot).state; st == stWsPeerClosed || st == stWsFinished {
+		return // the close handshake has its own 5 s bound
+	}
 	w.timers.Schedule(slot*timersPerConn+timerStream, w.now+w.streamTicks())
 }
 

@@ -153,7 +153,10 @@ func (w *Worker) wsPacket(slot int32, c *conn, p *zhttp.Packet) {
 		}
 		w.frame = websocket.AppendCloseFrame(w.frame[:0], code, reason)
 		if c.state == stWsPeerClosed {
+			// A client that stops reading must not hold the connection:
+			// the close frame has 5 s to get out.
 			c.state = stWsFinished
+			w.timers.Schedule(slot*timersPerConn+timerStream, w.now+wsCloseWaitTicks)
 		} else {
 			c.state = stWsClosing
 		}
@@ -350,6 +353,7 @@ func (w *Worker) wsRead(slot int32, c *conn) {
 			w.releaseRead(c)
 			if c.state == stWsClosing {
 				c.state = stWsFinished
+				w.timers.Schedule(slot*timersPerConn+timerStream, w.now+wsCloseWaitTicks)
 				w.finishIfDone(slot, c)
 				return
 			}
@@ -387,6 +391,7 @@ func (w *Worker) wsProtocolError(slot int32, c *conn, err error) {
 	c.addr = w.dropAddr(c.addr)
 	c.state = stWsFinished
 	c.flags |= fRespLast
+	w.timers.Schedule(slot*timersPerConn+timerStream, w.now+wsCloseWaitTicks)
 	w.frame = websocket.AppendCloseFrame(w.frame[:0], code, nil)
 	w.iov = append(w.iov[:0], w.frame)
 	if w.write(slot, c, 0) {

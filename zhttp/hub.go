@@ -272,12 +272,17 @@ func (h *Hub) Run(lingerMs int) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	h.closeSockets(lingerMs)
-	h.waker.Close()
 }
 
-// Stop asks Run to finish; Wait waits for it.
+// Stop asks Run to finish; Wait waits for it. Call both from one goroutine:
+// the waker is closed by Wait, after Run is done with it and Stop's Wake has
+// returned (closing it in Run could race a Wake onto a reused fd).
 func (h *Hub) Stop() { h.stop.Store(true); h.waker.Wake() }
-func (h *Hub) Wait() { <-h.done }
+
+func (h *Hub) Wait() {
+	<-h.done
+	h.waker.Close()
+}
 
 // pump gives every lane a turn and reports whether one ran out of budget.
 func (h *Hub) pump() bool {

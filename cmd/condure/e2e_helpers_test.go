@@ -35,7 +35,11 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	binPath = filepath.Join(dir, "condure")
-	out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+	args := []string{"build", "-o", binPath}
+	if raceBuild {
+		args = append(args, "-race")
+	}
+	out, err := exec.Command("go", append(args, ".")...).CombinedOutput()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "build: %v\n%s", err, out)
 		os.Exit(1)
@@ -130,6 +134,9 @@ func startServerWith(t *testing.T, base string, extra ...string) *testServer {
 		case <-time.After(5 * time.Second):
 			s.cmd.Process.Kill()
 			t.Errorf("server did not stop within 5 s")
+		}
+		if strings.Contains(s.log.String(), "DATA RACE") {
+			t.Errorf("the race detector fired in the server")
 		}
 		if t.Failed() {
 			t.Logf("server log:\n%s", s.log.String())

@@ -353,7 +353,9 @@ func TestChromiumWebSocket(t *testing.T) {
 		"--disable-component-update", "--disable-sync", "--disable-extensions", "--mute-audio",
 		"--enable-logging=stderr", "--user-data-dir="+t.TempDir(), "http://"+s.addr+"/page")
 	cmd.Stdout, cmd.Stderr = out, out
+	cmd.Env = append(os.Environ(), "TMPDIR="+t.TempDir()) // Chromium's singleton socket dir
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // so that the cleanup reaches every child
+	started := time.Now()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -377,7 +379,7 @@ func TestChromiumWebSocket(t *testing.T) {
 		if err != nil || v.Get("status") != "ok" || v.Get("code") != "1000" || v.Get("clean") != "true" {
 			t.Fatalf("page reported %q", q)
 		}
-		t.Logf("page reported %s", q)
+		t.Logf("page reported %s after %v", q, time.Since(started).Round(time.Millisecond))
 	case err := <-exited:
 		exited <- err
 		t.Fatalf("chromium exited before the page reported: %v", err)

@@ -33,7 +33,7 @@ async def recv(ws, what):
     try:
         return await asyncio.wait_for(ws.recv(), 10)
     except asyncio.TimeoutError:
-        raise Failure(f"{what}: no echo within 10 s") from None
+        raise Failure(f"{what}: no echo within 10 s (connection {ws.state.name})") from None
 
 
 async def expect_echo(ws, sent, what):

@@ -129,27 +129,13 @@ func (w *Worker) readReqBody(slot int32, c *conn) {
 // sendReqRequest sends the request packet (§3.2: no from, no seq, no
 // credits) on the DEALER with the empty delimiter frame (§2.2).
 func (w *Worker) sendReqRequest(slot int32, c *conn, req *http1.Request, body []byte) {
-	l := &w.listeners[c.listener]
-	uri, err := http1.AppendURI(w.uri[:0], l.scheme, req.Host, req.Target)
-	if err != nil {
-		w.reject(slot, c, err)
+	o, ok := w.requestOut(slot, c, req, w.listeners[c.listener].scheme)
+	if !ok {
 		return
 	}
-	w.uri = uri
-	c.idCounter = w.idCounter
-	w.idCounter++
 	c.flags |= fReqDone
-	o := &w.out
-	*o = zhttp.Out{ID: w.appendID(slot, c), NoSeq: true, Method: req.Method, URI: uri, Headers: req.Headers, Body: body}
-	if c.has(fHasPeer) {
-		w.peer = c.appendPeerIP(w.peer[:0])
-		o.PeerAddress = w.peer
-		o.PeerPort = int(c.peerPort)
-	}
+	o.From, o.NoSeq, o.Body = nil, true, body
 	w.pktBuf = zhttp.AppendPacket(w.pktBuf[:0], o)
-	if logging.Enabled(logging.LevelDebug) {
-		logging.Debug(targetConn, "conn %s: request: %s %s", o.ID, req.Method, uri)
-	}
 	w.sendReq(w.pktBuf)
 	c.state = stReqAwait
 }

@@ -269,15 +269,10 @@ func (w *Worker) startRequest(slot int32, c *conn, n int) {
 		w.startWebSocket(slot, c, n)
 		return
 	}
-	l := &w.listeners[c.listener]
-	uri, err := http1.AppendURI(w.uri[:0], l.scheme, req.Host, req.Target)
-	if err != nil {
-		w.reject(slot, c, err)
+	o, ok := w.requestOut(slot, c, req, w.listeners[c.listener].scheme)
+	if !ok {
 		return
 	}
-	w.uri = uri
-	c.idCounter = w.idCounter
-	w.idCounter++
 	c.minor = uint8(req.Minor)
 	if req.KeepAlive {
 		c.flags |= fKeepAlive
@@ -298,23 +293,11 @@ func (w *Worker) startRequest(slot int32, c *conn, n int) {
 		c.flags |= fExpect100
 	}
 
-	o := w.resetOut(slot, c)
-	o.Method = req.Method
-	o.URI = uri
-	o.Headers = req.Headers
 	o.Credits = w.opts.BufferSize
 	o.More = hasBody
 	o.Stream = true
-	if c.has(fHasPeer) {
-		w.peer = c.appendPeerIP(w.peer[:0])
-		o.PeerAddress = w.peer
-		o.PeerPort = int(c.peerPort)
-	}
 	w.pktBuf = zhttp.AppendPacket(w.pktBuf[:0], o)
 	c.outSeq = 1
-	if logging.Enabled(logging.LevelDebug) {
-		logging.Debug(targetConn, "conn %s: request: %s %s", w.appendID(slot, c), req.Method, uri)
-	}
 	w.sendRequest(w.pktBuf)
 
 	c.rstart += int32(n)
@@ -322,6 +305,35 @@ func (w *Worker) startRequest(slot int32, c *conn, n int) {
 	c.state = stAwaitHandler
 	w.timers.Schedule(slot*timersPerConn+timerSession, w.now+w.sessionTicks)
 	w.touchStream(slot)
+}
+
+// requestOut starts a new session id for the parsed request and prepares
+// w.out with what every request packet carries (§3.2): from, id, seq 0,
+// method, uri (built with scheme), headers, and the peer address. It answers
+// the client itself and returns false when the URI is too long.
+func (w *Worker) requestOut(slot int32, c *conn, req *http1.Request, scheme string) (*zhttp.Out, bool) {
+	uri, err := http1.AppendURI(w.uri[:0], scheme, req.Host, req.Target)
+	if err != nil {
+		w.reject(slot, c, err)
+		return nil, false
+	}
+	w.uri = uri
+	c.idCounter = w.idCounter
+	w.idCounter++
+	c.outSeq = 0
+	o := w.resetOut(slot, c)
+	o.Method = req.Method
+	o.URI = uri
+	o.Headers = req.Headers
+	if c.has(fHasPeer) {
+		w.peer = c.appendPeerIP(w.peer[:0])
+		o.PeerAddress = w.peer
+		o.PeerPort = int(c.peerPort)
+	}
+	if logging.Enabled(logging.LevelDebug) {
+		logging.Debug(targetConn, "conn %s: request: %s %s", o.ID, req.Method, uri)
+	}
+	return o, true
 }
 
 // resetOut prepares w.out for a packet of session slot with the next seq.

@@ -41,40 +41,22 @@ func (w *Worker) startWebSocket(slot int32, c *conn, n int) {
 		w.respondError(slot, c, code, reason)
 		return
 	}
-	l := &w.listeners[c.listener]
 	scheme := "ws"
-	if l.scheme == "https" {
+	if w.listeners[c.listener].scheme == "https" {
 		scheme = "wss"
 	}
-	uri, err := http1.AppendURI(w.uri[:0], scheme, req.Host, req.Target)
-	if err != nil {
-		w.reject(slot, c, err)
+	o, ok := w.requestOut(slot, c, req, scheme)
+	if !ok {
 		return
 	}
-	w.uri = uri
 	websocket.AppendAccept(c.wsAccept[:0], key)
-	c.idCounter = w.idCounter
-	w.idCounter++
 	c.flags |= fWS
 	c.reader.Reset()
 	c.reader.MaxMessage = int64(w.opts.WSMaxMessage)
-
-	// The request packet: no `more`, no `stream` (§3.2).
-	o := w.resetOut(slot, c)
-	o.Method = req.Method
-	o.URI = uri
-	o.Headers = req.Headers
+	// The request packet has no `more` and no `stream` (§3.2).
 	o.Credits = w.opts.BufferSize
-	if c.has(fHasPeer) {
-		w.peer = c.appendPeerIP(w.peer[:0])
-		o.PeerAddress = w.peer
-		o.PeerPort = int(c.peerPort)
-	}
 	w.pktBuf = zhttp.AppendPacket(w.pktBuf[:0], o)
 	c.outSeq = 1
-	if logging.Enabled(logging.LevelDebug) {
-		logging.Debug(targetConn, "conn %s: request: %s %s", o.ID, req.Method, uri)
-	}
 	w.sendRequest(w.pktBuf)
 	c.rstart += int32(n) // frames sent early stay buffered until the handshake
 	w.releaseRead(c)

@@ -8,7 +8,7 @@ FUZZTIME ?= 30s
 # Packages that run goroutines of their own (workers, hub, handlers, logging).
 RACE_PKGS := ./reactor/... ./zhttp/... ./server/... ./internal/... ./cmd/...
 
-.PHONY: build run test test-race bench fuzz lint deps clean
+.PHONY: build run test test-race bench bench-micro fuzz lint deps clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/condure
@@ -21,8 +21,15 @@ test: deps build
 	$(GO) test -count=1 ./...
 	$(GO) test -count=1 -race $(RACE_PKGS)
 
+# The scale report: our server and /usr/bin/condure side by side (A B A B),
+# HTTP and WebSocket load, idle connections at 1k/5k/15k, GC figures;
+# writes bench/results/{report.txt,bench.svg}. About 8 minutes.
 bench:
-	$(GO) test -run='^$$' -bench=. -benchmem ./http1 ./zhttp ./reactor ./websocket
+	scripts/bench.sh
+
+# Micro-benchmarks of the protocol packages, with allocations.
+bench-micro:
+	$(GO) test -run='^$$' -bench=. -benchmem ./http1 ./zhttp ./reactor ./websocket ./server
 
 # Every fuzz target for FUZZTIME each; seeds and past crashers live in
 # each package's testdata/fuzz.

@@ -21,9 +21,10 @@ import (
 // all workers' handshakes, hence the mutex; handshakes are rare next to
 // requests.
 type CertStore struct {
-	dir   string
-	mu    sync.Mutex
-	cache map[string]*certEntry
+	dir     string
+	mu      sync.Mutex
+	cache   map[string]*certEntry
+	configs map[string]*tls.Config // per default-cert, shared by the workers
 }
 
 type certEntry struct {
@@ -41,7 +42,7 @@ func NewCertStore(dir string) (*CertStore, error) {
 	if !st.IsDir() {
 		return nil, fmt.Errorf("tls identities dir %s: not a directory", dir)
 	}
-	return &CertStore{dir: dir, cache: map[string]*certEntry{}}, nil
+	return &CertStore{dir: dir, cache: map[string]*certEntry{}, configs: map[string]*tls.Config{}}, nil
 }
 
 // validName reports whether an SNI name may name a file: at most 253 bytes,
@@ -107,10 +108,22 @@ func (s *CertStore) forName(sni, defaultCert string) (*tls.Certificate, error) {
 	return nil, nil
 }
 
-// TLSConfig is the server configuration of one tls listener: TLS 1.2 and
-// 1.3, AEAD cipher suites with forward secrecy only, http/1.1 as the only
-// ALPN protocol.
+// TLSConfig is the server configuration of tls listeners with this
+// default-cert: TLS 1.2 and 1.3, AEAD cipher suites with forward secrecy
+// only, http/1.1 as the only ALPN protocol. Every worker gets the same
+// *tls.Config, so session tickets issued by one worker resume on another.
 func (s *CertStore) TLSConfig(defaultCert string) *tls.Config {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if cfg, ok := s.configs[defaultCert]; ok {
+		return cfg
+	}
+	cfg := s.newTLSConfig(defaultCert)
+	s.configs[defaultCert] = cfg
+	return cfg
+}
+
+func (s *CertStore) newTLSConfig(defaultCert string) *tls.Config {
 	return &tls.Config{
 		MinVersion: tls.VersionTLS12,
 		NextProtos: []string{"http/1.1"},

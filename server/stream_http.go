@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"io"
 
 	"golang.org/x/sys/unix"
 
@@ -130,6 +131,7 @@ func (w *Worker) advance(slot int32, c *conn) {
 // the connection on EOF or error (closed reports that).
 func (w *Worker) fill(slot int32, c *conn) (got bool, closed bool) {
 	if !c.has(fCanRead) && !c.has(fTLS) { // crypto/tls may hold plaintext
+		w.releaseRead(c) // nothing to read: an idle connection keeps no buffer
 		return false, false
 	}
 	if c.rbuf == 0 {
@@ -157,6 +159,10 @@ func (w *Worker) fill(slot int32, c *conn) (got bool, closed bool) {
 		c.flags &^= fCanRead
 		w.releaseRead(c)
 		return false, false
+	}
+	if err != nil && c.has(fTLS) && err != io.EOF {
+		w.clientGone(slot, c, "tls: "+err.Error()) // a bad record or an alert
+		return false, true
 	}
 	if err != nil || n == 0 {
 		w.clientGone(slot, c, "client closed")

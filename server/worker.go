@@ -72,6 +72,15 @@ type Listen struct {
 	Fd int
 }
 
+// ListenError is a listening socket that could not be opened.
+type ListenError struct {
+	Addr string
+	Err  error
+}
+
+func (e *ListenError) Error() string { return "listen on " + e.Addr + ": " + e.Err.Error() }
+func (e *ListenError) Unwrap() error { return e.Err }
+
 // listener is a worker's socket for one Listen.
 type listener struct {
 	Listen
@@ -281,7 +290,7 @@ func (w *Worker) setup() error {
 			ln.fd, err = reactor.Listen(l.Addr, true, 1024)
 		}
 		if err != nil {
-			return err
+			return &ListenError{Addr: l.Addr, Err: err}
 		}
 		if l.TLS && l.Fd == 0 {
 			ln.scheme = "https"

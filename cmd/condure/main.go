@@ -99,7 +99,7 @@ func listeners(cfg *config.Config) ([]server.Listen, *server.CertStore, error) {
 		if l.Local {
 			fd, err := reactor.ListenUnix(l.Addr, 1024)
 			if err != nil {
-				return nil, nil, fmt.Errorf("failed to bind %s: %w", l.Addr, err)
+				return nil, nil, bindError(l.Addr, err)
 			}
 			if err := socketFileOwner(l); err != nil {
 				return nil, nil, err
@@ -218,9 +218,6 @@ func start(cfg *config.Config) (func(), error) {
 		SessionTimeout:    envDuration("CONDURE_TEST_SESSION_TIMEOUT"),
 		KeepAliveInterval: envDuration("CONDURE_TEST_KEEPALIVE_INTERVAL"),
 	}
-	if opts.Listens, opts.Certs, err = listeners(cfg); err != nil {
-		return nil, err
-	}
 	var workers []*server.Worker
 	stopAll := func() {
 		for _, w := range workers {
@@ -235,11 +232,19 @@ func start(cfg *config.Config) (func(), error) {
 		}
 		ctx.Term()
 	}
+	if opts.Listens, opts.Certs, err = listeners(cfg); err != nil {
+		stopAll()
+		return nil, err
+	}
 	for i := 0; i < cfg.Workers; i++ {
 		w := server.NewWorker(i, opts)
 		if err := w.Start(); err != nil {
 			stopAll()
-			return nil, fmt.Errorf("failed to bind %s", strings.TrimPrefix(err.Error(), "listen "))
+			var le *server.ListenError
+			if errors.As(err, &le) {
+				return nil, bindError(le.Addr, le.Err)
+			}
+			return nil, err
 		}
 		workers = append(workers, w)
 	}
@@ -273,4 +278,14 @@ func startHub(ctx *zmq.Context, sc *zhttp.Config, workers int) (*zhttp.Hub, erro
 func envDuration(name string) time.Duration {
 	d, _ := time.ParseDuration(os.Getenv(name))
 	return d
+}
+
+// bindError is condure's message for a port or path it cannot listen on:
+// "failed to bind <addr>: <os error>" (ZHTTP.md §8.2).
+func bindError(addr string, err error) error {
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		return fmt.Errorf("failed to bind %s: %s", addr, errno.Error())
+	}
+	return fmt.Errorf("failed to bind %s: %v", addr, err)
 }

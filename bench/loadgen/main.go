@@ -1,0 +1,600 @@
+// Command loadgen drives condure (or any HTTP/WebSocket server on
+// 127.0.0.0/8) for the benchmarks.
+//
+//	loadgen hold -n 1000,5000,15000 -kind http|ws -addr 127.0.0.1:PORT [-sources 127.0.0.2-127.0.0.60] [-idle 10s] [-d 0]
+//	loadgen http -c 100 -d 10s -addr 127.0.0.1:PORT
+//	loadgen ws   -c 1000 -d 10s -size 64 -addr 127.0.0.1:PORT
+//
+// hold opens connections in steps, each doing one exchange (an HTTP
+// keep-alive GET, or a WebSocket handshake and one echo) and then staying
+// idle. After each step it measures the server for -idle and prints a
+// result; after the last it holds everything for -d (0: until SIGINT).
+// http and ws run a closed loop on -c connections for -d after a -warmup.
+//
+// With -pid the server process is sampled from /proc (CPU, RSS) around the
+// measured window; -hpid does the same for the handler. Each result is one
+// JSON line on stdout; a human-readable line goes to stderr.
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/condure-go/condure/bench/internal/proc"
+	"github.com/condure-go/condure/bench/internal/stats"
+)
+
+func usage() {
+	fmt.Fprintln(os.Stderr, `usage: loadgen hold|http|ws [flags]   (loadgen CMD -h for flags)`)
+	os.Exit(2)
+}
+
+func main() {
+	if len(os.Args) < 2 {
+		usage()
+	}
+	var err error
+	switch os.Args[1] {
+	case "hold":
+		err = cmdHold(os.Args[2:])
+	case "http":
+		err = cmdLoad(modeHTTP, os.Args[2:])
+	case "ws":
+		err = cmdLoad(modeWS, os.Args[2:])
+	default:
+		usage()
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "loadgen:", err)
+		os.Exit(1)
+	}
+}
+
+// common flags
+type opts struct {
+	addr    string
+	sources string
+	threads int
+	pid     int
+	hpid    int
+	path    string
+	label   string
+}
+
+func (o *opts) register(fs *flag.FlagSet, defSources string) {
+	fs.StringVar(&o.addr, "addr", "127.0.0.1:8000", "server address (127.0.0.0/8 only)")
+	fs.StringVar(&o.sources, "sources", defSources, "source addresses: A-B ranges and/or a comma list in 127.0.0.0/8; empty: kernel's choice")
+	fs.IntVar(&o.threads, "t", 2, "event-loop threads")
+	fs.IntVar(&o.pid, "pid", 0, "server pid to sample (CPU, RSS)")
+	fs.IntVar(&o.hpid, "hpid", 0, "handler pid to sample (CPU)")
+	fs.StringVar(&o.path, "path", "/", "request path")
+	fs.StringVar(&o.label, "label", "", "free text copied into the JSON result")
+}
+
+func (o *opts) config(m mode, ws bool) (*config, error) {
+	ip, port, err := parseTarget(o.addr)
+	if err != nil {
+		return nil, err
+	}
+	srcs, err := parseSources(o.sources)
+	if err != nil {
+		return nil, err
+	}
+	cfg := &config{mode: m, ws: ws, dst: unix.SockaddrInet4{Addr: ip, Port: port}, sources: srcs}
+	cfg.msgs[msgRequest] = httpRequest(o.addr, o.path)
+	cfg.msgs[msgHandshake] = wsHandshake(o.addr, o.path)
+	return cfg, nil
+}
+
+// engine is a set of loops sharing a connection table.
+type engine struct {
+	loops   []*loop
+	wg      sync.WaitGroup
+	measure atomic.Bool
+}
+
+// startEngine starts the loops; maxConns sizes the fd-indexed table (fds
+// are dense, so the connections plus some slack).
+func startEngine(cfg *config, threads, maxConns int) (*engine, error) {
+	var rl unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &rl); err != nil {
+		return nil, err
+	}
+	if rl.Cur < rl.Max { // Go raises it at start-up already; be sure
+		rl.Cur = rl.Max
+		unix.Setrlimit(unix.RLIMIT_NOFILE, &rl)
+		unix.Getrlimit(unix.RLIMIT_NOFILE, &rl)
+	}
+	table := make([]conn, min(rl.Cur, uint64(maxConns)+4096))
+	e := &engine{}
+	for i := 0; i < max(threads, 1); i++ {
+		l, err := newLoop(i, cfg, table, &e.measure)
+		if err != nil {
+			return nil, err
+		}
+		e.loops = append(e.loops, l)
+	}
+	for _, l := range e.loops {
+		e.wg.Add(1)
+		go l.run(&e.wg)
+	}
+	return e, nil
+}
+
+// setTarget spreads n over the loops.
+func (e *engine) setTarget(n int) {
+	k := len(e.loops)
+	for i, l := range e.loops {
+		t := n / k
+		if i < n%k {
+			t++
+		}
+		l.target.Store(int64(t))
+	}
+}
+
+func (e *engine) sum(f func(*counters) *atomic.Int64) int64 {
+	var s int64
+	for _, l := range e.loops {
+		s += f(&l.c).Load()
+	}
+	return s
+}
+
+func (e *engine) lastErr() string {
+	for _, l := range e.loops {
+		if v, ok := l.lastErr.Load().(string); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+func (e *engine) stop() {
+	for _, l := range e.loops {
+		l.stop.Store(true)
+	}
+	e.wg.Wait()
+}
+
+// ---- measurement ----
+
+// ProcDelta is what happened to a process over a window.
+type ProcDelta struct {
+	PID          int        `json:"pid"`
+	CPU          float64    `json:"cpu_s"`
+	CPUPer100k   float64    `json:"cpu_s_per_100k,omitempty"`
+	CPUPct       float64    `json:"cpu_pct"` // of one core
+	RSSBeforeKiB int64      `json:"rss_before_kib"`
+	RSSKiB       int64      `json:"rss_kib"`
+	AnonKiB      int64      `json:"anon_kib"`
+	PrivateKiB   int64      `json:"private_kib,omitempty"`
+	HWMKiB       int64      `json:"hwm_kib"`
+	Threads      int64      `json:"threads"`
+	Window       [2]float64 `json:"window"` // seconds since the process started
+}
+
+func delta(a, b proc.Sample, count int64) *ProcDelta {
+	d := &ProcDelta{
+		CPU: b.CPU - a.CPU, RSSBeforeKiB: a.RSS, RSSKiB: b.RSS, AnonKiB: b.Anon, PrivateKiB: b.Private,
+		HWMKiB: b.HWM, Threads: b.Threads, Window: [2]float64{a.SinceRun, b.SinceRun},
+	}
+	if wall := b.Time.Sub(a.Time).Seconds(); wall > 0 {
+		d.CPUPct = 100 * d.CPU / wall
+	}
+	if count > 0 {
+		d.CPUPer100k = d.CPU / float64(count) * 1e5
+	}
+	return d
+}
+
+// sampler samples the processes of interest (0 pids are skipped).
+type sampler struct{ server, handler int }
+
+type snap struct {
+	server, handler, self proc.Sample
+	sock                  proc.SockStat
+	sys                   proc.CPUTimes
+}
+
+func (s sampler) take() (sn snap, err error) {
+	if s.server > 0 {
+		if sn.server, err = proc.Take(s.server); err != nil {
+			return sn, fmt.Errorf("server pid %d: %w", s.server, err)
+		}
+	}
+	if s.handler > 0 {
+		if sn.handler, err = proc.Take(s.handler); err != nil {
+			return sn, fmt.Errorf("handler pid %d: %w", s.handler, err)
+		}
+	}
+	sn.sys, _ = proc.ReadCPUTimes()
+	sn.self, err = proc.Take(0)
+	return sn, err
+}
+
+func (s sampler) deltas(r *Result, a, b snap, count int64) {
+	if s.server > 0 {
+		r.Server = delta(a.server, b.server, count)
+		r.Server.PID = s.server
+	}
+	if s.handler > 0 {
+		r.Handler = delta(a.handler, b.handler, count)
+		r.Handler.PID = s.handler
+	}
+	r.Client = delta(a.self, b.self, count)
+	r.Client.PID = os.Getpid()
+	// Everything else the machine did meanwhile: other processes (tests,
+	// builds) make a benchmark on a small box noisy.
+	if wall := b.self.Time.Sub(a.self.Time).Seconds(); wall > 0 {
+		tck := float64(proc.ClkTck())
+		task := float64(b.sys.Task-a.sys.Task) / tck
+		ours := r.Client.CPU
+		if r.Server != nil {
+			ours += r.Server.CPU
+		}
+		if r.Handler != nil {
+			ours += r.Handler.CPU
+		}
+		r.TaskCores = task / wall
+		r.IRQCores = float64(b.sys.IRQ-a.sys.IRQ) / tck / wall
+		r.OtherCores = max(0, task-ours) / wall
+	}
+}
+
+// Latency summary in microseconds.
+type Latency struct {
+	P50  float64 `json:"p50"`
+	P90  float64 `json:"p90"`
+	P99  float64 `json:"p99"`
+	P999 float64 `json:"p999"`
+	Max  float64 `json:"max"`
+	Mean float64 `json:"mean"`
+}
+
+func latency(h *stats.Hist) *Latency {
+	us := func(v int64) float64 { return float64(v) / 1e3 }
+	return &Latency{us(h.Quantile(0.5)), us(h.Quantile(0.9)), us(h.Quantile(0.99)), us(h.Quantile(0.999)), us(h.Max()), h.Mean() / 1e3}
+}
+
+// Result is one JSON line.
+type Result struct {
+	Kind     string     `json:"kind"` // http, ws, hold
+	Proto    string     `json:"proto"`
+	Label    string     `json:"label,omitempty"`
+	Addr     string     `json:"addr"`
+	Conns    int        `json:"conns"`
+	Threads  int        `json:"threads"`
+	Size     int        `json:"size,omitempty"`
+	Duration float64    `json:"duration_s"`
+	Count    int64      `json:"count,omitempty"`
+	Rate     float64    `json:"rate,omitempty"`
+	Lat      *Latency   `json:"lat_us,omitempty"`
+	Bad      int64      `json:"bad"`
+	Reopened int64      `json:"reopened,omitempty"`
+	Server   *ProcDelta `json:"server,omitempty"`
+	Handler  *ProcDelta `json:"handler,omitempty"`
+	Client   *ProcDelta `json:"client"`
+	Err      string     `json:"last_error,omitempty"`
+
+	// CPU use of the machine over the window, in cores: charged to
+	// processes; in irq/softirq (the loopback TCP stack, charged to no
+	// process); and the process part not used by the server, the handler
+	// (when -hpid) and loadgen, i.e. disturbance.
+	TaskCores  float64 `json:"task_cores"`
+	IRQCores   float64 `json:"irq_cores"`
+	OtherCores float64 `json:"other_cores"`
+
+	// hold
+	Established   int64   `json:"established,omitempty"`
+	Failed        int64   `json:"failed,omitempty"`
+	Closed        int64   `json:"closed,omitempty"`
+	Refreshed     int64   `json:"refreshed,omitempty"`
+	EstablishS    float64 `json:"establish_s,omitempty"`
+	BaseRSSKiB    int64   `json:"server_base_rss_kib,omitempty"`
+	BaseAnonKiB   int64   `json:"server_base_anon_kib,omitempty"`
+	RSSPerConn    float64 `json:"server_rss_per_conn_b,omitempty"`
+	AnonPerConn   float64 `json:"server_anon_per_conn_b,omitempty"`
+	RSSPerConnEst float64 `json:"server_rss_per_conn_at_est_b,omitempty"`
+	SelfPerConn   float64 `json:"client_rss_per_conn_b,omitempty"`
+	TCPInUse      int64   `json:"kernel_tcp_inuse,omitempty"`
+	TCPMemPerConn float64 `json:"kernel_tcp_mem_per_conn_b,omitempty"`
+}
+
+func emit(r *Result, human string) {
+	b, _ := json.Marshal(r)
+	os.Stdout.Write(append(b, '\n'))
+	fmt.Fprintln(os.Stderr, human)
+}
+
+func serverHuman(d *ProcDelta) string {
+	if d == nil {
+		return ""
+	}
+	s := fmt.Sprintf("  server cpu %.2fs (%.0f%%) rss %.1f MiB", d.CPU, d.CPUPct, float64(d.RSSKiB)/1024)
+	if d.CPUPer100k > 0 {
+		s += fmt.Sprintf("  cpu/100k %.2fs", d.CPUPer100k)
+	}
+	return s
+}
+
+// ---- http / ws ----
+
+func cmdLoad(m mode, args []string) error {
+	name := map[mode]string{modeHTTP: "http", modeWS: "ws"}[m]
+	fs := flag.NewFlagSet(name, flag.ExitOnError)
+	var o opts
+	o.register(fs, "")
+	c := fs.Int("c", 100, "concurrent connections")
+	d := fs.Duration("d", 10*time.Second, "measured duration")
+	warm := fs.Duration("warmup", time.Second, "unmeasured run-in")
+	size := fs.Int("size", 64, "ws: message size in bytes")
+	fs.Parse(args)
+	if *c <= 0 || *d <= 0 {
+		return fmt.Errorf("need -c > 0 and -d > 0")
+	}
+	cfg, err := o.config(m, m == modeWS)
+	if err != nil {
+		return err
+	}
+	if m == modeWS {
+		cfg.msgs[msgFrame] = wsFrame(*size)
+		cfg.size = int64(*size)
+		if o.path == "/" {
+			cfg.msgs[msgHandshake] = wsHandshake(o.addr, "/ws")
+		}
+	}
+	e, err := startEngine(cfg, min(o.threads, *c), *c)
+	if err != nil {
+		return err
+	}
+	e.setTarget(*c)
+	// Every connection finishes one exchange before the warm-up starts.
+	for t0 := time.Now(); e.sum(func(c *counters) *atomic.Int64 { return &c.established }) < int64(*c); {
+		if time.Since(t0) > 30*time.Second || (time.Since(t0) > 2*time.Second &&
+			e.sum(func(c *counters) *atomic.Int64 { return &c.established }) == 0 && e.sum(func(c *counters) *atomic.Int64 { return &c.bad }) >= int64(*c)) {
+			e.stop()
+			return fmt.Errorf("only %d of %d connections got going (last error: %s)",
+				e.sum(func(c *counters) *atomic.Int64 { return &c.established }), *c, e.lastErr())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(*warm)
+	smp := sampler{o.pid, o.hpid}
+	a, err := smp.take()
+	if err != nil {
+		e.stop()
+		return err
+	}
+	reopen0 := e.sum(func(c *counters) *atomic.Int64 { return &c.opened })
+	e.measure.Store(true)
+	t0 := time.Now()
+	time.Sleep(*d)
+	e.measure.Store(false)
+	el := time.Since(t0)
+	b, err := smp.take()
+	e.stop()
+	if err != nil {
+		return err
+	}
+	var h stats.Hist
+	for _, l := range e.loops {
+		h.Merge(&l.hist)
+	}
+	n := e.sum(func(c *counters) *atomic.Int64 { return &c.done })
+	r := &Result{
+		Kind: name, Proto: name, Label: o.label, Addr: o.addr, Conns: *c, Threads: len(e.loops), Duration: el.Seconds(),
+		Count: n, Rate: float64(n) / el.Seconds(), Lat: latency(&h),
+		Bad:      e.sum(func(c *counters) *atomic.Int64 { return &c.bad }),
+		Reopened: e.sum(func(c *counters) *atomic.Int64 { return &c.opened }) - reopen0,
+		Err:      e.lastErr(),
+	}
+	if m == modeWS {
+		r.Size = *size
+	}
+	smp.deltas(r, a, b, n)
+	unit := "req"
+	if m == modeWS {
+		unit = "msg"
+	}
+	human := fmt.Sprintf("%s c=%d %.1fs: %d %s, %.0f %s/s  latency p50 %.0fµs p90 %.0fµs p99 %.0fµs max %.0fµs  bad %d reopened %d",
+		name, *c, el.Seconds(), n, unit, r.Rate, unit, r.Lat.P50, r.Lat.P90, r.Lat.P99, r.Lat.Max, r.Bad, r.Reopened) + serverHuman(r.Server)
+	if r.Err != "" {
+		human += "  last error: " + r.Err
+	}
+	emit(r, human)
+	if n == 0 {
+		return fmt.Errorf("no %s completed (last error: %s)", unit, r.Err)
+	}
+	return nil
+}
+
+// ---- hold ----
+
+func cmdHold(args []string) error {
+	fs := flag.NewFlagSet("hold", flag.ExitOnError)
+	var o opts
+	o.register(fs, "127.0.0.2-127.0.0.60")
+	ns := fs.String("n", "1000", "connections, or increasing steps: 1000,5000,15000")
+	kind := fs.String("kind", "http", "http or ws")
+	idle := fs.Duration("idle", 10*time.Second, "measured idle time after each step")
+	settle := fs.Duration("settle", time.Second, "pause between the last handshake of a step and the first sample")
+	d := fs.Duration("d", 0, "hold time after the last step (0: until SIGINT/SIGTERM)")
+	timeout := fs.Duration("timeout", 120*time.Second, "give up on a step after this long")
+	inflight := fs.Int("inflight", 512, "handshakes in progress at once")
+	refresh := fs.Duration("refresh", 0, "redo the exchange on each idle connection this often (0: never), e.g. to outlive a 60 s idle limit")
+	size := fs.Int("size", 16, "ws: echo message size")
+	fs.Parse(args)
+	steps, err := parseCounts(*ns)
+	if err != nil {
+		return err
+	}
+	if *kind != "http" && *kind != "ws" {
+		return fmt.Errorf("-kind must be http or ws")
+	}
+	ws := *kind == "ws"
+	cfg, err := o.config(modeHold, ws)
+	if err != nil {
+		return err
+	}
+	if ws {
+		cfg.msgs[msgFrame] = wsFrame(*size)
+		cfg.size = int64(*size)
+		if o.path == "/" {
+			cfg.msgs[msgHandshake] = wsHandshake(o.addr, "/ws")
+		}
+	}
+	cfg.refresh = *refresh
+	cfg.inflight = max(1, *inflight/max(o.threads, 1))
+	if len(cfg.sources) > 0 {
+		// ~28k ephemeral ports per (source, destination) pair.
+		if max := len(cfg.sources) * 28000; steps[len(steps)-1] > max {
+			fmt.Fprintf(os.Stderr, "warning: %d connections from %d source addresses may exhaust ephemeral ports\n", steps[len(steps)-1], len(cfg.sources))
+		}
+	}
+	if !ws && *refresh == 0 && (*d == 0 || *d > 50*time.Second) {
+		fmt.Fprintln(os.Stderr, "note: condure closes idle HTTP connections 60 s after their last response; -refresh 30s keeps them open")
+	}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+
+	smp := sampler{o.pid, o.hpid}
+	base, err := smp.take()
+	if err != nil {
+		return err
+	}
+	base.sock, _ = proc.ReadSockStat()
+	e, err := startEngine(cfg, o.threads, steps[len(steps)-1])
+	if err != nil {
+		return err
+	}
+	defer e.stop()
+	get := func(f func(*counters) *atomic.Int64) int64 { return e.sum(f) }
+	interrupted := false
+	for _, n := range steps {
+		t0 := time.Now()
+		e.setTarget(n)
+		lastPrint := t0
+		for {
+			est := get(func(c *counters) *atomic.Int64 { return &c.established })
+			failed := get(func(c *counters) *atomic.Int64 { return &c.failed })
+			if est+failed >= int64(n) {
+				break
+			}
+			if time.Since(t0) > *timeout {
+				fmt.Fprintf(os.Stderr, "step %d: timed out with %d established, %d failed\n", n, est, failed)
+				break
+			}
+			if time.Since(lastPrint) >= 5*time.Second {
+				lastPrint = time.Now()
+				fmt.Fprintf(os.Stderr, "  ... %d/%d established, %d failed (%s)\n", est, n, failed, e.lastErr())
+			}
+			select {
+			case <-sig:
+				interrupted = true
+			case <-time.After(20 * time.Millisecond):
+			}
+			if interrupted {
+				return fmt.Errorf("interrupted")
+			}
+		}
+		estTime := time.Since(t0)
+		if get(func(c *counters) *atomic.Int64 { return &c.established }) == 0 {
+			return fmt.Errorf("step %d: no connection established (last error: %s)", n, e.lastErr())
+		}
+		time.Sleep(*settle)
+		a, err := smp.take()
+		if err != nil {
+			return err
+		}
+		select {
+		case <-sig:
+			return fmt.Errorf("interrupted")
+		case <-time.After(*idle):
+		}
+		b, err := smp.take()
+		if err != nil {
+			return err
+		}
+		b.sock, _ = proc.ReadSockStat()
+		est := get(func(c *counters) *atomic.Int64 { return &c.established })
+		r := &Result{
+			Kind: "hold", Proto: *kind, Label: o.label, Addr: o.addr, Conns: n, Threads: len(e.loops), Duration: idle.Seconds(),
+			Established: est,
+			Failed:      get(func(c *counters) *atomic.Int64 { return &c.failed }),
+			Closed:      get(func(c *counters) *atomic.Int64 { return &c.closed }),
+			Refreshed:   get(func(c *counters) *atomic.Int64 { return &c.refreshed }),
+			Bad:         get(func(c *counters) *atomic.Int64 { return &c.bad }),
+			EstablishS:  estTime.Seconds(),
+			Err:         e.lastErr(),
+		}
+		if ws {
+			r.Size = *size
+		}
+		smp.deltas(r, a, b, 0)
+		if est > 0 {
+			r.SelfPerConn = float64(b.self.RSS-base.self.RSS) * 1024 / float64(est)
+			r.TCPInUse = b.sock.InUse
+			r.TCPMemPerConn = float64(b.sock.MemPages-base.sock.MemPages) * float64(os.Getpagesize()) / float64(est)
+			if o.pid > 0 {
+				r.BaseRSSKiB, r.BaseAnonKiB = base.server.RSS, base.server.Anon
+				r.RSSPerConn = float64(b.server.RSS-base.server.RSS) * 1024 / float64(est)
+				r.AnonPerConn = float64(b.server.Anon-base.server.Anon) * 1024 / float64(est)
+				r.RSSPerConnEst = float64(a.server.RSS-base.server.RSS) * 1024 / float64(est)
+			}
+		}
+		human := fmt.Sprintf("hold %s n=%d: %d established in %.2fs, %d failed, %d closed by server; loadgen %.0f B/conn",
+			*kind, n, est, estTime.Seconds(), r.Failed, r.Closed, r.SelfPerConn)
+		if r.Server != nil {
+			human += fmt.Sprintf("; server rss %.1f MiB (base %.1f), %.0f B/conn, idle cpu %.3fs in %s",
+				float64(b.server.RSS)/1024, float64(base.server.RSS)/1024, r.RSSPerConn, r.Server.CPU, idle.String())
+		}
+		if r.Err != "" {
+			human += "; last error: " + r.Err
+		}
+		emit(r, human)
+	}
+	total := steps[len(steps)-1]
+	fmt.Fprintf(os.Stderr, "steps done: %d of %d connections established; holding %s\n",
+		get(func(c *counters) *atomic.Int64 { return &c.established }), total, holdText(*d))
+	var deadline <-chan time.Time
+	if *d > 0 {
+		deadline = time.After(*d)
+	}
+	status := time.NewTicker(10 * time.Second)
+	defer status.Stop()
+	lastClosed := get(func(c *counters) *atomic.Int64 { return &c.closed })
+wait:
+	for {
+		select {
+		case <-sig:
+			break wait
+		case <-deadline:
+			break wait
+		case <-status.C:
+			if cl := get(func(c *counters) *atomic.Int64 { return &c.closed }); cl != lastClosed {
+				lastClosed = cl
+				fmt.Fprintf(os.Stderr, "  %d open, %d closed by the server so far\n", get(func(c *counters) *atomic.Int64 { return &c.live }), cl)
+			}
+		}
+	}
+	fmt.Fprintf(os.Stderr, "releasing: %d still open, %d closed by server\n",
+		get(func(c *counters) *atomic.Int64 { return &c.live }), get(func(c *counters) *atomic.Int64 { return &c.closed }))
+	return nil
+}
+
+func holdText(d time.Duration) string {
+	if d <= 0 {
+		return "until SIGINT"
+	}
+	return "for " + d.String()
+}

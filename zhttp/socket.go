@@ -28,8 +28,9 @@ var ErrUnroutable = errors.New("zmq send to: Host unreachable")
 
 // Sock is one ZeroMQ socket with its ZMQ_FD.
 type Sock struct {
-	s  *zmq.Socket
-	fd int
+	s        *zmq.Socket
+	fd       int
+	ipcFiles []string // socket files of ipc endpoints it bound, removed on Close
 }
 
 // Fd is the socket's ZMQ_FD, to register edge-triggered for reading.
@@ -91,6 +92,10 @@ func (k *Sock) Close(lingerMs int) {
 	k.s.SetLinger(msDuration(lingerMs))
 	k.s.Close()
 	k.s = nil
+	// condure removes its ipc socket files on shutdown (ZHTTP.md §2.1).
+	for _, f := range k.ipcFiles {
+		os.Remove(f)
+	}
 }
 
 func newSock(ctx *zmq.Context, t zmq.Type, hwm int) (*Sock, error) {
@@ -117,6 +122,9 @@ func attach(s *Sock, endpoints []string, bind bool, ipcMode uint32) error {
 		if bind {
 			if err := s.s.Bind(ep); err != nil {
 				return fmt.Errorf("bind %s: %w", ep, err)
+			}
+			if len(ep) > 6 && ep[:6] == "ipc://" {
+				s.ipcFiles = append(s.ipcFiles, ep[6:])
 			}
 			if ipcMode != 0 && len(ep) > 6 && ep[:6] == "ipc://" {
 				if err := os.Chmod(ep[6:], os.FileMode(ipcMode)); err != nil {

@@ -443,6 +443,11 @@ func TestShutdownCancelsEverySession(t *testing.T) {
 	if code := s.cmd.ProcessState.ExitCode(); code != 0 {
 		t.Fatalf("exit status %d", code)
 	}
+	for _, suffix := range []string{"-out", "-out-stream", "-in"} {
+		if _, err := os.Stat(strings.TrimPrefix(s.base, "ipc://") + suffix); err == nil {
+			t.Errorf("ipc socket file %s%s left behind", s.base, suffix)
+		}
+	}
 	var missing []string
 	for id := range want {
 		if !got[id] {

@@ -16,8 +16,9 @@ type Writer struct {
 	iov [maxIovecs]unix.Iovec
 }
 
-// Writev writes bufs in one writev call (skipping empty ones) and returns the
-// bytes written; unix.EAGAIN when the socket is full. EINTR is retried.
+// Writev writes bufs to a non-blocking fd in one writev call (skipping empty
+// ones) and returns the bytes written; unix.EAGAIN when the socket is full.
+// EINTR is retried.
 //
 // Only the first 1024 non-empty buffers are offered to the kernel; a short
 // count is normal (the socket buffer filled up, or the cap was reached), so
@@ -45,7 +46,8 @@ func (w *Writer) Writev(fd int, bufs [][]byte) (int, error) {
 		e unix.Errno
 	)
 	for {
-		r, _, e = unix.Syscall(unix.SYS_WRITEV, uintptr(fd), uintptr(unsafe.Pointer(&w.iov[0])), uintptr(n))
+		// Raw: fd is non-blocking, so writev cannot block (see Read).
+		r, _, e = unix.RawSyscall(unix.SYS_WRITEV, uintptr(fd), uintptr(unsafe.Pointer(&w.iov[0])), uintptr(n))
 		if e != unix.EINTR {
 			break
 		}

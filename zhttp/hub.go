@@ -71,7 +71,11 @@ type route struct {
 func (r *route) pump(h *Hub) bool {
 	for i := 0; i < hubBudget; i++ {
 		for len(r.pendW) > 0 {
-			if r.dst[r.pendW[0]].Send(r.pend...) == ErrWouldBlock {
+			msg := r.pend
+			if !r.req {
+				msg = msg[:1] // frames after the first are ignored (ZHTTP.md §2.3)
+			}
+			if r.dst[r.pendW[0]].Send(msg...) == ErrWouldBlock {
 				return false
 			}
 			r.pendW = r.pendW[1:]
@@ -192,6 +196,7 @@ func (h *Hub) open(ctx *zmq.Context, cfg *Config, workers int) error {
 		if err = addForward(out, hubOutEndpoint); err != nil {
 			return err
 		}
+		h.forwards[len(h.forwards)-1].src.single = true // requests are one frame
 		stream, err := h.external(ctx, cfg, zmq.ROUTER, cfg.OutStream, func(s *Sock) {
 			s.s.SetRouterMandatory(1)
 			// A restarted handler reusing its identity takes over the old

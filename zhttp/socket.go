@@ -31,6 +31,9 @@ type Sock struct {
 	s        *zmq.Socket
 	fd       int
 	ipcFiles []string // socket files of ipc endpoints it bound, removed on Close
+	// single: every message on this socket is one frame (our own pipes), so
+	// Recv need not ask ZMQ_RCVMORE, a cgo call per message.
+	single bool
 }
 
 // Fd is the socket's ZMQ_FD, to register edge-triggered for reading.
@@ -46,7 +49,9 @@ func (k *Sock) Recv() (msg []byte, more bool, ok bool, err error) {
 		}
 		return nil, false, false, err
 	}
-	more, _ = k.s.GetRcvmore()
+	if !k.single {
+		more, _ = k.s.GetRcvmore()
+	}
 	return msg, more, true, nil
 }
 
@@ -272,6 +277,7 @@ func (ws *WorkerSockets) open(ctx *zmq.Context, cfg *Config, w int) error {
 		if err = pipe(&ws.In, zmq.PULL, workerInEndpoint(w), true); err != nil {
 			return err
 		}
+		ws.In.single = true // the hub forwards one frame per message
 	}
 	if cfg.HasReq() {
 		if err = pipe(&ws.Req, zmq.PUSH, hubReqEndpoint, false); err != nil {

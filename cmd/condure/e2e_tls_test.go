@@ -1082,9 +1082,8 @@ func TestTLSBadInput(t *testing.T) {
 		if cl := recv(t, h, "cancel"); str(cl, "id") != ss.id {
 			t.Fatalf("cancel %v", cl)
 		}
-		// The cause (a record that fails to decrypt) is not named: the
-		// log says "client closed".
-		s.waitLogSince(t, m, "client closed")
+		// The cause is named: a record that fails to decrypt.
+		s.waitLogSince(t, m, "bad record MAC")
 		s.goodClient(t, h)
 	})
 	for _, tc := range []struct{ name, why string }{

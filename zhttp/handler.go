@@ -66,7 +66,9 @@ func dialHandler(base, id, instance string, bind bool) (*Handler, error) {
 		}
 	}
 	if err == nil {
-		if h.pub, err = ctx.NewSocket(zmq.PUB); err == nil {
+		// XPUB rather than PUB: it hands us the server's subscription, so
+		// we know when publishing starts to reach it.
+		if h.pub, err = ctx.NewSocket(zmq.XPUB); err == nil {
 			err = attachOne(h.pub, in)
 		}
 	}
@@ -77,9 +79,22 @@ func dialHandler(base, id, instance string, bind bool) (*Handler, error) {
 	h.poller = zmq.NewPoller()
 	h.poller.Add(h.pull, zmq.POLLIN)
 	h.poller.Add(h.router, zmq.POLLIN)
-	// Slow joiner: what the PUB sends before the server's subscription
-	// reaches it is dropped.
-	time.Sleep(500 * time.Millisecond)
+	// Slow joiner: what a PUB sends before the server's subscription
+	// reaches it is dropped, so wait for that subscription (a frame of 1
+	// followed by the topic "<instance> "); then give any other workers'
+	// subscriptions (connect mode) a moment.
+	// A bound handler (server in connect mode) has no server yet: the
+	// caller waits after starting it.
+	if !bind {
+		h.pub.SetRcvtimeo(5 * time.Second)
+		for {
+			sub, err := h.pub.RecvBytes(0)
+			if err != nil || (len(sub) > 0 && sub[0] == 1 && string(sub[1:]) == instance+" ") {
+				break
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	return h, nil
 }
 

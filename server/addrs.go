@@ -34,6 +34,12 @@ func (t *addrTable) ref(name []byte) int32 {
 	return i + 1
 }
 
+// keepAddrs: unused addresses stay interned up to this many entries, so a
+// handler whose sessions come and go does not cost a map insertion (and its
+// key allocation) per request; past it they are forgotten, so a handler
+// inventing addresses cannot grow the table without bound.
+const keepAddrs = 1024
+
 // unref drops one reference; 0 is ignored.
 func (t *addrTable) unref(r int32) {
 	if r == 0 {
@@ -41,7 +47,7 @@ func (t *addrTable) unref(r int32) {
 	}
 	i := r - 1
 	t.refs[i]--
-	if t.refs[i] == 0 {
+	if t.refs[i] == 0 && len(t.index) > keepAddrs {
 		delete(t.index, string(t.names[i]))
 		t.free = append(t.free, i)
 	}

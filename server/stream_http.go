@@ -738,16 +738,17 @@ func (w *Worker) write(slot int32, c *conn, credit int64) bool {
 // writeRaw is write for bytes that go on the socket as they are.
 func (w *Worker) writeRaw(slot int32, c *conn, credit int64) bool {
 	c.owed += credit
+	bufs := w.iov // not resliced in place: w.iov keeps its capacity
 	if c.wstart == c.wend {
-		n, err := w.writer.Writev(int(c.fd), w.iov)
+		n, err := w.writer.Writev(int(c.fd), bufs)
 		if err != nil && err != unix.EAGAIN {
 			w.clientGone(slot, c, "write error")
 			return false
 		}
-		w.iov = reactor.Advance(w.iov, max(n, 0))
+		bufs = reactor.Advance(bufs, max(n, 0))
 	}
 	total := 0
-	for _, b := range w.iov {
+	for _, b := range bufs {
 		total += len(b)
 	}
 	if total == 0 {
@@ -761,12 +762,12 @@ func (w *Worker) writeRaw(slot int32, c *conn, credit int64) bool {
 		w.closeConn(slot, c, true)
 		return false
 	}
-	w.appendWrite(c, total)
+	w.appendWrite(c, bufs, total)
 	return true
 }
 
-// appendWrite copies w.iov (total bytes) after the pending output.
-func (w *Worker) appendWrite(c *conn, total int) {
+// appendWrite copies bufs (total bytes) after the pending output.
+func (w *Worker) appendWrite(c *conn, bufs [][]byte, total int) {
 	pending := int(c.wend - c.wstart)
 	if c.wbuf == 0 {
 		c.wbuf = w.bufs.get(total)
@@ -785,7 +786,7 @@ func (w *Worker) appendWrite(c *conn, total int) {
 		}
 		c.wstart, c.wend = 0, int32(pending)
 	}
-	for _, b := range w.iov {
+	for _, b := range bufs {
 		c.wend += int32(copy(buf[c.wend:], b))
 	}
 }

@@ -32,6 +32,7 @@ const (
 type forward struct {
 	src, dst *Sock
 	pend     [][]byte // a message dst would not take yet
+	frames   [][]byte // reused for each message
 }
 
 // pump moves messages until src is empty (re-arming its ZMQ_FD), dst is
@@ -40,9 +41,10 @@ func (f *forward) pump() bool {
 	for i := 0; i < hubBudget; i++ {
 		if f.pend == nil {
 			var ok bool
-			if f.pend, ok = recvFrames(f.src); !ok {
+			if f.frames, ok = recvFrames(f.frames[:0], f.src); !ok {
 				return false
 			}
+			f.pend = f.frames
 		}
 		err := f.dst.Send(f.pend...)
 		if err == ErrWouldBlock {
@@ -65,33 +67,13 @@ type route struct {
 	dst   []*Sock // per worker
 	req   bool    // req replies: [envelope..., "", packet]; else "<instance> T<dict>"
 	pend  [][]byte
-	pendW []int // workers still owed pend
+	pendW []int // workers owed pend are pendW[next:]
+	next  int
 }
 
-func (r *route) pump(h *Hub) bool {
-	for i := 0; i < hubBudget; i++ {
-		for len(r.pendW) > 0 {
-			msg := r.pend
-			if !r.req {
-				msg = msg[:1] // frames after the first are ignored (ZHTTP.md §2.3)
-			}
-			if r.dst[r.pendW[0]].Send(msg...) == ErrWouldBlock {
-				return false
-			}
-			r.pendW = r.pendW[1:]
-		}
-		frames, ok := recvFrames(r.src)
-		if !ok {
-			return false
-		}
-		r.pend = frames
-		r.pendW = h.owners(r.pendW[:0], frames, r.req)
-	}
-	return true
-}
-
-func recvFrames(s *Sock) ([][]byte, bool) {
-	var frames [][]byte
+// recvFrames appends the frames of one message to frames (views into the
+// socket's buffer, valid until its next message).
+func recvFrames(frames [][]byte, s *Sock) ([][]byte, bool) {
 	for {
 		msg, more, ok, _ := s.Recv()
 		if !ok {
@@ -102,6 +84,27 @@ func recvFrames(s *Sock) ([][]byte, bool) {
 			return frames, true
 		}
 	}
+}
+
+func (r *route) pump(h *Hub) bool {
+	for i := 0; i < hubBudget; i++ {
+		for ; r.next < len(r.pendW); r.next++ {
+			msg := r.pend
+			if !r.req {
+				msg = msg[:1] // frames after the first are ignored (ZHTTP.md §2.3)
+			}
+			if r.dst[r.pendW[r.next]].Send(msg...) == ErrWouldBlock {
+				return false
+			}
+		}
+		frames, ok := recvFrames(r.pend[:0], r.src)
+		if !ok {
+			return false
+		}
+		r.pend = frames
+		r.pendW, r.next = h.owners(r.pendW[:0], frames, r.req), 0
+	}
+	return true
 }
 
 // Hub is the bind-mode socket owner.
@@ -196,7 +199,6 @@ func (h *Hub) open(ctx *zmq.Context, cfg *Config, workers int) error {
 		if err = addForward(out, hubOutEndpoint); err != nil {
 			return err
 		}
-		h.forwards[len(h.forwards)-1].src.single = true // requests are one frame
 		stream, err := h.external(ctx, cfg, zmq.ROUTER, cfg.OutStream, func(s *Sock) {
 			s.s.SetRouterMandatory(1)
 			// A restarted handler reusing its identity takes over the old
@@ -308,7 +310,7 @@ func (h *Hub) pending() bool {
 		}
 	}
 	for _, r := range h.routes {
-		if len(r.pendW) > 0 {
+		if r.next < len(r.pendW) {
 			return true
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"strconv"
 	"syscall"
+	"unsafe"
 
 	zmq "github.com/pebbe/zmq4"
 )
@@ -29,39 +30,28 @@ var ErrUnroutable = errors.New("zmq send to: Host unreachable")
 // Sock is one ZeroMQ socket with its ZMQ_FD.
 type Sock struct {
 	s        *zmq.Socket
+	raw      unsafe.Pointer // the libzmq socket, for recvFrame
 	fd       int
 	ipcFiles []string // socket files of ipc endpoints it bound, removed on Close
-	// single: every message on this socket is one frame (our own pipes), so
-	// Recv need not ask ZMQ_RCVMORE, a cgo call per message.
-	single bool
+	buf      []byte   // received frames of the current message (recv.go)
+	inMsg    bool     // the last frame received had more frames after it
 }
 
 // Fd is the socket's ZMQ_FD, to register edge-triggered for reading.
 func (k *Sock) Fd() int { return k.fd }
 
-// Recv receives one message frame without blocking; ok is false when none is
-// queued. more reports that further frames of the same message follow.
+// Recv receives one message frame without blocking; ok is false when none
+// is queued. more reports that further frames of the same message follow.
+// The frame is a view into the socket's buffer: valid until the next
+// message starts (frames of one message stay valid together).
 func (k *Sock) Recv() (msg []byte, more bool, ok bool, err error) {
-	msg, err = k.s.RecvBytes(zmq.DONTWAIT)
-	if err != nil {
-		if zmq.AsErrno(err) == zmq.Errno(syscall.EAGAIN) {
-			return nil, false, false, nil
-		}
-		return nil, false, false, err
-	}
-	if !k.single {
-		more, _ = k.s.GetRcvmore()
-	}
-	return msg, more, true, nil
+	return k.recvFrame()
 }
 
 // SkipRest discards the remaining frames of a multi-frame message.
 func (k *Sock) SkipRest() {
-	for {
-		if more, _ := k.s.GetRcvmore(); !more {
-			return
-		}
-		if _, err := k.s.RecvBytes(zmq.DONTWAIT); err != nil {
+	for k.inMsg {
+		if _, _, ok, _ := k.recvFrame(); !ok {
 			return
 		}
 	}
@@ -117,7 +107,7 @@ func newSock(ctx *zmq.Context, t zmq.Type, hwm int) (*Sock, error) {
 		s.Close()
 		return nil, err
 	}
-	return &Sock{s: s, fd: fd}, nil
+	return &Sock{s: s, raw: rawSocket(s), fd: fd}, nil
 }
 
 // attach binds or connects s to every endpoint; after a bind to an ipc://
@@ -277,7 +267,6 @@ func (ws *WorkerSockets) open(ctx *zmq.Context, cfg *Config, w int) error {
 		if err = pipe(&ws.In, zmq.PULL, workerInEndpoint(w), true); err != nil {
 			return err
 		}
-		ws.In.single = true // the hub forwards one frame per message
 	}
 	if cfg.HasReq() {
 		if err = pipe(&ws.Req, zmq.PUSH, hubReqEndpoint, false); err != nil {

@@ -1,0 +1,103 @@
+package zhttp
+
+/*
+#cgo pkg-config: libzmq
+#include <zmq.h>
+#include <string.h>
+
+// A frame larger than the caller's buffer waits here for condure_take; one
+// per OS thread, and every socket owner runs on a locked thread.
+static __thread zmq_msg_t condure_pending;
+static __thread int condure_has_pending;
+
+// condure_recv receives one frame without blocking, copies it into buf when
+// it fits and reports in *more whether frames of the same message follow.
+// It returns the frame's size (kept for condure_take when over cap), or
+// -errno. One cgo call per frame, and no allocation.
+static long condure_recv(void *s, void *buf, size_t cap, int *more) {
+	zmq_msg_t msg;
+	zmq_msg_init(&msg);
+	if (zmq_msg_recv(&msg, s, ZMQ_DONTWAIT) < 0) {
+		int e = zmq_errno();
+		zmq_msg_close(&msg);
+		return -e;
+	}
+	*more = zmq_msg_more(&msg);
+	size_t n = zmq_msg_size(&msg);
+	if (n <= cap) {
+		if (n > 0) memcpy(buf, zmq_msg_data(&msg), n);
+		zmq_msg_close(&msg);
+		return (long)n;
+	}
+	if (condure_has_pending) zmq_msg_close(&condure_pending);
+	zmq_msg_init(&condure_pending);
+	zmq_msg_move(&condure_pending, &msg);
+	zmq_msg_close(&msg);
+	condure_has_pending = 1;
+	return (long)n;
+}
+
+// condure_take copies the pending frame into buf (large enough) and frees it.
+static void condure_take(void *buf) {
+	memcpy(buf, zmq_msg_data(&condure_pending), zmq_msg_size(&condure_pending));
+	zmq_msg_close(&condure_pending);
+	condure_has_pending = 0;
+}
+
+static int condure_socket_type(void *s) {
+	int t = -1;
+	size_t len = sizeof t;
+	zmq_getsockopt(s, ZMQ_TYPE, &t, &len);
+	return t;
+}
+*/
+import "C"
+
+import (
+	"syscall"
+	"unsafe"
+
+	zmq "github.com/pebbe/zmq4"
+)
+
+// The receive path is the one place we call libzmq ourselves: zmq4's
+// RecvBytes allocates a new slice for every message and needs a second cgo
+// call for ZMQ_RCVMORE. Receiving into the socket's reused buffer makes the
+// steady state allocation-free.
+
+// rawSocket is the libzmq socket behind a zmq4 socket: the first field of
+// zmq4.Socket (v1.4.0, pinned in go.mod; TestRawSocketMatches checks it).
+func rawSocket(s *zmq.Socket) unsafe.Pointer {
+	return *(*unsafe.Pointer)(unsafe.Pointer(s))
+}
+
+// recvFrame receives one frame into k.buf after the frames of the current
+// message (so a message's frames stay valid together), without blocking.
+func (k *Sock) recvFrame() (frame []byte, more bool, ok bool, err error) {
+	if !k.inMsg {
+		k.buf = k.buf[:0]
+	}
+	if cap(k.buf)-len(k.buf) < 4096 {
+		k.buf = append(make([]byte, 0, 2*cap(k.buf)+65536), k.buf...)
+	}
+	start := len(k.buf)
+	free := k.buf[start:cap(k.buf)]
+	var m C.int
+	n := C.condure_recv(k.raw, unsafe.Pointer(&free[0]), C.size_t(len(free)), &m)
+	if n < 0 {
+		if syscall.Errno(-n) == syscall.EAGAIN {
+			return nil, false, false, nil
+		}
+		return nil, false, false, zmq.Errno(-n)
+	}
+	if int(n) > len(free) {
+		k.buf = append(k.buf, make([]byte, int(n))...)
+		C.condure_take(unsafe.Pointer(&k.buf[start]))
+	} else {
+		k.buf = k.buf[:start+int(n)]
+	}
+	k.inMsg = m != 0
+	return k.buf[start:len(k.buf):len(k.buf)], k.inMsg, true, nil
+}
+
+func socketType(s *zmq.Socket) int { return int(C.condure_socket_type(rawSocket(s))) }

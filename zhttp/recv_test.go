@@ -1,0 +1,95 @@
+package zhttp
+
+import (
+	"bytes"
+	"testing"
+	"time"
+
+	zmq "github.com/pebbe/zmq4"
+)
+
+func TestRawSocketMatches(t *testing.T) {
+	ctx, _ := zmq.NewContext()
+	defer ctx.Term()
+	for _, typ := range []zmq.Type{zmq.PUSH, zmq.PULL, zmq.SUB, zmq.ROUTER, zmq.DEALER} {
+		s, err := ctx.NewSocket(typ)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := socketType(s); got != int(typ) {
+			t.Errorf("raw socket of a %v reports type %d: zmq4.Socket layout changed", typ, got)
+		}
+		s.Close()
+	}
+}
+
+// pipePair is a PUSH → Sock(PULL) pair over inproc.
+func pipePair(t *testing.T) (*zmq.Socket, *Sock, func()) {
+	ctx, _ := zmq.NewContext()
+	in, err := newSock(ctx, zmq.PULL, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in.s.Bind("inproc://recvtest")
+	out, _ := ctx.NewSocket(zmq.PUSH)
+	out.Connect("inproc://recvtest")
+	return out, in, func() { out.Close(); in.Close(0); ctx.Term() }
+}
+
+func recvWait(t *testing.T, k *Sock) ([]byte, bool) {
+	t.Helper()
+	for i := 0; i < 1000; i++ {
+		f, more, ok, err := k.Recv()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok {
+			return f, more
+		}
+		time.Sleep(time.Millisecond)
+	}
+	t.Fatal("nothing received")
+	return nil, false
+}
+
+func TestRecvFramesLargeAndMultipart(t *testing.T) {
+	out, in, done := pipePair(t)
+	defer done()
+	big := bytes.Repeat([]byte("0123456789"), 50000) // over the first buffer
+	out.SendMessage("a", big, "")
+	f1, more1 := recvWait(t, in)
+	f2, more2, _, _ := in.Recv()
+	f3, more3, _, _ := in.Recv()
+	if string(f1) != "a" || !more1 || !bytes.Equal(f2, big) || !more2 || len(f3) != 0 || more3 {
+		t.Fatalf("frames %q %v / %d %v / %q %v", f1, more1, len(f2), more2, f3, more3)
+	}
+	if string(f1) != "a" { // earlier frames of a message stay valid
+		t.Fatal("first frame overwritten")
+	}
+	if _, _, ok, _ := in.Recv(); ok {
+		t.Fatal("unexpected message")
+	}
+}
+
+func TestRecvAllocationFree(t *testing.T) {
+	out, in, done := pipePair(t)
+	defer done()
+	msg := bytes.Repeat([]byte("x"), 300)
+	out.SendBytes(msg, 0)
+	recvWait(t, in) // buffer grown once
+	allocs := testing.AllocsPerRun(200, func() {
+		out.SendBytes(msg, 0)
+		for {
+			f, _, ok, _ := in.Recv()
+			if ok {
+				if len(f) != len(msg) {
+					t.Fatal("short frame")
+				}
+				return
+			}
+		}
+	})
+	if allocs > 1 { // SendBytes's own error-path interface aside, receiving allocates nothing
+		t.Fatalf("%v allocations per send+receive", allocs)
+	}
+}

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	zmq "github.com/pebbe/zmq4"
+
+	"github.com/condure-go/condure/config"
 )
 
 // This file is the handler side of ZHTTP, for tests, benchmarks and example
@@ -41,7 +43,7 @@ func BindHandler(base, id, instance string) (*Handler, error) {
 }
 
 func dialHandler(base, id, instance string, bind bool) (*Handler, error) {
-	out, outStream, in, err := streamEndpoints(base)
+	out, outStream, in, err := config.StreamSpecs(base)
 	if err != nil {
 		return nil, err
 	}
@@ -96,26 +98,6 @@ func dialHandler(base, id, instance string, bind bool) (*Handler, error) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	return h, nil
-}
-
-// streamEndpoints expands a base spec (ZHTTP.md §2.1).
-func streamEndpoints(base string) (out, outStream, in string, err error) {
-	switch {
-	case len(base) > 6 && base[:6] == "ipc://":
-		return base + "-out", base + "-out-stream", base + "-in", nil
-	case len(base) > 6 && base[:6] == "tcp://":
-		i := len(base) - 1
-		for i > 6 && base[i] != ':' {
-			i--
-		}
-		port, perr := strconv.Atoi(base[i+1:])
-		if perr != nil {
-			return "", "", "", fmt.Errorf("error parsing tcp port in base spec: %w", perr)
-		}
-		host := base[:i+1]
-		return host + strconv.Itoa(port), host + strconv.Itoa(port+1), host + strconv.Itoa(port+2), nil
-	}
-	return "", "", "", errors.New("base spec must be ipc or tcp")
 }
 
 // Close closes the sockets without lingering.

@@ -2,6 +2,7 @@ package server
 
 import (
 	"testing"
+	"unsafe"
 
 	"github.com/condure-go/condure/http1"
 	"github.com/condure-go/condure/websocket"
@@ -86,7 +87,7 @@ func TestZeroAllocsWebSocketMessagePath(t *testing.T) {
 // kernel buffers aside).
 func TestConnSlotSize(t *testing.T) {
 	const budget = 256
-	if size := unsafeSizeofConn(); size > budget {
+	if size := unsafe.Sizeof(conn{}); size > budget {
 		t.Fatalf("conn is %d bytes, budget %d", size, budget)
 	}
 }

@@ -151,11 +151,9 @@ func (w *Worker) reqReply(slot int32, c *conn, p *zhttp.Packet) {
 		w.badResponse(slot, c, "invalid status line")
 		return
 	}
-	for _, h := range p.Headers {
-		if !http1.ValidHeaderName(h.Name) || !http1.ValidHeaderValue(h.Value) {
-			w.badResponse(slot, c, "invalid header")
-			return
-		}
+	if !validHeaders(p.Headers) {
+		w.badResponse(slot, c, "invalid header")
+		return
 	}
 	// Content-Length is always the body's (the handler's own framing
 	// headers are dropped), except where a status forbids a body.

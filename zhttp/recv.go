@@ -5,16 +5,27 @@ package zhttp
 #include <zmq.h>
 #include <string.h>
 
-// A frame larger than the caller's buffer waits here for condure_take; one
-// per OS thread, and every socket owner runs on a locked thread.
-static __thread zmq_msg_t condure_pending;
-static __thread int condure_has_pending;
+#include <stdlib.h>
+
+// condure_pending_new allocates the slot where a frame larger than the
+// caller's buffer waits for condure_take. It lives in C memory, one per
+// socket, so the two calls may run on different OS threads.
+static zmq_msg_t *condure_pending_new(void) {
+	zmq_msg_t *p = malloc(sizeof(zmq_msg_t));
+	zmq_msg_init(p);
+	return p;
+}
+
+static void condure_pending_free(zmq_msg_t *p) {
+	zmq_msg_close(p);
+	free(p);
+}
 
 // condure_recv receives one frame without blocking, copies it into buf when
 // it fits and reports in *more whether frames of the same message follow.
-// It returns the frame's size (kept for condure_take when over cap), or
-// -errno. One cgo call per frame, and no allocation.
-static long condure_recv(void *s, void *buf, size_t cap, int *more) {
+// It returns the frame's size (kept in *pending for condure_take when over
+// cap), or -errno. One cgo call per frame, and no allocation.
+static long condure_recv(void *s, zmq_msg_t *pending, void *buf, size_t cap, int *more) {
 	zmq_msg_t msg;
 	zmq_msg_init(&msg);
 	if (zmq_msg_recv(&msg, s, ZMQ_DONTWAIT) < 0) {
@@ -29,19 +40,16 @@ static long condure_recv(void *s, void *buf, size_t cap, int *more) {
 		zmq_msg_close(&msg);
 		return (long)n;
 	}
-	if (condure_has_pending) zmq_msg_close(&condure_pending);
-	zmq_msg_init(&condure_pending);
-	zmq_msg_move(&condure_pending, &msg);
+	zmq_msg_move(pending, &msg); // releases what pending held before
 	zmq_msg_close(&msg);
-	condure_has_pending = 1;
 	return (long)n;
 }
 
 // condure_take copies the pending frame into buf (large enough) and frees it.
-static void condure_take(void *buf) {
-	memcpy(buf, zmq_msg_data(&condure_pending), zmq_msg_size(&condure_pending));
-	zmq_msg_close(&condure_pending);
-	condure_has_pending = 0;
+static void condure_take(zmq_msg_t *pending, void *buf) {
+	memcpy(buf, zmq_msg_data(pending), zmq_msg_size(pending));
+	zmq_msg_close(pending);
+	zmq_msg_init(pending);
 }
 
 static int condure_socket_type(void *s) {
@@ -83,7 +91,7 @@ func (k *Sock) recvFrame() (frame []byte, more bool, ok bool, err error) {
 	start := len(k.buf)
 	free := k.buf[start:cap(k.buf)]
 	var m C.int
-	n := C.condure_recv(k.raw, unsafe.Pointer(&free[0]), C.size_t(len(free)), &m)
+	n := C.condure_recv(k.raw, (*C.zmq_msg_t)(k.pending), unsafe.Pointer(&free[0]), C.size_t(len(free)), &m)
 	if n < 0 {
 		if syscall.Errno(-n) == syscall.EAGAIN {
 			return nil, false, false, nil
@@ -92,12 +100,17 @@ func (k *Sock) recvFrame() (frame []byte, more bool, ok bool, err error) {
 	}
 	if int(n) > len(free) {
 		k.buf = append(k.buf, make([]byte, int(n))...)
-		C.condure_take(unsafe.Pointer(&k.buf[start]))
+		C.condure_take((*C.zmq_msg_t)(k.pending), unsafe.Pointer(&k.buf[start]))
 	} else {
 		k.buf = k.buf[:start+int(n)]
 	}
 	k.inMsg = m != 0
 	return k.buf[start:len(k.buf):len(k.buf)], k.inMsg, true, nil
 }
+
+// pendingSlot is a socket's C-side slot for an oversized frame (see
+// condure_recv); freePendingSlot releases it when the socket closes.
+func pendingSlot() unsafe.Pointer      { return unsafe.Pointer(C.condure_pending_new()) }
+func freePendingSlot(p unsafe.Pointer) { C.condure_pending_free((*C.zmq_msg_t)(p)) }
 
 func socketType(s *zmq.Socket) int { return int(C.condure_socket_type(rawSocket(s))) }

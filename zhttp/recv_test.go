@@ -2,6 +2,7 @@ package zhttp
 
 import (
 	"bytes"
+	"runtime"
 	"testing"
 	"time"
 
@@ -91,5 +92,37 @@ func TestRecvAllocationFree(t *testing.T) {
 	})
 	if allocs > 1 { // SendBytes's own error-path interface aside, receiving allocates nothing
 		t.Fatalf("%v allocations per send+receive", allocs)
+	}
+}
+
+// An oversized frame is taken in a second cgo call; the goroutine may move
+// to another OS thread between the two (allocation, preemption), so the
+// pending frame must belong to the socket, not the thread.
+func TestRecvLargeFramesAcrossThreads(t *testing.T) {
+	out, in, done := pipePair(t)
+	defer done()
+	stop := make(chan struct{})
+	defer close(stop)
+	for i := 0; i < 4; i++ { // churn that makes the scheduler move goroutines
+		go func() {
+			var sink [][]byte
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				sink = append(sink[:0], make([]byte, 1<<16))
+				runtime.Gosched()
+			}
+		}()
+	}
+	for round := 0; round < 300; round++ {
+		big := bytes.Repeat([]byte{byte(round)}, 70000+round*1000)
+		out.SendBytes(big, 0)
+		f, _ := recvWait(t, in)
+		if !bytes.Equal(f, big) {
+			t.Fatalf("round %d: frame of %d bytes garbled", round, len(f))
+		}
 	}
 }

@@ -31,6 +31,7 @@ var ErrUnroutable = errors.New("zmq send to: Host unreachable")
 type Sock struct {
 	s        *zmq.Socket
 	raw      unsafe.Pointer // the libzmq socket, for recvFrame
+	pending  unsafe.Pointer // an oversized frame between two cgo calls (recv.go)
 	fd       int
 	ipcFiles []string // socket files of ipc endpoints it bound, removed on Close
 	buf      []byte   // received frames of the current message (recv.go)
@@ -87,6 +88,8 @@ func (k *Sock) Close(lingerMs int) {
 	k.s.SetLinger(msDuration(lingerMs))
 	k.s.Close()
 	k.s = nil
+	freePendingSlot(k.pending)
+	k.pending = nil
 	// condure removes its ipc socket files on shutdown (ZHTTP.md §2.1).
 	for _, f := range k.ipcFiles {
 		os.Remove(f)
@@ -107,7 +110,7 @@ func newSock(ctx *zmq.Context, t zmq.Type, hwm int) (*Sock, error) {
 		s.Close()
 		return nil, err
 	}
-	return &Sock{s: s, raw: rawSocket(s), fd: fd}, nil
+	return &Sock{s: s, raw: rawSocket(s), pending: pendingSlot(), fd: fd}, nil
 }
 
 // attach binds or connects s to every endpoint; after a bind to an ipc://

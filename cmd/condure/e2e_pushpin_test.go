@@ -314,7 +314,10 @@ func startPushpin(t *testing.T, org *origin) *pushpinInstance {
 		}
 	})
 
-	// Ready when a request makes the whole round trip to the origin.
+	// Ready when a request makes the whole round trip to the origin, and a
+	// GRIP hold is accepted: pushpin-proxy reaches pushpin-handler's accept
+	// service a moment after both say "started" ("Accept service
+	// unavailable" before that).
 	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	deadline := time.Now().Add(20 * time.Second)
 	var lastErr error
@@ -328,10 +331,17 @@ func startPushpin(t *testing.T, org *origin) *pushpinInstance {
 		if err == nil {
 			io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
+			err = fmt.Errorf("echo status %d", resp.StatusCode)
 			if resp.StatusCode == 200 && resp.Header.Get("X-Origin-Test") != "" {
+				resp, err = client.Get("http://" + p.httpAddr + "/stream?ch=ready-probe")
+			}
+		}
+		if err == nil {
+			resp.Body.Close() // a held stream: the headers are enough
+			if resp.StatusCode == 200 {
 				break
 			}
-			err = fmt.Errorf("status %d", resp.StatusCode)
+			err = fmt.Errorf("hold status %d", resp.StatusCode)
 		}
 		lastErr = err
 		if time.Now().After(deadline) {

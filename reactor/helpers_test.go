@@ -2,6 +2,7 @@ package reactor
 
 import (
 	"errors"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -77,7 +78,7 @@ func dialLoopback(t *testing.T, port int) int {
 }
 
 // acceptWait accepts one connection, polling the listener for up to 5 s.
-func acceptWait(t *testing.T, a *Acceptor, lfd int) (int, unix.Sockaddr) {
+func acceptWait(t *testing.T, a *Acceptor, lfd int) (int, netip.AddrPort) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {

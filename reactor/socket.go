@@ -118,6 +118,10 @@ func ListenUnix(path string, backlog int) (fd int, err error) {
 // An Acceptor is used by its owning thread only; one per worker.
 type Acceptor struct {
 	reserve int // an open /dev/null, or -1 when it could not be reopened yet
+	// accept4 writes the peer address here: unix.Accept4 would allocate a
+	// sockaddr twice per connection, garbage that piles up until a GC.
+	rsa    unix.RawSockaddrAny
+	rsaLen uint32
 }
 
 // NewAcceptor opens the reserve fd.
@@ -139,7 +143,8 @@ func (a *Acceptor) openReserve() error {
 }
 
 // Accept returns one connection, or unix.EAGAIN when none is pending.
-// peer is the peer address (zero for unix sockets).
+// peer is the peer's address (the zero AddrPort for unix sockets; IPv6 zone
+// dropped, IPv4-mapped IPv6 as IPv4). It does not allocate.
 //
 // ECONNABORTED (a connection reset while queued) and EINTR are retried.
 // On EMFILE/ENFILE it returns ErrFdLimit after shedding one pending
@@ -147,30 +152,50 @@ func (a *Acceptor) openReserve() error {
 // last time, it retries that and sheds nothing). Failures to set the TCP
 // options are ignored: the connection still works, and a reset shows on the
 // first read. Other errors are returned wrapped.
-func (a *Acceptor) Accept(lfd int) (fd int, peer unix.Sockaddr, err error) {
+func (a *Acceptor) Accept(lfd int) (fd int, peer netip.AddrPort, err error) {
 	for {
-		fd, peer, err = unix.Accept4(lfd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
-		switch err {
-		case nil:
-			switch peer.(type) {
-			case *unix.SockaddrInet4, *unix.SockaddrInet6:
+		a.rsaLen = unix.SizeofSockaddrAny
+		r, _, e := unix.Syscall6(unix.SYS_ACCEPT4, uintptr(lfd), uintptr(unsafe.Pointer(&a.rsa)),
+			uintptr(unsafe.Pointer(&a.rsaLen)), unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0, 0)
+		switch e {
+		case 0:
+			fd = int(r)
+			if peer = rawPeer(&a.rsa); peer.IsValid() {
 				_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
 				_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_KEEPALIVE, 1)
-			default:
-				peer = nil
 			}
 			return fd, peer, nil
 		case unix.EINTR, unix.ECONNABORTED:
 			continue
 		case unix.EAGAIN:
-			return -1, nil, unix.EAGAIN
+			return -1, netip.AddrPort{}, unix.EAGAIN
 		case unix.EMFILE, unix.ENFILE:
 			a.shed(lfd)
-			return -1, nil, ErrFdLimit
+			return -1, netip.AddrPort{}, ErrFdLimit
 		default:
-			return -1, nil, fmt.Errorf("accept on fd %d: %w", lfd, err)
+			return -1, netip.AddrPort{}, fmt.Errorf("accept on fd %d: %w", lfd, e)
 		}
 	}
+}
+
+// rawPeer decodes an IPv4 or IPv6 sockaddr as ZHTTP reports peers (zone
+// dropped, IPv4-mapped IPv6 as IPv4); anything else gives the zero AddrPort.
+func rawPeer(rsa *unix.RawSockaddrAny) netip.AddrPort {
+	switch rsa.Addr.Family {
+	case unix.AF_INET:
+		sa := (*unix.RawSockaddrInet4)(unsafe.Pointer(rsa))
+		return netip.AddrPortFrom(netip.AddrFrom4(sa.Addr), netPort(sa.Port))
+	case unix.AF_INET6:
+		sa := (*unix.RawSockaddrInet6)(unsafe.Pointer(rsa))
+		return netip.AddrPortFrom(netip.AddrFrom16(sa.Addr).Unmap(), netPort(sa.Port))
+	}
+	return netip.AddrPort{}
+}
+
+// netPort converts a port as the kernel stores it (network byte order).
+func netPort(p uint16) uint16 {
+	b := (*[2]byte)(unsafe.Pointer(&p))
+	return uint16(b[0])<<8 | uint16(b[1])
 }
 
 // shed frees the reserve fd, uses it to accept and close one pending
@@ -243,19 +268,4 @@ func LocalPort(fd int) (int, error) {
 		return sa.Port, nil
 	}
 	return 0, fmt.Errorf("local address of fd %d: not a TCP socket", fd)
-}
-
-// AppendSockaddrIP formats a peer address as ZHTTP wants it: it appends the
-// IP text to dst (IPv6 without brackets or zone, IPv4-mapped IPv6 as IPv4)
-// and returns the port; ok=false (dst unchanged) for anything but
-// SockaddrInet4/6, such as a unix-socket peer. It does not allocate when dst
-// has room.
-func AppendSockaddrIP(dst []byte, sa unix.Sockaddr) (out []byte, port int, ok bool) {
-	switch sa := sa.(type) {
-	case *unix.SockaddrInet4:
-		return netip.AddrFrom4(sa.Addr).AppendTo(dst), sa.Port, true
-	case *unix.SockaddrInet6:
-		return netip.AddrFrom16(sa.Addr).Unmap().AppendTo(dst), sa.Port, true
-	}
-	return dst, 0, false
 }

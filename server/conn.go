@@ -3,8 +3,6 @@ package server
 import (
 	"net/netip"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/condure-go/condure/http1"
 	"github.com/condure-go/condure/websocket"
 )
@@ -110,15 +108,15 @@ func (c *conn) mode() int {
 }
 
 // storePeer records the client's address for peer-address/peer-port.
-func (c *conn) storePeer(sa unix.Sockaddr) {
-	switch a := sa.(type) {
-	case *unix.SockaddrInet4:
-		copy(c.peerIP[:4], a.Addr[:])
-		c.peerPort = uint16(a.Port)
+func (c *conn) storePeer(peer netip.AddrPort) {
+	switch a := peer.Addr(); {
+	case a.Is4():
+		*(*[4]byte)(c.peerIP[:4]) = a.As4()
+		c.peerPort = peer.Port()
 		c.flags |= fHasPeer
-	case *unix.SockaddrInet6:
-		c.peerIP = a.Addr
-		c.peerPort = uint16(a.Port)
+	case a.Is6():
+		c.peerIP = a.As16()
+		c.peerPort = peer.Port()
 		c.flags |= fHasPeer | fPeerV6
 	}
 }

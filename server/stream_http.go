@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"io"
+	"net/netip"
 
 	"golang.org/x/sys/unix"
 
@@ -26,7 +27,7 @@ const connFlags = fCanRead | fQueued | fPeerV6 | fHasPeer | fReq | fTLS
 var continue100 = []byte("HTTP/1.1 100 Continue\r\n\r\n")
 
 // newConn takes an accepted socket into a slot.
-func (w *Worker) newConn(fd int, sa unix.Sockaddr, li int) {
+func (w *Worker) newConn(fd int, peer netip.AddrPort, li int) {
 	slot, gen, ok := w.conns.Alloc()
 	if !ok {
 		unix.Close(fd)
@@ -35,7 +36,7 @@ func (w *Worker) newConn(fd int, sa unix.Sockaddr, li int) {
 	c := w.conns.Get(slot)
 	c.fd = int32(fd)
 	c.listener = uint8(li)
-	c.storePeer(sa)
+	c.storePeer(peer)
 	m := w.listeners[li].mode()
 	if m == modeReq {
 		c.flags |= fReq

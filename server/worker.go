@@ -153,7 +153,8 @@ type Worker struct {
 	sessionTicks uint64 // handler silence that ends a session
 	reqTicks     uint64 // --req-timeout
 	start        time.Time
-	now          uint64 // ticks since start
+	now          uint64          // ticks since start
+	yield        reactor.Yielder // through the Go scheduler now and then (reactor/yield.go)
 
 	pkt      zhttp.Packet
 	out      zhttp.Out
@@ -328,7 +329,9 @@ func (w *Worker) loopOnce() {
 		logging.Error(targetServer, "worker %d: epoll wait: %v", w.idx, err)
 		return
 	}
-	w.now = uint64(time.Since(w.start) / tickDur)
+	elapsed := time.Since(w.start)
+	w.now = uint64(elapsed / tickDur)
+	w.yield.Maybe(elapsed)
 	for _, ev := range evs {
 		switch ev.Tag & tagKindMask {
 		case tagWaker:
@@ -398,7 +401,7 @@ func (w *Worker) accept(li int) {
 			}
 			return
 		}
-		fd, sa, err := w.acceptor.Accept(l.fd)
+		fd, peer, err := w.acceptor.Accept(l.fd)
 		if err != nil {
 			if err == unix.EAGAIN {
 				return
@@ -413,7 +416,7 @@ func (w *Worker) accept(li int) {
 			logging.Warn(targetServer, "worker %d: accept: %v", w.idx, err)
 			return
 		}
-		w.newConn(fd, sa, li)
+		w.newConn(fd, peer, li)
 	}
 	// Budget spent: come back after the others had a turn.
 	w.runq = append(w.runq, -1-int32(li))

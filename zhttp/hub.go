@@ -256,7 +256,10 @@ func (h *Hub) Run(lingerMs int) {
 	for _, s := range h.recvs {
 		p.Add(s.Fd(), reactor.EvIn, 1)
 	}
+	start := time.Now()
+	var yield reactor.Yielder
 	for !h.stop.Load() {
+		yield.Maybe(time.Since(start))
 		timeout := -1
 		if h.pump() {
 			timeout = 0

@@ -90,8 +90,9 @@ func (k *Sock) recvFrame() (frame []byte, more bool, ok bool, err error) {
 	}
 	start := len(k.buf)
 	free := k.buf[start:cap(k.buf)]
-	var m C.int
-	n := C.condure_recv(k.raw, (*C.zmq_msg_t)(k.pending), unsafe.Pointer(&free[0]), C.size_t(len(free)), &m)
+	// more lives in the Sock: a local whose address goes to C escapes to
+	// the heap, one allocation per frame.
+	n := C.condure_recv(k.raw, (*C.zmq_msg_t)(k.pending), unsafe.Pointer(&free[0]), C.size_t(len(free)), (*C.int)(unsafe.Pointer(&k.more)))
 	if n < 0 {
 		if syscall.Errno(-n) == syscall.EAGAIN {
 			return nil, false, false, nil
@@ -104,7 +105,7 @@ func (k *Sock) recvFrame() (frame []byte, more bool, ok bool, err error) {
 	} else {
 		k.buf = k.buf[:start+int(n)]
 	}
-	k.inMsg = m != 0
+	k.inMsg = k.more != 0
 	return k.buf[start:len(k.buf):len(k.buf)], k.inMsg, true, nil
 }
 

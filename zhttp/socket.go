@@ -36,6 +36,7 @@ type Sock struct {
 	ipcFiles []string // socket files of ipc endpoints it bound, removed on Close
 	buf      []byte   // received frames of the current message (recv.go)
 	inMsg    bool     // the last frame received had more frames after it
+	more     int32    // condure_recv's ZMQ_RCVMORE output (a C int)
 }
 
 // Fd is the socket's ZMQ_FD, to register edge-triggered for reading.

@@ -182,6 +182,7 @@ func start(cfg *config.Config) (func(), error) {
 			sc.In = append(sc.In, in)
 		}
 	}
+	reservePs(cfg.Workers + 1) // workers and the hub
 	var hub *zhttp.Hub
 	if !cfg.ZClientConnect {
 		if hub, err = startHub(ctx, sc, cfg.Workers); err != nil {
@@ -252,6 +253,17 @@ func start(cfg *config.Config) (func(), error) {
 		logging.Info("condure::server", "listening on %s", l.Addr)
 	}
 	return stopAll, nil
+}
+
+// reservePs raises GOMAXPROCS (unless set in the environment) so the event
+// loops, each on its locked OS thread, leave a P idle for everything else.
+// With no idle P the runtime's sysmon takes a P from a loop blocked in
+// epoll_wait after 20 µs and hands it back when the wait ends, thousands of
+// times a second under load (see reactor/yield.go).
+func reservePs(loops int) {
+	if os.Getenv("GOMAXPROCS") == "" && runtime.GOMAXPROCS(0) < loops+1 {
+		runtime.GOMAXPROCS(loops + 1)
+	}
 }
 
 // startHub creates and runs the hub on its own locked OS thread, so its

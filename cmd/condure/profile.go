@@ -28,6 +28,7 @@ func startProfile() func() {
 		}
 		if mem != "" {
 			if m, err := os.Create(mem); err == nil {
+				runtime.GC() // the profile shows allocations up to the last completed cycle
 				pprof.Lookup("allocs").WriteTo(m, 0)
 				m.Close()
 			}

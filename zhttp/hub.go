@@ -110,10 +110,9 @@ func (r *route) pump(h *Hub) bool {
 // Hub is the bind-mode socket owner.
 type Hub struct {
 	instance []byte
-	socks    []*Sock // every socket, for closing
+	socks    []*Sock // every socket, for epoll and closing
 	forwards []*forward
 	routes   []*route
-	recvs    []*Sock // sockets in epoll: read until EAGAIN
 
 	waker *reactor.Waker
 	stop  atomic.Bool
@@ -174,7 +173,6 @@ func (h *Hub) open(ctx *zmq.Context, cfg *Config, workers int) error {
 			return err
 		}
 		h.forwards = append(h.forwards, &forward{src: src, dst: ext})
-		h.recvs = append(h.recvs, src)
 		return nil
 	}
 	// addRoute wires an external socket to every worker's inproc PULL.
@@ -188,7 +186,6 @@ func (h *Hub) open(ctx *zmq.Context, cfg *Config, workers int) error {
 			r.dst = append(r.dst, s)
 		}
 		h.routes = append(h.routes, r)
-		h.recvs = append(h.recvs, ext)
 		return nil
 	}
 	if cfg.Stream {
@@ -253,7 +250,9 @@ func (h *Hub) Run(lingerMs int) {
 	}
 	defer p.Close()
 	p.Add(h.waker.Fd(), reactor.EvIn, 0)
-	for _, s := range h.recvs {
+	// Every socket: receivers say "messages", senders "room again" after a
+	// send hit the high-water mark (see Sock.Send).
+	for _, s := range h.socks {
 		p.Add(s.Fd(), reactor.EvIn, 1)
 	}
 	start := time.Now()

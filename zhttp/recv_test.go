@@ -7,6 +7,8 @@ import (
 	"time"
 
 	zmq "github.com/pebbe/zmq4"
+
+	"github.com/condure-go/condure/reactor"
 )
 
 func TestRawSocketMatches(t *testing.T) {
@@ -124,5 +126,53 @@ func TestRecvLargeFramesAcrossThreads(t *testing.T) {
 		if !bytes.Equal(f, big) {
 			t.Fatalf("round %d: frame of %d bytes garbled", round, len(f))
 		}
+	}
+}
+
+// After a send hits the high-water mark, the socket's ZMQ_FD fires once the
+// peer has drained it, so an owner retries at once rather than on a timer.
+func TestSendSignalsRoomAfterHWM(t *testing.T) {
+	ctx, _ := zmq.NewContext()
+	defer ctx.Term()
+	in, _ := ctx.NewSocket(zmq.PULL)
+	defer in.Close()
+	in.SetRcvhwm(1)
+	in.Bind("inproc://hwmtest")
+	out, err := newSock(ctx, zmq.PUSH, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close(0)
+	out.s.Connect("inproc://hwmtest")
+	msg := bytes.Repeat([]byte("m"), 100)
+	sent := 0
+	for ; sent < 10000; sent++ {
+		if err := out.Send(msg); err == ErrWouldBlock {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if sent == 10000 {
+		t.Fatal("never reached the high-water mark")
+	}
+	p, err := reactor.NewPoller(4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	p.Add(out.Fd(), reactor.EvIn, 7)
+	p.Wait(0) // whatever edge was pending before draining
+	for i := 0; i < sent; i++ {
+		if _, err := in.RecvBytes(0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	evs, _ := p.Wait(5000)
+	if len(evs) != 1 || evs[0].Tag != 7 {
+		t.Fatalf("no signal from the full socket after the peer drained it: %+v", evs)
+	}
+	if err := out.Send(msg); err != nil {
+		t.Fatalf("send after the signal: %v", err)
 	}
 }

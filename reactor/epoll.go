@@ -2,7 +2,6 @@ package reactor
 
 import (
 	"fmt"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -94,27 +93,13 @@ func (p *Poller) Del(fd int) error {
 	return nil
 }
 
-// Wait blocks up to timeoutMs (-1 forever, 0 poll) and returns the ready
-// events; the slice is reused by the next Wait. EINTR returns an empty slice
-// and nil.
-//
-// It first polls without telling the scheduler (a raw syscall that cannot
-// block): under load events are usually ready, and a goroutine that enters
-// and leaves syscall state on every loop keeps sysmon waking every 20 µs to
-// retake its P. Only a wait that may block goes through the scheduler-aware
-// unix.EpollWait, so the rest of the process keeps its Ps meanwhile.
+// Wait blocks up to timeoutMs (-1 forever, 0 poll) through the scheduler-aware
+// unix.EpollWait and returns the ready events; the slice is reused by the next
+// Wait. EINTR returns an empty slice and nil.
 //
 // Wait does not allocate.
 func (p *Poller) Wait(timeoutMs int) ([]Event, error) {
-	r, _, e := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(p.epfd), uintptr(unsafe.Pointer(&p.raw[0])),
-		uintptr(len(p.raw)), 0, 0, 0)
-	n, err := int(r), error(nil)
-	if e != 0 {
-		n, err = 0, e
-	}
-	if n == 0 && err == nil && timeoutMs != 0 {
-		n, err = unix.EpollWait(p.epfd, p.raw, timeoutMs)
-	}
+	n, err := unix.EpollWait(p.epfd, p.raw, timeoutMs)
 	if err != nil {
 		if err == unix.EINTR {
 			return p.events[:0], nil

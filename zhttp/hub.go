@@ -28,38 +28,6 @@ const (
 	hubBudget = 256
 )
 
-// forward moves whole messages from a workers' inproc PULL to a bound socket.
-type forward struct {
-	src, dst *Sock
-	pend     [][]byte // a message dst would not take yet
-	frames   [][]byte // reused for each message
-}
-
-// pump moves messages until src is empty (re-arming its ZMQ_FD), dst is
-// full, or the budget runs out; it reports whether the budget ran out.
-func (f *forward) pump() bool {
-	for i := 0; i < hubBudget; i++ {
-		if f.pend == nil {
-			var ok bool
-			if f.frames, ok = recvFrames(f.frames[:0], f.src); !ok {
-				return false
-			}
-			f.pend = f.frames
-		}
-		err := f.dst.Send(f.pend...)
-		if err == ErrWouldBlock {
-			return false // retried on the timer
-		}
-		if err == ErrUnroutable {
-			logging.Error(hubTarget, "stream zmq send to: Host unreachable")
-		} else if err != nil {
-			logging.Error(hubTarget, "zmq send: %v", err)
-		}
-		f.pend = nil
-	}
-	return true
-}
-
 // route moves handler messages from a bound socket to the workers that own
 // their ids.
 type route struct {
@@ -172,7 +140,7 @@ func (h *Hub) open(ctx *zmq.Context, cfg *Config, workers int) error {
 		if err != nil {
 			return err
 		}
-		h.forwards = append(h.forwards, &forward{src: src, dst: ext})
+		h.forwards = append(h.forwards, newForward(src, ext))
 		return nil
 	}
 	// addRoute wires an external socket to every worker's inproc PULL.
@@ -235,6 +203,9 @@ func (h *Hub) open(ctx *zmq.Context, cfg *Config, workers int) error {
 func (h *Hub) closeSockets(lingerMs int) {
 	for _, s := range h.socks {
 		s.Close(lingerMs)
+	}
+	for _, f := range h.forwards {
+		f.close()
 	}
 }
 
@@ -307,7 +278,7 @@ func (h *Hub) pump() bool {
 
 func (h *Hub) pending() bool {
 	for _, f := range h.forwards {
-		if f.pend != nil {
+		if f.pending() {
 			return true
 		}
 	}

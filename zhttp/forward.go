@@ -93,9 +93,8 @@ func (f *forward) pump() bool {
 	s := &f.state
 	r := C.condure_forward(f.src.raw, f.dst.raw, (*C.zmq_msg_t)(f.pend), &s.hasPend,
 		C.int(hubBudget), &s.unroutable, &s.err)
-	if s.unroutable > 0 {
-		logging.Error(hubTarget, "stream zmq send to: Host unreachable (%d messages)", int(s.unroutable))
-		s.unroutable = 0
+	for ; s.unroutable > 0; s.unroutable-- { // condure's line, once per message
+		logging.Error(hubTarget, "stream zmq send to: Host unreachable")
 	}
 	if s.err != 0 {
 		logging.Error(hubTarget, "zmq forward: %v", zmq.Errno(syscall.Errno(s.err)))

@@ -328,6 +328,7 @@ func (w *Worker) run() {
 
 func (w *Worker) loopOnce() {
 	timeout := w.waitTimeout()
+	before := time.Since(w.start)
 	evs, err := w.poller.Wait(timeout)
 	if err != nil {
 		logging.Error(targetServer, "worker %d: epoll wait: %v", w.idx, err)
@@ -335,7 +336,7 @@ func (w *Worker) loopOnce() {
 	}
 	elapsed := time.Since(w.start)
 	w.now = uint64(elapsed / tickDur)
-	w.yield.Maybe(elapsed)
+	w.yield.Maybe(elapsed, elapsed-before)
 	for _, ev := range evs {
 		switch ev.Tag & tagKindMask {
 		case tagWaker:

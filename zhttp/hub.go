@@ -229,14 +229,16 @@ func (h *Hub) Run(lingerMs int) {
 	start := time.Now()
 	var yield reactor.Yielder
 	for !h.stop.Load() {
-		yield.Maybe(time.Since(start))
 		timeout := -1
 		if h.pump() {
 			timeout = 0
 		} else if h.pending() {
 			timeout = hubRetryMs
 		}
+		before := time.Since(start)
 		evs, _ := p.Wait(timeout)
+		after := time.Since(start)
+		yield.Maybe(after, after-before)
 		for _, ev := range evs {
 			if ev.Tag == 0 {
 				h.waker.Drain()

@@ -305,9 +305,14 @@ type Result struct {
 	RSSPerConn    float64 `json:"server_rss_per_conn_b,omitempty"`
 	AnonPerConn   float64 `json:"server_anon_per_conn_b,omitempty"`
 	RSSPerConnEst float64 `json:"server_rss_per_conn_at_est_b,omitempty"`
-	SelfPerConn   float64 `json:"client_rss_per_conn_b,omitempty"`
-	TCPInUse      int64   `json:"kernel_tcp_inuse,omitempty"`
-	TCPMemPerConn float64 `json:"kernel_tcp_mem_per_conn_b,omitempty"`
+	// With -warm: the step that opened the warm-up connections, and each
+	// later step's RSS and idle CPU per connection above it.
+	Warm                   bool    `json:"warm,omitempty"`
+	RSSPerConnMarginal     float64 `json:"server_rss_per_conn_above_warm_b,omitempty"`
+	IdleCPUPerConnMarginal float64 `json:"server_idle_cpu_per_conn_above_warm_us,omitempty"`
+	SelfPerConn            float64 `json:"client_rss_per_conn_b,omitempty"`
+	TCPInUse               int64   `json:"kernel_tcp_inuse,omitempty"`
+	TCPMemPerConn          float64 `json:"kernel_tcp_mem_per_conn_b,omitempty"`
 }
 
 func emit(r *Result, human string) {
@@ -433,10 +438,17 @@ func cmdHold(args []string) error {
 	inflight := fs.Int("inflight", 512, "handshakes in progress at once")
 	refresh := fs.Duration("refresh", 0, "redo the exchange on each idle connection this often (0: never), e.g. to outlive a 60 s idle limit")
 	size := fs.Int("size", 16, "ws: echo message size")
+	warm := fs.Int("warm", 0, "connections opened (and held) before the first step; marginal figures are measured above them")
 	fs.Parse(args)
 	steps, err := parseCounts(*ns)
 	if err != nil {
 		return err
+	}
+	if *warm > 0 {
+		if *warm >= steps[0] {
+			return fmt.Errorf("-warm %d must be below the first step %d", *warm, steps[0])
+		}
+		steps = append([]int{*warm}, steps...)
 	}
 	if *kind != "http" && *kind != "ws" {
 		return fmt.Errorf("-kind must be http or ws")
@@ -480,6 +492,11 @@ func cmdHold(args []string) error {
 	defer e.stop()
 	get := func(f func(*counters) *atomic.Int64) int64 { return e.sum(f) }
 	interrupted := false
+	// The warm-up step pays the one-time costs of a server's first traffic
+	// (allocator high-water of the opening burst, first-use pages): above it,
+	// RSS and idle CPU grow only with the connections themselves.
+	var warmRes *Result
+	var warmSnap snap
 	for _, n := range steps {
 		t0 := time.Now()
 		e.setTarget(n)
@@ -552,8 +569,21 @@ func cmdHold(args []string) error {
 				r.RSSPerConnEst = float64(a.server.RSS-base.server.RSS) * 1024 / float64(est)
 			}
 		}
+		if *warm > 0 && warmRes == nil {
+			r.Warm = true
+			warmRes, warmSnap = r, b
+		} else if warmRes != nil && o.pid > 0 && est > warmRes.Established {
+			above := float64(est - warmRes.Established)
+			r.RSSPerConnMarginal = float64(b.server.RSS-warmSnap.server.RSS) * 1024 / above
+			r.IdleCPUPerConnMarginal = (r.Server.CPU - warmRes.Server.CPU) * 1e6 / above
+		}
 		human := fmt.Sprintf("hold %s n=%d: %d established in %.2fs, %d failed, %d closed by server; loadgen %.0f B/conn",
 			*kind, n, est, estTime.Seconds(), r.Failed, r.Closed, r.SelfPerConn)
+		if r.Warm {
+			human = "warm-up: " + human
+		} else if r.RSSPerConnMarginal != 0 {
+			human += fmt.Sprintf("; above the warm-up: %.0f B/conn, idle cpu %.2f us/conn", r.RSSPerConnMarginal, r.IdleCPUPerConnMarginal)
+		}
 		if r.Server != nil {
 			human += fmt.Sprintf("; server rss %.1f MiB (base %.1f), %.0f B/conn, idle cpu %.3fs in %s",
 				float64(b.server.RSS)/1024, float64(base.server.RSS)/1024, r.RSSPerConn, r.Server.CPU, idle.String())

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -200,7 +201,7 @@ func ClkTck() uint64 {
 // Sample is one measurement of a process.
 type Sample struct {
 	Time     time.Time
-	CPU      float64 // utime+stime, seconds
+	CPU      float64 // on-CPU time of its threads (schedstat, ns precision), or utime+stime; seconds
 	RSS      int64   // VmRSS, KiB
 	Anon     int64   // RssAnon, KiB
 	HWM      int64   // VmHWM, KiB
@@ -226,6 +227,9 @@ func Take(pid int) (Sample, error) {
 	}
 	tck := float64(ClkTck())
 	s.CPU = float64(st.UTime+st.STime) / tck
+	if ns, ok := threadsRunNs(dir); ok {
+		s.CPU = float64(ns) / 1e9 // 10 ms ticks are too coarse for an idle server
+	}
 	s.Threads = st.NumThreads
 	if ub, err := os.ReadFile("/proc/uptime"); err == nil {
 		if up, err := ParseUptime(ub); err == nil {
@@ -337,4 +341,37 @@ func ReadCPUTimes() (CPUTimes, error) {
 		return CPUTimes{}, err
 	}
 	return ParseCPUTimes(b)
+}
+
+// threadsRunNs sums the on-CPU nanoseconds of a process's live threads
+// (the first field of each /proc/PID/task/TID/schedstat).
+func threadsRunNs(dir string) (int64, bool) {
+	tasks, err := os.ReadDir(dir + "/task")
+	if err != nil {
+		return 0, false
+	}
+	var sum int64
+	for _, t := range tasks {
+		b, err := os.ReadFile(dir + "/task/" + t.Name() + "/schedstat")
+		if err != nil {
+			continue // the thread exited meanwhile
+		}
+		ns, ok := ParseSchedstat(b)
+		if !ok {
+			return 0, false
+		}
+		sum += ns
+	}
+	return sum, len(tasks) > 0
+}
+
+// ParseSchedstat returns the first field of a schedstat file: time spent
+// on the CPU, in nanoseconds.
+func ParseSchedstat(b []byte) (int64, bool) {
+	f := strings.Fields(string(b))
+	if len(f) < 1 {
+		return 0, false
+	}
+	ns, err := strconv.ParseInt(f[0], 10, 64)
+	return ns, err == nil
 }

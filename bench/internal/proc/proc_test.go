@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"os"
 	"testing"
+	"time"
 )
 
 func TestParseStat(t *testing.T) {
@@ -118,5 +119,28 @@ func TestParseCPUTimes(t *testing.T) {
 	}
 	if _, err := ParseCPUTimes([]byte("intr 1\n")); err == nil {
 		t.Fatal("no cpu line accepted")
+	}
+}
+
+func TestParseSchedstat(t *testing.T) {
+	if ns, ok := ParseSchedstat([]byte("4852484 61877 2\n")); !ok || ns != 4852484 {
+		t.Fatalf("got %d %v", ns, ok)
+	}
+	if _, ok := ParseSchedstat([]byte("")); ok {
+		t.Fatal("empty schedstat parsed")
+	}
+}
+
+// Take's CPU has sub-tick precision: a few ms of spinning shows up.
+func TestTakeCPUPrecision(t *testing.T) {
+	a, err := Take(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for end := time.Now().Add(3 * time.Millisecond); time.Now().Before(end); {
+	}
+	b, _ := Take(0)
+	if d := b.CPU - a.CPU; d < 0.002 || d > 0.5 {
+		t.Fatalf("3 ms of spinning measured as %.4f s", d)
 	}
 }

@@ -28,53 +28,6 @@ const (
 	hubBudget = 256
 )
 
-// route moves handler messages from a bound socket to the workers that own
-// their ids.
-type route struct {
-	src   *Sock
-	dst   []*Sock // per worker
-	req   bool    // req replies: [envelope..., "", packet]; else "<instance> T<dict>"
-	pend  [][]byte
-	pendW []int // workers owed pend are pendW[next:]
-	next  int
-}
-
-// recvFrames appends the frames of one message to frames (views into the
-// socket's buffer, valid until its next message).
-func recvFrames(frames [][]byte, s *Sock) ([][]byte, bool) {
-	for {
-		msg, more, ok, _ := s.Recv()
-		if !ok {
-			return frames, len(frames) > 0
-		}
-		frames = append(frames, msg)
-		if !more {
-			return frames, true
-		}
-	}
-}
-
-func (r *route) pump(h *Hub) bool {
-	for i := 0; i < hubBudget; i++ {
-		for ; r.next < len(r.pendW); r.next++ {
-			msg := r.pend
-			if !r.req {
-				msg = msg[:1] // frames after the first are ignored (ZHTTP.md §2.3)
-			}
-			if r.dst[r.pendW[r.next]].Send(msg...) == ErrWouldBlock {
-				return false
-			}
-		}
-		frames, ok := recvFrames(r.pend[:0], r.src)
-		if !ok {
-			return false
-		}
-		r.pend = frames
-		r.pendW, r.next = h.owners(r.pendW[:0], frames, r.req), 0
-	}
-	return true
-}
-
 // Hub is the bind-mode socket owner.
 type Hub struct {
 	instance []byte
@@ -145,7 +98,7 @@ func (h *Hub) open(ctx *zmq.Context, cfg *Config, workers int) error {
 	}
 	// addRoute wires an external socket to every worker's inproc PULL.
 	addRoute := func(ext *Sock, req bool, workerEp func(int) string) error {
-		r := &route{src: ext, req: req}
+		r := newRoute(ext, req)
 		for i := 0; i < workers; i++ {
 			s, err := h.pipe(ctx, cfg, zmq.PUSH, workerEp(i), false)
 			if err != nil {
@@ -206,6 +159,9 @@ func (h *Hub) closeSockets(lingerMs int) {
 	}
 	for _, f := range h.forwards {
 		f.close()
+	}
+	for _, r := range h.routes {
+		r.close()
 	}
 }
 

@@ -48,6 +48,7 @@ type options struct {
 	ours, ref, loadgen, handler, out string
 	rounds                           int
 	steps                            []int
+	warm                             int
 	sources                          string
 	httpC                            int
 	httpD, idle, wsD, refresh        time.Duration
@@ -68,6 +69,7 @@ func main() {
 	flag.StringVar(&o.out, "out", "bench/results", "output directory")
 	flag.IntVar(&o.rounds, "rounds", 2, "rounds (each runs every server once per scenario, alternating)")
 	flag.StringVar(&steps, "conns", envOr("CONNS", "15000"), "idle connection counts: a list, or one N meaning N/15,N/3,N ($CONNS)")
+	flag.IntVar(&o.warm, "warm", 512, "idle runs: connections opened before the first step; per-connection figures are also given above them (0: none)")
 	flag.StringVar(&o.sources, "sources", envOr("SOURCES", "127.0.0.2-127.0.0.60"), "client source addresses ($SOURCES)")
 	flag.IntVar(&o.httpC, "http-c", 100, "HTTP load connections")
 	flag.DurationVar(&o.httpD, "http-d", 10*time.Second, "HTTP load duration")
@@ -361,20 +363,23 @@ type lgResult struct {
 	Lat      *struct {
 		P50, P90, P99, P999, Max, Mean float64
 	} `json:"lat_us"`
-	Bad         int64      `json:"bad"`
-	Server      *procDelta `json:"server"`
-	Handler     *procDelta `json:"handler"`
-	Client      *procDelta `json:"client"`
-	Err         string     `json:"last_error"`
-	Established int64      `json:"established"`
-	Failed      int64      `json:"failed"`
-	Closed      int64      `json:"closed"`
-	EstablishS  float64    `json:"establish_s"`
-	BaseRSSKiB  int64      `json:"server_base_rss_kib"`
-	RSSPerConn  float64    `json:"server_rss_per_conn_b"`
-	AnonPerConn float64    `json:"server_anon_per_conn_b"`
-	SelfPerConn float64    `json:"client_rss_per_conn_b"`
-	OtherCores  float64    `json:"other_cores"`
+	Bad          int64      `json:"bad"`
+	Server       *procDelta `json:"server"`
+	Handler      *procDelta `json:"handler"`
+	Client       *procDelta `json:"client"`
+	Err          string     `json:"last_error"`
+	Established  int64      `json:"established"`
+	Failed       int64      `json:"failed"`
+	Closed       int64      `json:"closed"`
+	EstablishS   float64    `json:"establish_s"`
+	BaseRSSKiB   int64      `json:"server_base_rss_kib"`
+	RSSPerConn   float64    `json:"server_rss_per_conn_b"`
+	Warm         bool       `json:"warm"`
+	RSSAbove     float64    `json:"server_rss_per_conn_above_warm_b"`
+	IdleCPUAbove float64    `json:"server_idle_cpu_per_conn_above_warm_us"`
+	AnonPerConn  float64    `json:"server_anon_per_conn_b"`
+	SelfPerConn  float64    `json:"client_rss_per_conn_b"`
+	OtherCores   float64    `json:"other_cores"`
 }
 
 // record is one line of results.raw.
@@ -567,6 +572,9 @@ func (r *runner) holdRun(kind string, s server, round, workers, maxconn int) {
 	args := []string{"hold", "-kind", kind, "-n", strings.Join(steps, ","), "-idle", r.o.idle.String(), "-d", "1ms",
 		"-sources", r.o.sources, "-addr", fmt.Sprintf("127.0.0.1:%d", port), "-pid", strconv.Itoa(rn.cmd.Process.Pid),
 		"-hpid", strconv.Itoa(rn.hnd.Process.Pid), "-t", strconv.Itoa(r.o.threads), "-label", s.name}
+	if w := min(r.o.warm, r.o.steps[0]/2); w > 0 {
+		args = append(args, "-warm", strconv.Itoa(w))
+	}
 	if kind == "http" && r.o.refresh > 0 {
 		args = append(args, "-refresh", r.o.refresh.String())
 	}

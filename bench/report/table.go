@@ -110,22 +110,22 @@ type tableWriter struct {
 func (t *tableWriter) head(title string) {
 	fmt.Fprintf(&t.b, "\n%s\n", title)
 	if t.hasRef {
-		fmt.Fprintf(&t.b, "  %-40s %16s %16s %9s  %s\n", "", "ours", "reference", "ours/ref", "better")
+		fmt.Fprintf(&t.b, "  %-46s %16s %16s %9s  %s\n", "", "ours", "reference", "ours/ref", "better")
 	} else {
-		fmt.Fprintf(&t.b, "  %-40s %16s  %s\n", "", "ours", "better")
+		fmt.Fprintf(&t.b, "  %-46s %16s  %s\n", "", "ours", "better")
 	}
 }
 
 func (t *tableWriter) row(label string, ours, ref []float64, better string) {
 	if !t.hasRef {
-		fmt.Fprintf(&t.b, "  %-40s %16s  %s\n", label, cell(ours), better)
+		fmt.Fprintf(&t.b, "  %-46s %16s  %s\n", label, cell(ours), better)
 		return
 	}
 	ratio := "-"
 	if len(ours) > 0 && len(ref) > 0 && mean(ref) != 0 {
 		ratio = fmt.Sprintf("%.2f", mean(ours)/mean(ref))
 	}
-	fmt.Fprintf(&t.b, "  %-40s %16s %16s %9s  %s\n", label, cell(ours), cell(ref), ratio, better)
+	fmt.Fprintf(&t.b, "  %-46s %16s %16s %9s  %s\n", label, cell(ours), cell(ref), ratio, better)
 }
 
 func (r *runner) both(scn string, match func(*record) bool, m metric) (ours, ref []float64) {
@@ -201,16 +201,25 @@ func (r *runner) table() string {
 			p := fmt.Sprintf("N=%-7d ", n)
 			a, b := r.both(scn, nm, func(rec *record) (float64, bool) { return rec.Result.RSSPerConn, true })
 			t.row(p+"server RSS bytes/conn", a, b, "lower")
+			a, b = r.both(scn, nm, func(rec *record) (float64, bool) { return rec.Result.RSSAbove, rec.Result.RSSAbove != 0 })
+			t.row(p+"  bytes/conn above the warm-up", a, b, "lower")
 			a, b = r.both(scn, nm, srvM(func(d *procDelta) float64 { return float64(d.RSSKiB) / 1024 }))
 			t.row(p+"server RSS MiB", a, b, "lower")
 			a, b = r.both(scn, nm, srvM(func(d *procDelta) float64 { return d.CPU * 1000 }))
 			t.row(p+"server CPU ms while idle", a, b, "lower")
+			a, b = r.both(scn, nm, func(rec *record) (float64, bool) { return rec.Result.IdleCPUAbove, rec.Result.RSSAbove != 0 })
+			t.row(p+"  idle CPU us/conn above the warm-up", a, b, "lower")
 			a, b = r.both(scn, nm, func(rec *record) (float64, bool) { return rec.Result.EstablishS, true })
 			t.row(p+"time to open all, s", a, b, "lower")
 		}
 		a, b := r.both(scn, func(rec *record) bool { return rec.Result.Conns == o.steps[len(o.steps)-1] },
 			func(rec *record) (float64, bool) { return rec.Result.SelfPerConn, rec.Result.Established > 0 })
 		t.row("loadgen RSS bytes/conn (at max N)", a, b, "")
+		if o.warm > 0 {
+			fmt.Fprintf(&t.b, "  (bytes/conn: (RSS - RSS before any connection) / N; above the warm-up: (RSS - RSS with %d\n"+
+				"  connections open) / (N - %d), leaving out one-time costs of the first traffic; idle CPU from schedstat)\n",
+				min(o.warm, o.steps[0]/2), min(o.warm, o.steps[0]/2))
+		}
 	}
 	if o.only["ws"] {
 		t.head(fmt.Sprintf("(d) WebSocket echo, c=%d, %d-byte messages, %s (2 workers)", o.wsC, o.wsSize, o.wsD))

@@ -9,12 +9,14 @@ type addrTable struct {
 	names [][]byte
 	refs  []int32
 	free  []int32
+	live  int // references held: sessions with a handler, which need keep-alives
 }
 
 func newAddrTable() *addrTable { return &addrTable{index: make(map[string]int32)} }
 
 // ref returns the reference (1-based) for name, taking one reference.
 func (t *addrTable) ref(name []byte) int32 {
+	t.live++
 	if i, ok := t.index[string(name)]; ok { // no allocation for the lookup
 		t.refs[i]++
 		return i + 1
@@ -45,6 +47,7 @@ func (t *addrTable) unref(r int32) {
 	if r == 0 {
 		return
 	}
+	t.live--
 	i := r - 1
 	t.refs[i]--
 	if t.refs[i] == 0 && len(t.index) > keepAddrs {

@@ -48,6 +48,17 @@ func (w *Worker) sweepKeepAlives() {
 	}
 }
 
+// skipSweeps moves the cursor as k sweeps that found no session would have,
+// so the slots keep their place in the 45 s cycle while the worker slept.
+func (w *Worker) skipSweeps(k uint64) {
+	n := uint64(w.conns.Cap())
+	if n == 0 || k == 0 {
+		return
+	}
+	per := (n + uint64(w.kaSweeps) - 1) / uint64(w.kaSweeps)
+	w.kaCursor = int32((uint64(w.kaCursor) + k%n*per) % n)
+}
+
 // sendBatched sends a packet of type t to every session in w.batch, one
 // multi-id packet per handler address and at most MaxIDs ids each, every id
 // with its session's next seq.

@@ -173,6 +173,7 @@ type Worker struct {
 	kaCursor   int32   // next slot the keep-alive sweep visits
 	kaSweeps   int32   // sweeps per keep-alive interval
 	kaNext     uint64  // tick of the next sweep
+	kaQuiet    bool    // no sessions at the last sweep: not waking for the next
 	batch      []int32 // sessions of a batched send
 	batchIDs   []zhttp.IDSeq
 	batchArena []byte // id text of batchIDs; sized so it never moves
@@ -354,8 +355,14 @@ func (w *Worker) loopOnce() {
 	w.runQueue()
 	w.timers.Advance(w.now, w.timerFired)
 	if w.now >= w.kaNext {
+		if w.kaQuiet { // the sweeps skipped meanwhile would have found nothing
+			w.skipSweeps((w.now - w.kaNext) / keepAliveSweepTicks)
+		}
 		w.kaNext = w.now + keepAliveSweepTicks
 		w.sweepKeepAlives()
+		// Without sessions there is nothing to keep alive: the worker then
+		// sleeps until its next timer instead of waking ten times a second.
+		w.kaQuiet = w.addrs.live == 0
 	}
 	if !w.fdBackoff.IsZero() && time.Now().After(w.fdBackoff) {
 		w.fdBackoff = time.Time{}
@@ -376,7 +383,7 @@ func (w *Worker) waitTimeout() int {
 	if !w.fdBackoff.IsZero() {
 		ms = min(ms, int(fdLimitBackoff/time.Millisecond))
 	}
-	if w.kaNext > 0 {
+	if w.kaNext > 0 && !w.kaQuiet {
 		ms = min(ms, int(tickDur/time.Millisecond)*int(max(w.kaNext, w.now+1)-w.now))
 	}
 	if t, ok := w.timers.Next(); ok {

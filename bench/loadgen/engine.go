@@ -102,6 +102,8 @@ type loop struct {
 	srcNext int
 	target  atomic.Int64 // hold: sockets to open in all; load: sockets to keep open
 	stop    atomic.Bool
+	redo    atomic.Int64 // hold: rounds of "one more exchange on every idle connection" asked for
+	redone  int64        // rounds done
 	measure *atomic.Bool
 	hist    stats.Hist
 	lastErr atomic.Value // string
@@ -147,6 +149,10 @@ func (l *loop) run(wg *sync.WaitGroup) {
 		}
 		for i := 0; i < n; i++ {
 			l.event(l.evs[i].Fd, l.evs[i].Events)
+		}
+		if r := l.redo.Load(); r > l.redone {
+			l.redone = r
+			l.refreshAll()
 		}
 		if l.cfg.refresh > 0 {
 			if now := time.Now(); now.Sub(tick) >= 100*time.Millisecond {
@@ -532,6 +538,19 @@ func (l *loop) complete(fd int32, c *conn) {
 		l.start(fd, c, msgRequest)
 	case modeWS:
 		l.start(fd, c, msgFrame)
+	}
+}
+
+// refreshAll starts a new exchange on every idle connection at once.
+func (l *loop) refreshAll() {
+	for _, fd := range l.fds {
+		if c := &l.conns[fd]; c.st == stIdle {
+			if c.fl&flWS != 0 {
+				l.start(fd, c, msgFrame)
+			} else {
+				l.start(fd, c, msgRequest)
+			}
+		}
 	}
 }
 

@@ -140,6 +140,15 @@ func TestHoldHTTP(t *testing.T) {
 	if b := e.sum(func(c *counters) *atomic.Int64 { return &c.bad }); b != 0 {
 		t.Fatalf("%d bad", b)
 	}
+	// The warm-up's rounds: one more exchange on every held connection.
+	refreshed := func(c *counters) *atomic.Int64 { return &c.refreshed }
+	e.redoAll()
+	waitFor(t, "120 refreshed", func() bool { return e.sum(refreshed) == 120 })
+	e.redoAll()
+	waitFor(t, "240 refreshed", func() bool { return e.sum(refreshed) == 240 })
+	if got := e.sum(est); got != 120 {
+		t.Fatalf("%d established after the rounds, want 120", got)
+	}
 }
 
 func TestLoadHTTPAndWS(t *testing.T) {

@@ -142,6 +142,13 @@ func (e *engine) setTarget(n int) {
 	}
 }
 
+// redoAll asks every loop for one more exchange on each idle connection.
+func (e *engine) redoAll() {
+	for _, l := range e.loops {
+		l.redo.Add(1)
+	}
+}
+
 func (e *engine) sum(f func(*counters) *atomic.Int64) int64 {
 	var s int64
 	for _, l := range e.loops {
@@ -425,6 +432,9 @@ func cmdLoad(m mode, args []string) error {
 
 // ---- hold ----
 
+// warmRounds: exchanges repeated over the warm-up connections.
+const warmRounds = 8
+
 func cmdHold(args []string) error {
 	fs := flag.NewFlagSet("hold", flag.ExitOnError)
 	var o opts
@@ -527,6 +537,19 @@ func cmdHold(args []string) error {
 		estTime := time.Since(t0)
 		if get(func(c *counters) *atomic.Int64 { return &c.established }) == 0 {
 			return fmt.Errorf("step %d: no connection established (last error: %s)", n, e.lastErr())
+		}
+		if *warm > 0 && warmRes == nil {
+			// More bursts over the warm-up connections bring the server's
+			// allocators to their steady high-water before the base.
+			est := get(func(c *counters) *atomic.Int64 { return &c.established })
+			for round := int64(1); round <= warmRounds; round++ {
+				e.redoAll()
+				for deadline := time.Now().Add(*timeout); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+					if get(func(c *counters) *atomic.Int64 { return &c.refreshed }) >= round*est {
+						break
+					}
+				}
+			}
 		}
 		time.Sleep(*settle)
 		a, err := smp.take()

@@ -49,6 +49,7 @@ type options struct {
 	rounds                           int
 	steps                            []int
 	warm                             int
+	inflight                         int
 	sources                          string
 	httpC                            int
 	httpD, idle, wsD, refresh        time.Duration
@@ -70,6 +71,7 @@ func main() {
 	flag.IntVar(&o.rounds, "rounds", 2, "rounds (each runs every server once per scenario, alternating)")
 	flag.StringVar(&steps, "conns", envOr("CONNS", "15000"), "idle connection counts: a list, or one N meaning N/15,N/3,N ($CONNS)")
 	flag.IntVar(&o.warm, "warm", 512, "idle runs: connections opened before the first step; per-connection figures are also given above them (0: none)")
+	flag.IntVar(&o.inflight, "inflight", 64, "idle runs: handshakes in progress at once while opening a step (the warm-up's bursts are larger, so a step's opening does not raise the allocators' high-water)")
 	flag.StringVar(&o.sources, "sources", envOr("SOURCES", "127.0.0.2-127.0.0.60"), "client source addresses ($SOURCES)")
 	flag.IntVar(&o.httpC, "http-c", 100, "HTTP load connections")
 	flag.DurationVar(&o.httpD, "http-d", 10*time.Second, "HTTP load duration")
@@ -575,6 +577,7 @@ func (r *runner) holdRun(kind string, s server, round, workers, maxconn int) {
 	if w := min(r.o.warm, r.o.steps[0]/2); w > 0 {
 		args = append(args, "-warm", strconv.Itoa(w))
 	}
+	args = append(args, "-inflight", strconv.Itoa(r.o.inflight))
 	if kind == "http" && r.o.refresh > 0 {
 		args = append(args, "-refresh", r.o.refresh.String())
 	}

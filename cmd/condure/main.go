@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"os/user"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -249,6 +250,10 @@ func start(cfg *config.Config) (func(), error) {
 		}
 		workers = append(workers, w)
 	}
+	// Start-up garbage (flag parsing, certificates, socket set-up) goes back
+	// to the OS now rather than by the background scavenger later, while
+	// connections come and go.
+	debug.FreeOSMemory()
 	for _, l := range opts.Listens {
 		logging.Info("condure::server", "listening on %s", l.Addr)
 	}

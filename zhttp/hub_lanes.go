@@ -8,6 +8,16 @@ package zhttp
 
 enum { fwdSrcEmpty = 0, fwdDstFull = 1, fwdBudget = 2 };
 
+// has_room reads ZMQ_EVENTS, which drains the socket's command mailbox (so
+// its edge-triggered ZMQ_FD fires again on room) and tells whether a send
+// may now succeed.
+static int has_room(void *s) {
+	int ev = 0;
+	size_t len = sizeof ev;
+	zmq_getsockopt(s, ZMQ_EVENTS, &ev, &len);
+	return (ev & ZMQ_POLLOUT) != 0;
+}
+
 // condure_forward moves whole messages from src to dst, frame by frame as
 // zmq_msg_t (no copy), until src is empty, dst is full or budget messages
 // have moved. A first frame dst refused at the high-water mark waits in
@@ -27,12 +37,7 @@ static int condure_forward(void *src, void *dst, zmq_msg_t *pend, int *has_pend,
 		int more = zmq_msg_more(pend);
 		int rc = zmq_msg_send(pend, dst, ZMQ_DONTWAIT | (more ? ZMQ_SNDMORE : 0));
 		if (rc < 0 && zmq_errno() == EAGAIN) {
-			// Drain dst's commands (so its ZMQ_FD fires on room) and retry
-			// once if they made room.
-			int ev = 0;
-			size_t len = sizeof ev;
-			zmq_getsockopt(dst, ZMQ_EVENTS, &ev, &len);
-			if (!(ev & ZMQ_POLLOUT)) return fwdDstFull;
+			if (!has_room(dst)) return fwdDstFull;
 			rc = zmq_msg_send(pend, dst, ZMQ_DONTWAIT | (more ? ZMQ_SNDMORE : 0));
 			if (rc < 0 && zmq_errno() == EAGAIN) return fwdDstFull;
 		}
@@ -130,12 +135,7 @@ static int route_send_frames(condure_route_t *r, void *dst, int count) {
 // frame (EAGAIN: nothing sent; dst's ZMQ_FD fires when it has room).
 static int condure_route_send(condure_route_t *r, void *dst, int count) {
 	int e = route_send_frames(r, dst, count);
-	if (e == EAGAIN) {
-		int ev = 0;
-		size_t len = sizeof ev;
-		zmq_getsockopt(dst, ZMQ_EVENTS, &ev, &len);
-		if (ev & ZMQ_POLLOUT) e = route_send_frames(r, dst, count);
-	}
+	if (e == EAGAIN && has_room(dst)) e = route_send_frames(r, dst, count);
 	return e;
 }
 */

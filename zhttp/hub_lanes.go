@@ -8,13 +8,29 @@ package zhttp
 
 enum { fwdSrcEmpty = 0, fwdDstFull = 1, fwdBudget = 2 };
 
+// recv_msg and send_msg never block, and retry when a signal (the Go
+// runtime's preemption) interrupts libzmq: EINTR is not "empty", and only
+// EAGAIN re-arms the edge-triggered ZMQ_FD.
+static int recv_msg(zmq_msg_t *m, void *s) {
+	int rc;
+	do rc = zmq_msg_recv(m, s, ZMQ_DONTWAIT); while (rc < 0 && zmq_errno() == EINTR);
+	return rc;
+}
+
+static int send_msg(zmq_msg_t *m, void *s, int more) {
+	int rc;
+	do rc = zmq_msg_send(m, s, ZMQ_DONTWAIT | (more ? ZMQ_SNDMORE : 0));
+	while (rc < 0 && zmq_errno() == EINTR);
+	return rc;
+}
+
 // has_room reads ZMQ_EVENTS, which drains the socket's command mailbox (so
 // its edge-triggered ZMQ_FD fires again on room) and tells whether a send
 // may now succeed.
 static int has_room(void *s) {
-	int ev = 0;
+	int ev = 0, rc;
 	size_t len = sizeof ev;
-	zmq_getsockopt(s, ZMQ_EVENTS, &ev, &len);
+	do rc = zmq_getsockopt(s, ZMQ_EVENTS, &ev, &len); while (rc < 0 && zmq_errno() == EINTR);
 	return (ev & ZMQ_POLLOUT) != 0;
 }
 
@@ -28,17 +44,17 @@ static int condure_forward(void *src, void *dst, zmq_msg_t *pend, int *has_pend,
 		int budget, int *unroutable, int *err) {
 	for (int n = 0; n < budget; n++) {
 		if (!*has_pend) {
-			if (zmq_msg_recv(pend, src, ZMQ_DONTWAIT) < 0) {
+			if (recv_msg(pend, src) < 0) {
 				if (zmq_errno() != EAGAIN) *err = zmq_errno();
 				return fwdSrcEmpty;
 			}
 			*has_pend = 1;
 		}
 		int more = zmq_msg_more(pend);
-		int rc = zmq_msg_send(pend, dst, ZMQ_DONTWAIT | (more ? ZMQ_SNDMORE : 0));
+		int rc = send_msg(pend, dst, more);
 		if (rc < 0 && zmq_errno() == EAGAIN) {
 			if (!has_room(dst)) return fwdDstFull;
-			rc = zmq_msg_send(pend, dst, ZMQ_DONTWAIT | (more ? ZMQ_SNDMORE : 0));
+			rc = send_msg(pend, dst, more);
 			if (rc < 0 && zmq_errno() == EAGAIN) return fwdDstFull;
 		}
 		*has_pend = 0;
@@ -51,12 +67,12 @@ static int condure_forward(void *src, void *dst, zmq_msg_t *pend, int *has_pend,
 		while (more) {
 			zmq_msg_t m;
 			zmq_msg_init(&m);
-			if (zmq_msg_recv(&m, src, ZMQ_DONTWAIT) < 0) {
+			if (recv_msg(&m, src) < 0) {
 				zmq_msg_close(&m);
 				break;
 			}
 			more = zmq_msg_more(&m);
-			if (drop || zmq_msg_send(&m, dst, ZMQ_DONTWAIT | (more ? ZMQ_SNDMORE : 0)) < 0) {
+			if (drop || send_msg(&m, dst, more) < 0) {
 				zmq_msg_close(&m);
 			}
 		}
@@ -98,7 +114,7 @@ static int condure_route_recv(condure_route_t *r, void *src) {
 	for (;;) {
 		zmq_msg_t extra, *m = r->n < routeMaxFrames ? &r->frames[r->n] : &extra;
 		if (m == &extra) zmq_msg_init(&extra);
-		if (zmq_msg_recv(m, src, ZMQ_DONTWAIT) < 0) {
+		if (recv_msg(m, src) < 0) {
 			int e = zmq_errno();
 			if (m == &extra) zmq_msg_close(&extra);
 			if (r->n > 0) return r->n; // cannot happen: messages arrive whole
@@ -121,7 +137,7 @@ static int route_send_frames(condure_route_t *r, void *dst, int count) {
 		zmq_msg_t c;
 		zmq_msg_init(&c);
 		zmq_msg_copy(&c, &r->frames[i]); // shared, not copied, when large
-		if (zmq_msg_send(&c, dst, ZMQ_DONTWAIT | (i < count - 1 ? ZMQ_SNDMORE : 0)) < 0) {
+		if (send_msg(&c, dst, i < count - 1) < 0) {
 			int e = zmq_errno();
 			zmq_msg_close(&c);
 			return e;

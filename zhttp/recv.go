@@ -28,7 +28,11 @@ static void condure_pending_free(zmq_msg_t *p) {
 static long condure_recv(void *s, zmq_msg_t *pending, void *buf, size_t cap, int *more) {
 	zmq_msg_t msg;
 	zmq_msg_init(&msg);
-	if (zmq_msg_recv(&msg, s, ZMQ_DONTWAIT) < 0) {
+	int rc;
+	// EINTR (a Go preemption signal) is retried: only EAGAIN means empty
+	// and re-arms the edge-triggered ZMQ_FD.
+	do rc = zmq_msg_recv(&msg, s, ZMQ_DONTWAIT); while (rc < 0 && zmq_errno() == EINTR);
+	if (rc < 0) {
 		int e = zmq_errno();
 		zmq_msg_close(&msg);
 		return -e;

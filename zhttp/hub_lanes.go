@@ -2,37 +2,10 @@ package zhttp
 
 /*
 #cgo pkg-config: libzmq
-#include <zmq.h>
-#include <errno.h>
 #include <stdlib.h>
+#include "zmqcall.h"
 
 enum { fwdSrcEmpty = 0, fwdDstFull = 1, fwdBudget = 2 };
-
-// recv_msg and send_msg never block, and retry when a signal (the Go
-// runtime's preemption) interrupts libzmq: EINTR is not "empty", and only
-// EAGAIN re-arms the edge-triggered ZMQ_FD.
-static int recv_msg(zmq_msg_t *m, void *s) {
-	int rc;
-	do rc = zmq_msg_recv(m, s, ZMQ_DONTWAIT); while (rc < 0 && zmq_errno() == EINTR);
-	return rc;
-}
-
-static int send_msg(zmq_msg_t *m, void *s, int more) {
-	int rc;
-	do rc = zmq_msg_send(m, s, ZMQ_DONTWAIT | (more ? ZMQ_SNDMORE : 0));
-	while (rc < 0 && zmq_errno() == EINTR);
-	return rc;
-}
-
-// has_room reads ZMQ_EVENTS, which drains the socket's command mailbox (so
-// its edge-triggered ZMQ_FD fires again on room) and tells whether a send
-// may now succeed.
-static int has_room(void *s) {
-	int ev = 0, rc;
-	size_t len = sizeof ev;
-	do rc = zmq_getsockopt(s, ZMQ_EVENTS, &ev, &len); while (rc < 0 && zmq_errno() == EINTR);
-	return (ev & ZMQ_POLLOUT) != 0;
-}
 
 // condure_forward moves whole messages from src to dst, frame by frame as
 // zmq_msg_t (no copy), until src is empty, dst is full or budget messages
@@ -226,11 +199,11 @@ func newRoute(src *Sock, req bool) *route {
 }
 
 func (r *route) pump(h *Hub) bool {
-	count := C.int(1) // frames after the first are ignored (ZHTTP.md §2.3)
-	if r.req {
-		count = r.c.n
-	}
 	for i := 0; i < hubBudget; i++ {
+		count := C.int(1) // frames after the first are ignored (ZHTTP.md §2.3)
+		if r.req {
+			count = r.c.n
+		}
 		for ; r.next < len(r.pendW); r.next++ {
 			e := C.condure_route_send(r.c, r.dst[r.pendW[r.next]].raw, count)
 			if e == C.EAGAIN {
@@ -251,9 +224,6 @@ func (r *route) pump(h *Hub) bool {
 		r.frames = r.frames[:0]
 		for j := 0; j < int(n); j++ {
 			r.frames = append(r.frames, unsafe.Slice((*byte)(r.c.data[j]), int(r.c.size[j])))
-		}
-		if r.req {
-			count = C.int(n)
 		}
 		r.pendW, r.next = h.owners(r.pendW[:0], r.frames, r.req), 0
 	}

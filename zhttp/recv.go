@@ -2,10 +2,9 @@ package zhttp
 
 /*
 #cgo pkg-config: libzmq
-#include <zmq.h>
 #include <string.h>
-
 #include <stdlib.h>
+#include "zmqcall.h"
 
 // condure_pending_new allocates the slot where a frame larger than the
 // caller's buffer waits for condure_take. It lives in C memory, one per
@@ -28,11 +27,7 @@ static void condure_pending_free(zmq_msg_t *p) {
 static long condure_recv(void *s, zmq_msg_t *pending, void *buf, size_t cap, int *more) {
 	zmq_msg_t msg;
 	zmq_msg_init(&msg);
-	int rc;
-	// EINTR (a Go preemption signal) is retried: only EAGAIN means empty
-	// and re-arms the edge-triggered ZMQ_FD.
-	do rc = zmq_msg_recv(&msg, s, ZMQ_DONTWAIT); while (rc < 0 && zmq_errno() == EINTR);
-	if (rc < 0) {
+	if (recv_msg(&msg, s) < 0) {
 		int e = zmq_errno();
 		zmq_msg_close(&msg);
 		return -e;
@@ -72,9 +67,9 @@ import (
 	zmq "github.com/pebbe/zmq4"
 )
 
-// The receive path is the one place we call libzmq ourselves: zmq4's
-// RecvBytes allocates a new slice for every message and needs a second cgo
-// call for ZMQ_RCVMORE. Receiving into the socket's reused buffer makes the
+// Workers receive through libzmq directly (the hub's lanes do too, in
+// hub_lanes.go; sends go through zmq4): zmq4's RecvBytes allocates a new
+// slice for every message and needs a second cgo call for ZMQ_RCVMORE. Receiving into the socket's reused buffer makes the
 // steady state allocation-free.
 
 // rawSocket is the libzmq socket behind a zmq4 socket: the first field of

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"strconv"
-	"syscall"
 	"unsafe"
 
 	zmq "github.com/pebbe/zmq4"
@@ -80,25 +79,6 @@ func (k *Sock) Send(frames ...[]byte) error {
 func (k *Sock) writable() bool {
 	ev, err := k.s.GetEvents()
 	return err == nil && ev&zmq.POLLOUT != 0
-}
-
-func (k *Sock) send(frames [][]byte) error {
-	for i, f := range frames {
-		flags := zmq.DONTWAIT
-		if i < len(frames)-1 {
-			flags |= zmq.SNDMORE
-		}
-		if _, err := k.s.SendBytes(f, flags); err != nil {
-			switch zmq.AsErrno(err) {
-			case zmq.Errno(syscall.EAGAIN):
-				return ErrWouldBlock
-			case zmq.Errno(syscall.EHOSTUNREACH):
-				return ErrUnroutable
-			}
-			return err
-		}
-	}
-	return nil
 }
 
 // Close closes the socket with the given linger (milliseconds).

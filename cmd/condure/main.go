@@ -59,6 +59,7 @@ func run(args []string) int {
 	}
 	logging.Info(target, "starting...")
 	stopProfile := startProfile()
+	reportMallocs()
 	defer stopProfile()
 	stop, err := start(cfg)
 	if err != nil {

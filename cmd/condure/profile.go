@@ -1,10 +1,33 @@
 package main
 
 import (
+	"fmt"
 	"os"
+	"os/signal"
 	"runtime"
 	"runtime/pprof"
+	"syscall"
 )
+
+// reportMallocs is a test hook (CONDURE_TEST_MALLOCS=1): on SIGUSR1 the
+// process prints how many heap objects it has allocated since it started,
+// so an end-to-end test can check that the steady state allocates nothing
+// (e2e_allocs_test.go). Tiny allocations (a few bytes, which never make the
+// GC run in a short benchmark) are counted too.
+func reportMallocs() {
+	if os.Getenv("CONDURE_TEST_MALLOCS") == "" {
+		return
+	}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGUSR1)
+	go func() {
+		var m runtime.MemStats
+		for range sig {
+			runtime.ReadMemStats(&m)
+			fmt.Fprintf(os.Stderr, "test: mallocs %d\n", m.Mallocs)
+		}
+	}()
+}
 
 // startProfile writes a CPU profile to $CONDURE_CPUPROFILE and an
 // allocation profile to $CONDURE_MEMPROFILE until the returned function is

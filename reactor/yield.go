@@ -42,3 +42,13 @@ func (y *Yielder) Maybe(now, waited time.Duration) {
 		runtime.Gosched()
 	}
 }
+
+// Wait is p.Wait timed for Maybe: an event loop's whole wait step. It
+// returns the events and the time since start after the wait.
+func (y *Yielder) Wait(p *Poller, timeoutMs int, start time.Time) ([]Event, time.Duration, error) {
+	before := time.Since(start)
+	evs, err := p.Wait(timeoutMs)
+	now := time.Since(start)
+	y.Maybe(now, now-before)
+	return evs, now, err
+}

@@ -329,15 +329,12 @@ func (w *Worker) run() {
 
 func (w *Worker) loopOnce() {
 	timeout := w.waitTimeout()
-	before := time.Since(w.start)
-	evs, err := w.poller.Wait(timeout)
+	evs, elapsed, err := w.yield.Wait(w.poller, timeout, w.start)
 	if err != nil {
 		logging.Error(targetServer, "worker %d: epoll wait: %v", w.idx, err)
 		return
 	}
-	elapsed := time.Since(w.start)
 	w.now = uint64(elapsed / tickDur)
-	w.yield.Maybe(elapsed, elapsed-before)
 	for _, ev := range evs {
 		switch ev.Tag & tagKindMask {
 		case tagWaker:

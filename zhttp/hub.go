@@ -191,10 +191,7 @@ func (h *Hub) Run(lingerMs int) {
 		} else if h.pending() {
 			timeout = hubRetryMs
 		}
-		before := time.Since(start)
-		evs, _ := p.Wait(timeout)
-		after := time.Since(start)
-		yield.Maybe(after, after-before)
+		evs, _, _ := yield.Wait(p, timeout, start)
 		for _, ev := range evs {
 			if ev.Tag == 0 {
 				h.waker.Drain()

@@ -30,6 +30,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/condure-go/condure/bench/internal/proc"
+	"github.com/condure-go/condure/bench/internal/result"
 	"github.com/condure-go/condure/bench/internal/stats"
 )
 
@@ -175,20 +176,12 @@ func (e *engine) stop() {
 
 // ---- measurement ----
 
-// ProcDelta is what happened to a process over a window.
-type ProcDelta struct {
-	PID          int        `json:"pid"`
-	CPU          float64    `json:"cpu_s"`
-	CPUPer100k   float64    `json:"cpu_s_per_100k,omitempty"`
-	CPUPct       float64    `json:"cpu_pct"` // of one core
-	RSSBeforeKiB int64      `json:"rss_before_kib"`
-	RSSKiB       int64      `json:"rss_kib"`
-	AnonKiB      int64      `json:"anon_kib"`
-	PrivateKiB   int64      `json:"private_kib,omitempty"`
-	HWMKiB       int64      `json:"hwm_kib"`
-	Threads      int64      `json:"threads"`
-	Window       [2]float64 `json:"window"` // seconds since the process started
-}
+// The JSON schema of a result line, shared with bench/report.
+type (
+	Result    = result.Result
+	ProcDelta = result.ProcDelta
+	Latency   = result.Latency
+)
 
 func delta(a, b proc.Sample, count int64) *ProcDelta {
 	d := &ProcDelta{
@@ -258,68 +251,10 @@ func (s sampler) deltas(r *Result, a, b snap, count int64) {
 	}
 }
 
-// Latency summary in microseconds.
-type Latency struct {
-	P50  float64 `json:"p50"`
-	P90  float64 `json:"p90"`
-	P99  float64 `json:"p99"`
-	P999 float64 `json:"p999"`
-	Max  float64 `json:"max"`
-	Mean float64 `json:"mean"`
-}
-
 func latency(h *stats.Hist) *Latency {
 	us := func(v int64) float64 { return float64(v) / 1e3 }
-	return &Latency{us(h.Quantile(0.5)), us(h.Quantile(0.9)), us(h.Quantile(0.99)), us(h.Quantile(0.999)), us(h.Max()), h.Mean() / 1e3}
-}
-
-// Result is one JSON line.
-type Result struct {
-	Kind     string     `json:"kind"` // http, ws, hold
-	Proto    string     `json:"proto"`
-	Label    string     `json:"label,omitempty"`
-	Addr     string     `json:"addr"`
-	Conns    int        `json:"conns"`
-	Threads  int        `json:"threads"`
-	Size     int        `json:"size,omitempty"`
-	Duration float64    `json:"duration_s"`
-	Count    int64      `json:"count,omitempty"`
-	Rate     float64    `json:"rate,omitempty"`
-	Lat      *Latency   `json:"lat_us,omitempty"`
-	Bad      int64      `json:"bad"`
-	Reopened int64      `json:"reopened,omitempty"`
-	Server   *ProcDelta `json:"server,omitempty"`
-	Handler  *ProcDelta `json:"handler,omitempty"`
-	Client   *ProcDelta `json:"client"`
-	Err      string     `json:"last_error,omitempty"`
-
-	// CPU use of the machine over the window, in cores: charged to
-	// processes; in irq/softirq (the loopback TCP stack, charged to no
-	// process); and the process part not used by the server, the handler
-	// (when -hpid) and loadgen, i.e. disturbance.
-	TaskCores  float64 `json:"task_cores"`
-	IRQCores   float64 `json:"irq_cores"`
-	OtherCores float64 `json:"other_cores"`
-
-	// hold
-	Established   int64   `json:"established,omitempty"`
-	Failed        int64   `json:"failed,omitempty"`
-	Closed        int64   `json:"closed,omitempty"`
-	Refreshed     int64   `json:"refreshed,omitempty"`
-	EstablishS    float64 `json:"establish_s,omitempty"`
-	BaseRSSKiB    int64   `json:"server_base_rss_kib,omitempty"`
-	BaseAnonKiB   int64   `json:"server_base_anon_kib,omitempty"`
-	RSSPerConn    float64 `json:"server_rss_per_conn_b,omitempty"`
-	AnonPerConn   float64 `json:"server_anon_per_conn_b,omitempty"`
-	RSSPerConnEst float64 `json:"server_rss_per_conn_at_est_b,omitempty"`
-	// With -warm: the step that opened the warm-up connections, and each
-	// later step's RSS and idle CPU per connection above it.
-	Warm                   bool    `json:"warm,omitempty"`
-	RSSPerConnMarginal     float64 `json:"server_rss_per_conn_above_warm_b,omitempty"`
-	IdleCPUPerConnMarginal float64 `json:"server_idle_cpu_per_conn_above_warm_us,omitempty"`
-	SelfPerConn            float64 `json:"client_rss_per_conn_b,omitempty"`
-	TCPInUse               int64   `json:"kernel_tcp_inuse,omitempty"`
-	TCPMemPerConn          float64 `json:"kernel_tcp_mem_per_conn_b,omitempty"`
+	return &Latency{P50: us(h.Quantile(0.5)), P90: us(h.Quantile(0.9)), P99: us(h.Quantile(0.99)),
+		P999: us(h.Quantile(0.999)), Max: us(h.Max()), Mean: h.Mean() / 1e3}
 }
 
 func emit(r *Result, human string) {
@@ -449,6 +384,7 @@ func cmdHold(args []string) error {
 	refresh := fs.Duration("refresh", 0, "redo the exchange on each idle connection this often (0: never), e.g. to outlive a 60 s idle limit")
 	size := fs.Int("size", 16, "ws: echo message size")
 	warm := fs.Int("warm", 0, "connections opened (and held) before the first step; marginal figures are measured above them")
+	openings := fs.Int("warm-openings", 1024, "with -warm: short-lived connections (8 at a time) run before the warm-up, so the server's per-opening one-time costs are paid")
 	fs.Parse(args)
 	steps, err := parseCounts(*ns)
 	if err != nil {
@@ -501,13 +437,14 @@ func cmdHold(args []string) error {
 	}
 	defer e.stop()
 	get := func(f func(*counters) *atomic.Int64) int64 { return e.sum(f) }
-	interrupted := false
 	// The warm-up step pays the one-time costs of a server's first traffic
 	// (allocator high-water of the opening burst, first-use pages): above it,
 	// RSS and idle CPU grow only with the connections themselves.
 	var warmRes *Result
 	var warmSnap snap
-	for _, n := range steps {
+	// open sets the target to n and waits until every connection is
+	// established or failed; it returns how long that took.
+	open := func(n int) (time.Duration, error) {
 		t0 := time.Now()
 		e.setTarget(n)
 		lastPrint := t0
@@ -527,29 +464,41 @@ func cmdHold(args []string) error {
 			}
 			select {
 			case <-sig:
-				interrupted = true
+				return 0, fmt.Errorf("interrupted")
 			case <-time.After(20 * time.Millisecond):
 			}
-			if interrupted {
-				return fmt.Errorf("interrupted")
-			}
 		}
-		estTime := time.Since(t0)
 		if get(func(c *counters) *atomic.Int64 { return &c.established }) == 0 {
-			return fmt.Errorf("step %d: no connection established (last error: %s)", n, e.lastErr())
+			return 0, fmt.Errorf("step %d: no connection established (last error: %s)", n, e.lastErr())
 		}
-		if *warm > 0 && warmRes == nil {
-			// More bursts over the warm-up connections bring the server's
-			// allocators to their steady high-water before the base.
-			est := get(func(c *counters) *atomic.Int64 { return &c.established })
-			for round := int64(1); round <= warmRounds; round++ {
-				e.redoAll()
-				for deadline := time.Now().Add(*timeout); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-					if get(func(c *counters) *atomic.Int64 { return &c.refreshed }) >= round*est {
-						break
-					}
+		return time.Since(t0), nil
+	}
+	// bursts repeats the exchange on every open connection, all at once,
+	// warmRounds times.
+	bursts := func() {
+		est := get(func(c *counters) *atomic.Int64 { return &c.established })
+		for round := 0; round < warmRounds; round++ {
+			want := get(func(c *counters) *atomic.Int64 { return &c.refreshed }) + est
+			e.redoAll()
+			for deadline := time.Now().Add(*timeout); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+				if get(func(c *counters) *atomic.Int64 { return &c.refreshed }) >= want {
+					break
 				}
 			}
+		}
+	}
+	if *warm > 0 && *openings > 0 {
+		if err := warmOpenings(o.addr, ws, *openings, 8); err != nil {
+			return err
+		}
+	}
+	for _, n := range steps {
+		estTime, err := open(n)
+		if err != nil {
+			return err
+		}
+		if *warm > 0 && warmRes == nil {
+			bursts()
 		}
 		time.Sleep(*settle)
 		a, err := smp.take()
@@ -598,6 +547,7 @@ func cmdHold(args []string) error {
 		} else if warmRes != nil && o.pid > 0 && est > warmRes.Established {
 			above := float64(est - warmRes.Established)
 			r.RSSPerConnMarginal = float64(b.server.RSS-warmSnap.server.RSS) * 1024 / above
+			r.AnonPerConnMarginal = float64(b.server.Anon-warmSnap.server.Anon) * 1024 / above
 			r.IdleCPUPerConnMarginal = (r.Server.CPU - warmRes.Server.CPU) * 1e6 / above
 		}
 		human := fmt.Sprintf("hold %s n=%d: %d established in %.2fs, %d failed, %d closed by server; loadgen %.0f B/conn",
@@ -605,7 +555,8 @@ func cmdHold(args []string) error {
 		if r.Warm {
 			human = "warm-up: " + human
 		} else if r.RSSPerConnMarginal != 0 {
-			human += fmt.Sprintf("; above the warm-up: %.0f B/conn, idle cpu %.2f us/conn", r.RSSPerConnMarginal, r.IdleCPUPerConnMarginal)
+			human += fmt.Sprintf("; above the warm-up: %.0f B/conn anon (%.0f rss), idle cpu %.2f us/conn",
+				r.AnonPerConnMarginal, r.RSSPerConnMarginal, r.IdleCPUPerConnMarginal)
 		}
 		if r.Server != nil {
 			human += fmt.Sprintf("; server rss %.1f MiB (base %.1f), %.0f B/conn, idle cpu %.3fs in %s",

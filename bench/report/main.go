@@ -42,6 +42,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/condure-go/condure/bench/internal/gctrace"
+	"github.com/condure-go/condure/bench/internal/result"
 )
 
 type options struct {
@@ -70,7 +71,7 @@ func main() {
 	flag.StringVar(&o.out, "out", "bench/results", "output directory")
 	flag.IntVar(&o.rounds, "rounds", 2, "rounds (each runs every server once per scenario, alternating)")
 	flag.StringVar(&steps, "conns", envOr("CONNS", "15000"), "idle connection counts: a list, or one N meaning N/15,N/3,N ($CONNS)")
-	flag.IntVar(&o.warm, "warm", 512, "idle runs: connections opened before the first step; per-connection figures are also given above them (0: none)")
+	flag.IntVar(&o.warm, "warm", 256, "idle runs: connections opened before the first step; per-connection figures are also given above them (0: none)")
 	flag.IntVar(&o.inflight, "inflight", 64, "idle runs: handshakes in progress at once while opening a step (the warm-up's bursts are larger, so a step's opening does not raise the allocators' high-water)")
 	flag.StringVar(&o.sources, "sources", envOr("SOURCES", "127.0.0.2-127.0.0.60"), "client source addresses ($SOURCES)")
 	flag.IntVar(&o.httpC, "http-c", 100, "HTTP load connections")
@@ -345,45 +346,6 @@ func (rn *running) cleanup() { os.RemoveAll(rn.dir) }
 
 // ---- results ----
 
-type procDelta struct {
-	PID        int        `json:"pid"`
-	CPU        float64    `json:"cpu_s"`
-	CPUPer100k float64    `json:"cpu_s_per_100k"`
-	CPUPct     float64    `json:"cpu_pct"`
-	RSSKiB     int64      `json:"rss_kib"`
-	Threads    int64      `json:"threads"`
-	Window     [2]float64 `json:"window"`
-}
-
-type lgResult struct {
-	Kind     string  `json:"kind"`
-	Proto    string  `json:"proto"`
-	Conns    int     `json:"conns"`
-	Duration float64 `json:"duration_s"`
-	Count    int64   `json:"count"`
-	Rate     float64 `json:"rate"`
-	Lat      *struct {
-		P50, P90, P99, P999, Max, Mean float64
-	} `json:"lat_us"`
-	Bad          int64      `json:"bad"`
-	Server       *procDelta `json:"server"`
-	Handler      *procDelta `json:"handler"`
-	Client       *procDelta `json:"client"`
-	Err          string     `json:"last_error"`
-	Established  int64      `json:"established"`
-	Failed       int64      `json:"failed"`
-	Closed       int64      `json:"closed"`
-	EstablishS   float64    `json:"establish_s"`
-	BaseRSSKiB   int64      `json:"server_base_rss_kib"`
-	RSSPerConn   float64    `json:"server_rss_per_conn_b"`
-	Warm         bool       `json:"warm"`
-	RSSAbove     float64    `json:"server_rss_per_conn_above_warm_b"`
-	IdleCPUAbove float64    `json:"server_idle_cpu_per_conn_above_warm_us"`
-	AnonPerConn  float64    `json:"server_anon_per_conn_b"`
-	SelfPerConn  float64    `json:"client_rss_per_conn_b"`
-	OtherCores   float64    `json:"other_cores"`
-}
-
 // record is one line of results.raw.
 type record struct {
 	Scenario string           `json:"scenario"`
@@ -393,7 +355,7 @@ type record struct {
 	Workers  int              `json:"workers"`
 	Error    string           `json:"error,omitempty"`
 	GC       *gctrace.Summary `json:"gc,omitempty"`
-	Result   *lgResult        `json:"-"`
+	Result   *result.Result   `json:"-"`
 	Raw      json.RawMessage  `json:"loadgen,omitempty"`
 }
 
@@ -465,7 +427,7 @@ func (p *prefixWriter) Write(b []byte) (int, error) {
 func (r *runner) add(rec record, raw json.RawMessage) {
 	if raw != nil {
 		rec.Raw = raw
-		var res lgResult
+		var res result.Result
 		if json.Unmarshal(raw, &res) == nil {
 			rec.Result = &res
 		}
@@ -475,7 +437,7 @@ func (r *runner) add(rec record, raw json.RawMessage) {
 
 // gcSummary reads the gctrace lines of a Go server for the window the load
 // generator measured.
-func gcSummary(rn *running, res *lgResult) *gctrace.Summary {
+func gcSummary(rn *running, res *result.Result) *gctrace.Summary {
 	if !rn.srv.gc || res == nil || res.Server == nil {
 		return nil
 	}

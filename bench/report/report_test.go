@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/condure-go/condure/bench/internal/result"
 )
 
 func TestParseSteps(t *testing.T) {
@@ -63,14 +65,14 @@ func TestTableAndSVG(t *testing.T) {
 	}
 	hold := func(srv string, n int, perConn float64) {
 		r.recs = append(r.recs, record{Scenario: "idle-http", Server: srv, Round: 1, Workers: 2,
-			Result: &lgResult{Kind: "hold", Conns: n, Established: int64(n), RSSPerConn: perConn, Server: &procDelta{CPU: 0.02}}})
+			Result: &result.Result{Kind: "hold", Conns: n, Established: int64(n), RSSPerConn: perConn, Server: &result.ProcDelta{CPU: 0.02}}})
 	}
 	hold("ours", 1000, 1800)
 	hold("ours", 5000, 1100)
 	hold("ref", 1000, 26000)
 	hold("ref", 5000, 25800)
 	r.recs = append(r.recs, record{Scenario: "http", Server: "ours", Round: 1, Workers: 1,
-		Result: &lgResult{Kind: "http", Count: 250000, Rate: 25000, Server: &procDelta{CPUPer100k: 3.5}}})
+		Result: &result.Result{Kind: "http", Count: 250000, Rate: 25000, Server: &result.ProcDelta{CPUPer100k: 3.5}}})
 	r.recs = append(r.recs, record{Scenario: "http", Server: "ref", Round: 1, Workers: 1, Error: "boom"})
 	txt := r.table()
 	for _, want := range []string{"workers=1 requests/s", "25,000", "N=5000    server RSS bytes/conn", "0.04", "http ref: boom (round 1)"} {

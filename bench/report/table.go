@@ -5,6 +5,8 @@ import (
 	"math"
 	"strings"
 	"time"
+
+	"github.com/condure-go/condure/bench/internal/result"
 )
 
 // metric extracts one number from a record; ok is false when it has none.
@@ -132,7 +134,7 @@ func (r *runner) both(scn string, match func(*record) bool, m metric) (ours, ref
 	return r.vals(scn, "ours", match, m), r.vals(scn, "ref", match, m)
 }
 
-func srvM(f func(*procDelta) float64) metric {
+func srvM(f func(*result.ProcDelta) float64) metric {
 	return func(rec *record) (float64, bool) {
 		if rec.Result.Server == nil {
 			return 0, false
@@ -180,7 +182,7 @@ func (r *runner) table() string {
 			p := fmt.Sprintf("workers=%d ", w)
 			a, b := r.both("http", wm, rateM)
 			t.row(p+"requests/s", a, b, "higher")
-			a, b = r.both("http", wm, srvM(func(d *procDelta) float64 { return d.CPUPer100k }))
+			a, b = r.both("http", wm, srvM(func(d *result.ProcDelta) float64 { return d.CPUPer100k }))
 			t.row(p+"server CPU s/100k requests", a, b, "lower")
 			a, b = r.both("http", wm, latM(func(p50, _ float64) float64 { return p50 / 1000 }))
 			t.row(p+"latency p50 ms", a, b, "lower")
@@ -201,13 +203,17 @@ func (r *runner) table() string {
 			p := fmt.Sprintf("N=%-7d ", n)
 			a, b := r.both(scn, nm, func(rec *record) (float64, bool) { return rec.Result.RSSPerConn, true })
 			t.row(p+"server RSS bytes/conn", a, b, "lower")
-			a, b = r.both(scn, nm, func(rec *record) (float64, bool) { return rec.Result.RSSAbove, rec.Result.RSSAbove != 0 })
-			t.row(p+"  bytes/conn above the warm-up", a, b, "lower")
-			a, b = r.both(scn, nm, srvM(func(d *procDelta) float64 { return float64(d.RSSKiB) / 1024 }))
+			a, b = r.both(scn, nm, func(rec *record) (float64, bool) {
+				return rec.Result.AnonPerConnMarginal, rec.Result.AnonPerConnMarginal != 0
+			})
+			t.row(p+"  anon bytes/conn above the warm-up", a, b, "lower")
+			a, b = r.both(scn, nm, srvM(func(d *result.ProcDelta) float64 { return float64(d.RSSKiB) / 1024 }))
 			t.row(p+"server RSS MiB", a, b, "lower")
-			a, b = r.both(scn, nm, srvM(func(d *procDelta) float64 { return d.CPU * 1000 }))
+			a, b = r.both(scn, nm, srvM(func(d *result.ProcDelta) float64 { return d.CPU * 1000 }))
 			t.row(p+"server CPU ms while idle", a, b, "lower")
-			a, b = r.both(scn, nm, func(rec *record) (float64, bool) { return rec.Result.IdleCPUAbove, rec.Result.RSSAbove != 0 })
+			a, b = r.both(scn, nm, func(rec *record) (float64, bool) {
+				return rec.Result.IdleCPUPerConnMarginal, rec.Result.AnonPerConnMarginal != 0
+			})
 			t.row(p+"  idle CPU us/conn above the warm-up", a, b, "lower")
 			a, b = r.both(scn, nm, func(rec *record) (float64, bool) { return rec.Result.EstablishS, true })
 			t.row(p+"time to open all, s", a, b, "lower")
@@ -216,16 +222,18 @@ func (r *runner) table() string {
 			func(rec *record) (float64, bool) { return rec.Result.SelfPerConn, rec.Result.Established > 0 })
 		t.row("loadgen RSS bytes/conn (at max N)", a, b, "")
 		if o.warm > 0 {
-			fmt.Fprintf(&t.b, "  (bytes/conn: (RSS - RSS before any connection) / N; above the warm-up: (RSS - RSS with %d\n"+
-				"  connections open) / (N - %d), leaving out one-time costs of the first traffic; idle CPU from schedstat)\n",
-				min(o.warm, o.steps[0]/2), min(o.warm, o.steps[0]/2))
+			w := min(o.warm, o.steps[0]/2)
+			fmt.Fprintf(&t.b, "  (bytes/conn: (RSS - RSS before any connection) / N. Above the warm-up: (anonymous RSS - the\n"+
+				"  same with %d connections open and used, after 1024 short-lived ones) / (N - %d): what each further\n"+
+				"  connection costs, without one-time costs of the first traffic or executable pages the kernel maps\n"+
+				"  64 KiB at a time when code first runs. Idle CPU from schedstat.)\n", w, w)
 		}
 	}
 	if o.only["ws"] {
 		t.head(fmt.Sprintf("(d) WebSocket echo, c=%d, %d-byte messages, %s (2 workers)", o.wsC, o.wsSize, o.wsD))
 		a, b := r.both("ws", nil, rateM)
 		t.row("messages/s", a, b, "higher")
-		a, b = r.both("ws", nil, srvM(func(d *procDelta) float64 { return d.CPUPer100k }))
+		a, b = r.both("ws", nil, srvM(func(d *result.ProcDelta) float64 { return d.CPUPer100k }))
 		t.row("server CPU s/100k messages", a, b, "lower")
 		a, b = r.both("ws", nil, latM(func(p50, _ float64) float64 { return p50 / 1000 }))
 		t.row("round trip p50 ms", a, b, "lower")

@@ -10,7 +10,9 @@
 // after reading any body. Server keep-alives (multi-id or not) are ignored;
 // cancel ends the sessions it names. The handler sends batched multi-id
 // keep-alives for its WebSocket sessions every -keepalive (30 s), so that idle
-// connections outlive the server's 60 s session timer.
+// connections outlive the server's 60 s session timer: a slice of the
+// sessions each second, so the cost is spread evenly over time (all at once,
+// a 10 s measurement of idle CPU held a burst or not).
 //
 // It connects to the server's bound endpoints (ipc:// or tcp:// base spec,
 // as the server's --zclient-stream) and drains each socket per wake-up.
@@ -97,6 +99,7 @@ type wsSess struct {
 	credits int   // bytes the server lets us send
 	owe     int   // bytes received, not yet granted back
 	q       []seg // blocked on credits
+	kaSlot  int   // which keep-alive tick serves it
 }
 
 type handler struct {
@@ -109,6 +112,7 @@ type handler struct {
 	pkt        zhttp.Packet
 
 	nHTTP, nWS, nMsgs, nDrop uint64
+	opened                   int // WebSocket sessions accepted, for kaSlot
 }
 
 func (h *handler) run(spec string, keepalive time.Duration) error {
@@ -154,7 +158,9 @@ func (h *handler) run(spec string, keepalive time.Duration) error {
 	poller := zmq.NewPoller()
 	poller.Add(pull, zmq.POLLIN)
 	poller.Add(router, zmq.POLLIN)
-	nextKA := time.Now().Add(keepalive)
+	kaSlots := max(1, int(keepalive/time.Second))
+	kaTick := keepalive / time.Duration(kaSlots)
+	nextKA, kaSlot := time.Now().Add(kaTick), 0
 	for {
 		// Drain both sockets (bounded per pass), then wait.
 		busy := true
@@ -190,8 +196,9 @@ func (h *handler) run(spec string, keepalive time.Duration) error {
 		if keepalive > 0 {
 			now := time.Now()
 			if !now.Before(nextKA) {
-				h.keepAlives()
-				nextKA = now.Add(keepalive)
+				h.keepAlives(kaSlot, kaSlots)
+				kaSlot = (kaSlot + 1) % kaSlots
+				nextKA = now.Add(kaTick)
 			}
 			wait = min(wait, time.Until(nextKA))
 		}
@@ -447,7 +454,8 @@ func (h *handler) accept(sid []byte, serverCredits int) {
 	b = append(b, kCredits...)
 	b = zhttp.AppendTnetInt(b, int64(h.credits))
 	h.send(b, m)
-	h.ws[string(sid)] = &wsSess{seq: 1, credits: serverCredits}
+	h.ws[string(sid)] = &wsSess{seq: 1, credits: serverCredits, kaSlot: h.opened}
+	h.opened++
 }
 
 // wsSend sends one WebSocket packet (typ "" for data), carrying the credits
@@ -482,9 +490,10 @@ func (h *handler) wsSend(sid []byte, s *wsSess, typ string, ct, body []byte, mor
 	h.send(b, m)
 }
 
-// keepAlives sends one keep-alive for every WebSocket session, 128 ids per
-// packet in the list form of id, each with the session's own seq.
-func (h *handler) keepAlives() {
+// keepAlives sends one keep-alive for every WebSocket session in slot (of
+// slots), 128 ids per packet in the list form of id, each with the
+// session's own seq.
+func (h *handler) keepAlives(slot, slots int) {
 	const batch = 128
 	var b []byte
 	var top, list, n int
@@ -498,6 +507,9 @@ func (h *handler) keepAlives() {
 		n = 0
 	}
 	for sid, s := range h.ws {
+		if s.kaSlot%slots != slot {
+			continue
+		}
 		if n == 0 {
 			b = append(h.buf[:0], h.prefix...)
 			b = append(b, 'T')

@@ -121,7 +121,26 @@ func TestKeepAlivesAndCancel(t *testing.T) {
 		h.handle(serverPkt(zhttp.Out{ID: []byte(fmt.Sprintf("0-%d-1", i)), Method: []byte("GET"), URI: []byte("ws://x/"), Credits: 100}), true)
 	}
 	s.take()
-	h.keepAlives()
+	// In 30 slots every session is served exactly once.
+	seen := map[string]int{}
+	for slot := 0; slot < 30; slot++ {
+		h.keepAlives(slot, 30)
+		ps := s.take()
+		n := 0
+		for _, p := range ps {
+			for _, x := range p.IDs {
+				seen[string(x.ID)]++
+				n++
+			}
+		}
+		if n < 6 || n > 7 {
+			t.Fatalf("slot %d: %d keep-alives, want 200/30", slot, n)
+		}
+	}
+	if len(seen) != 200 {
+		t.Fatalf("%d sessions got keep-alives, want 200", len(seen))
+	}
+	h.keepAlives(0, 1) // all at once
 	ps := s.take()
 	if len(ps) != 2 || len(ps[0].IDs)+len(ps[1].IDs) != 200 || len(ps[0].IDs) != 128 {
 		t.Fatalf("keep-alive batches: %d packets", len(ps))
@@ -131,7 +150,7 @@ func TestKeepAlivesAndCancel(t *testing.T) {
 			t.Fatal("type")
 		}
 		for _, x := range p.IDs {
-			if !x.HasSeq || x.Seq != 1 {
+			if !x.HasSeq || x.Seq != 2 { // 1 went to the slot pass
 				t.Fatalf("id %s seq %d", x.ID, x.Seq)
 			}
 		}
@@ -142,7 +161,7 @@ func TestKeepAlivesAndCancel(t *testing.T) {
 	}
 	// The next data packet continues each session's seq.
 	h.handle(serverPkt(zhttp.Out{ID: []byte("0-5-1"), Seq: 1, Body: []byte("a")}), false)
-	if ps = s.take(); len(ps) != 1 || ps[0].IDs[0].Seq != 2 {
+	if ps = s.take(); len(ps) != 1 || ps[0].IDs[0].Seq != 3 {
 		t.Fatalf("seq after keep-alive: %+v", ps)
 	}
 }

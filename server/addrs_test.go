@@ -1,6 +1,8 @@
 package server
 
 import (
+	"time"
+
 	"testing"
 
 	"github.com/condure-go/condure/reactor"
@@ -36,16 +38,40 @@ func TestAddrTableRefsAndLive(t *testing.T) {
 // where k empty sweeps would have: slots keep their place in the cycle.
 func TestSkipSweepsMatchesEmptySweeps(t *testing.T) {
 	for _, k := range []uint64{1, 7, 449, 450, 1000, 123457} {
-		swept := &Worker{conns: reactor.NewSlab[conn](1000), kaSweeps: keepAliveSweeps}
+		swept := &Worker{conns: reactor.NewSlab[conn](1000), kaSweeps: maxSweeps}
 		swept.kaCursor = 17
 		for i := uint64(0); i < k; i++ {
 			swept.sweepKeepAlives()
 		}
-		skipped := &Worker{conns: reactor.NewSlab[conn](1000), kaSweeps: keepAliveSweeps}
+		skipped := &Worker{conns: reactor.NewSlab[conn](1000), kaSweeps: maxSweeps}
 		skipped.kaCursor = 17
 		skipped.skipSweeps(k)
 		if swept.kaCursor != skipped.kaCursor {
 			t.Fatalf("k=%d: cursor %d after sweeps, %d after skipping", k, swept.kaCursor, skipped.kaCursor)
+		}
+	}
+}
+
+// Small workers sweep rarely, big ones in bounded slices, and the sweeps
+// always fill the cycle.
+func TestKeepAliveSchedule(t *testing.T) {
+	for _, tc := range []struct {
+		slots  int
+		cycle  time.Duration
+		sweeps int32
+		ticks  uint64
+	}{
+		{100, 45 * time.Second, 9, 500},      // every 5 s
+		{10000, 45 * time.Second, 9, 500},    // the bench's 20000 over 2 workers
+		{100000, 45 * time.Second, 25, 180},  // 4000 slots every 1.8 s
+		{500000, 45 * time.Second, 90, 50},   // 1M over 2 workers: 5.6k every 500 ms
+		{10000000, 45 * time.Second, 90, 50}, // never finer than 500 ms
+		{10000, time.Second, 9, 11},          // test hook interval
+		{10000, 30 * time.Millisecond, 3, 1}, // shorter than the sweeps: one per tick
+	} {
+		sweeps, ticks := keepAliveSchedule(tc.slots, tc.cycle)
+		if sweeps != tc.sweeps || ticks != tc.ticks {
+			t.Errorf("%d slots, %v: %d sweeps every %d ticks, want %d every %d", tc.slots, tc.cycle, sweeps, ticks, tc.sweeps, tc.ticks)
 		}
 	}
 }

@@ -172,6 +172,7 @@ type Worker struct {
 
 	kaCursor   int32   // next slot the keep-alive sweep visits
 	kaSweeps   int32   // sweeps per keep-alive interval
+	kaTicks    uint64  // ticks between sweeps
 	kaNext     uint64  // tick of the next sweep
 	kaQuiet    bool    // no sessions at the last sweep: not waking for the next
 	batch      []int32 // sessions of a batched send
@@ -262,10 +263,11 @@ func (w *Worker) setup() error {
 	w.hdrs = make([]zhttp.Header, 0, http1.MaxHeaders)
 	w.batchIDs = make([]zhttp.IDSeq, 0, zhttp.MaxIDs)
 	w.batchArena = make([]byte, 0, zhttp.MaxIDs*32)
-	w.kaSweeps = keepAliveSweeps
+	cycle := keepAliveCycle
 	if o.KeepAliveInterval > 0 {
-		w.kaSweeps = int32(max(o.KeepAliveInterval/(keepAliveSweepTicks*tickDur), 1))
+		cycle = o.KeepAliveInterval
 	}
+	w.kaSweeps, w.kaTicks = keepAliveSchedule(w.conns.Cap(), cycle)
 	w.sessionTicks = sessionTimeoutTicks
 	if o.SessionTimeout > 0 {
 		w.sessionTicks = uint64(max(o.SessionTimeout/tickDur, 1))
@@ -353,9 +355,9 @@ func (w *Worker) loopOnce() {
 	w.timers.Advance(w.now, w.timerFired)
 	if w.now >= w.kaNext {
 		if w.kaQuiet { // the sweeps skipped meanwhile would have found nothing
-			w.skipSweeps((w.now - w.kaNext) / keepAliveSweepTicks)
+			w.skipSweeps((w.now - w.kaNext) / w.kaTicks)
 		}
-		w.kaNext = w.now + keepAliveSweepTicks
+		w.kaNext = w.now + w.kaTicks
 		w.sweepKeepAlives()
 		// Without sessions there is nothing to keep alive: the worker then
 		// sleeps until its next timer instead of waking ten times a second.

@@ -1,9 +1,8 @@
 package server
 
 import (
-	"time"
-
 	"testing"
+	"time"
 
 	"github.com/condure-go/condure/reactor"
 )

@@ -360,7 +360,7 @@ func (w *Worker) loopOnce() {
 		w.kaNext = w.now + w.kaTicks
 		w.sweepKeepAlives()
 		// Without sessions there is nothing to keep alive: the worker then
-		// sleeps until its next timer instead of waking ten times a second.
+		// sleeps until its next timer instead of waking for every sweep.
 		w.kaQuiet = w.addrs.live == 0
 	}
 	if !w.fdBackoff.IsZero() && time.Now().After(w.fdBackoff) {
@@ -369,8 +369,6 @@ func (w *Worker) loopOnce() {
 	}
 }
 
-// waitTimeout is the epoll timeout in milliseconds: until the next timer, or
-// 0 while work is queued.
 // idleWakeMs bounds a worker's sleep when no timer is due: only a safety
 // net (timers, the waker and ZMQ_FD wake it for everything it does), and
 // long because on a virtual machine every wake-up of an idle server costs
@@ -378,6 +376,8 @@ func (w *Worker) loopOnce() {
 // server's CPU).
 const idleWakeMs = 10000
 
+// waitTimeout is the epoll timeout in milliseconds: until the next timer, or
+// 0 while work is queued.
 func (w *Worker) waitTimeout() int {
 	if len(w.runq) > 0 || w.zmqBusy {
 		return 0

@@ -67,10 +67,10 @@ import (
 	zmq "github.com/pebbe/zmq4"
 )
 
-// Workers receive through libzmq directly (the hub's lanes do too, in
-// hub_lanes.go; sends go through zmq4): zmq4's RecvBytes allocates a new
-// slice for every message and needs a second cgo call for ZMQ_RCVMORE. Receiving into the socket's reused buffer makes the
-// steady state allocation-free.
+// Workers receive through libzmq directly (and send, in send.go; the hub's
+// lanes do both in hub_lanes.go): zmq4's RecvBytes allocates a new slice
+// for every message and needs a second cgo call for ZMQ_RCVMORE. Receiving
+// into the socket's reused buffer makes the steady state allocation-free.
 
 // rawSocket is the libzmq socket behind a zmq4 socket: the first field of
 // zmq4.Socket (v1.4.0, pinned in go.mod; TestRawSocketMatches checks it).

@@ -11,13 +11,9 @@ package zhttp
 static int condure_send(void *s, int n, void *b0, size_t l0, void *b1, size_t l1, void *b2, size_t l2) {
 	void *b[3] = {b0, b1, b2};
 	size_t l[3] = {l0, l1, l2};
-	for (int i = 0; i < n; i++) {
-		int rc;
-		do rc = zmq_send(s, b[i], l[i], ZMQ_DONTWAIT | (i < n - 1 ? ZMQ_SNDMORE : 0));
-		while (rc < 0 && zmq_errno() == EINTR);
-		if (rc < 0)
+	for (int i = 0; i < n; i++)
+		if (send_buf(s, b[i], l[i], i < n - 1) < 0)
 			return -zmq_errno();
-	}
 	return 0;
 }
 */

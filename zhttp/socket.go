@@ -29,7 +29,7 @@ var ErrUnroutable = errors.New("zmq send to: Host unreachable")
 // Sock is one ZeroMQ socket with its ZMQ_FD.
 type Sock struct {
 	s        *zmq.Socket
-	raw      unsafe.Pointer // the libzmq socket, for recvFrame
+	raw      unsafe.Pointer // the libzmq socket, for recvFrame and send
 	pending  unsafe.Pointer // an oversized frame between two cgo calls (recv.go)
 	fd       int
 	ipcFiles []string // socket files of ipc endpoints it bound, removed on Close

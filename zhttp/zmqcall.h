@@ -1,5 +1,5 @@
 // Non-blocking libzmq calls shared by the cgo files of package zhttp
-// (recv.go, hub_lanes.go). They retry when a signal (the Go runtime's
+// (recv.go, send.go, hub_lanes.go). They retry when a signal (the Go runtime's
 // preemption) interrupts libzmq: EINTR is not "empty", and only EAGAIN
 // re-arms the edge-triggered ZMQ_FD.
 #include <zmq.h>
@@ -14,6 +14,13 @@ static inline int recv_msg(zmq_msg_t *m, void *s) {
 static inline int send_msg(zmq_msg_t *m, void *s, int more) {
 	int rc;
 	do rc = zmq_msg_send(m, s, ZMQ_DONTWAIT | (more ? ZMQ_SNDMORE : 0));
+	while (rc < 0 && zmq_errno() == EINTR);
+	return rc;
+}
+
+static inline int send_buf(void *s, void *buf, size_t len, int more) {
+	int rc;
+	do rc = zmq_send(s, buf, len, ZMQ_DONTWAIT | (more ? ZMQ_SNDMORE : 0));
 	while (rc < 0 && zmq_errno() == EINTR);
 	return rc;
 }

@@ -4,17 +4,26 @@ package zhttp
 #cgo pkg-config: libzmq
 #include "zmqcall.h"
 
+static int send_frames(void *s, int n, void **b, size_t *l) {
+	for (int i = 0; i < n; i++)
+		if (send_buf(s, b[i], l[i], i < n - 1) < 0)
+			return zmq_errno();
+	return 0;
+}
+
 // condure_send sends n (1 to 3) frames as one message without blocking and
-// returns 0 or -errno. Only the first frame can fail with EAGAIN or
+// returns 0 or an errno. Only the first frame can fail with EAGAIN or
 // EHOSTUNREACH: libzmq takes the rest of a message once it took its first
-// frame. One cgo call per message, and an empty frame needs no buffer.
+// frame. At the high-water mark it reads ZMQ_EVENTS, which processes the
+// socket's pending commands (so its ZMQ_FD fires again on room), and tries
+// once more if they made room, as condure_route_send does. One cgo call per
+// message, and an empty frame needs no buffer.
 static int condure_send(void *s, int n, void *b0, size_t l0, void *b1, size_t l1, void *b2, size_t l2) {
 	void *b[3] = {b0, b1, b2};
 	size_t l[3] = {l0, l1, l2};
-	for (int i = 0; i < n; i++)
-		if (send_buf(s, b[i], l[i], i < n - 1) < 0)
-			return -zmq_errno();
-	return 0;
+	int e = send_frames(s, n, b, l);
+	if (e == EAGAIN && has_room(s)) e = send_frames(s, n, b, l);
+	return e;
 }
 */
 import "C"
@@ -35,7 +44,15 @@ import (
 // address, empty delimiter, packet.
 const maxFrames = 3
 
-func (k *Sock) send(frames [][]byte) error {
+// Send sends frames as one message without blocking. It returns ErrWouldBlock
+// at the high-water mark and ErrUnroutable for an unknown ROUTER peer; a
+// multi-frame message is atomic once its first frame is accepted.
+//
+// After ErrWouldBlock the socket's ZMQ_FD signals when it may have room
+// again, so an owner that registered the fd can retry then instead of on a
+// timer: Send has processed the socket's pending commands (ZMQ_EVENTS), and
+// it retried once if they made room.
+func (k *Sock) Send(frames ...[]byte) error {
 	if len(frames) == 0 || len(frames) > maxFrames {
 		panic("zhttp: Send takes 1 to 3 frames")
 	}
@@ -46,14 +63,14 @@ func (k *Sock) send(frames [][]byte) error {
 			b[i], l[i] = unsafe.Pointer(&f[0]), C.size_t(len(f))
 		}
 	}
-	rc := C.condure_send(k.raw, C.int(len(frames)), b[0], l[0], b[1], l[1], b[2], l[2])
-	switch {
-	case rc == 0:
+	switch e := syscall.Errno(C.condure_send(k.raw, C.int(len(frames)), b[0], l[0], b[1], l[1], b[2], l[2])); e {
+	case 0:
 		return nil
-	case syscall.Errno(-rc) == syscall.EAGAIN:
+	case syscall.EAGAIN:
 		return ErrWouldBlock
-	case syscall.Errno(-rc) == syscall.EHOSTUNREACH:
+	case syscall.EHOSTUNREACH:
 		return ErrUnroutable
+	default:
+		return zmq.Errno(e)
 	}
-	return zmq.Errno(-rc)
 }

@@ -58,29 +58,6 @@ func (k *Sock) SkipRest() {
 	}
 }
 
-// Send sends frames as one message without blocking. It returns ErrWouldBlock
-// at the high-water mark and ErrUnroutable for an unknown ROUTER peer; a
-// multi-frame message is atomic once its first frame is accepted.
-//
-// After ErrWouldBlock the socket's ZMQ_FD signals when it may have room
-// again, so an owner that registered the fd can retry then instead of on a
-// timer: Send has processed the socket's pending commands (ZMQ_EVENTS), and
-// it retried once if they made room.
-func (k *Sock) Send(frames ...[]byte) error {
-	err := k.send(frames)
-	if err == ErrWouldBlock && k.writable() {
-		err = k.send(frames)
-	}
-	return err
-}
-
-// writable asks ZMQ_EVENTS, which also drains the socket's command mailbox:
-// the edge-triggered ZMQ_FD fires again only after that.
-func (k *Sock) writable() bool {
-	ev, err := k.s.GetEvents()
-	return err == nil && ev&zmq.POLLOUT != 0
-}
-
 // Close closes the socket with the given linger (milliseconds).
 func (k *Sock) Close(lingerMs int) {
 	if k.s == nil {

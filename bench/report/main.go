@@ -344,6 +344,10 @@ func (rn *running) stop() {
 
 func (rn *running) cleanup() { os.RemoveAll(rn.dir) }
 
+// warmConns is the warm-up of an idle run: -warm, at most half the first
+// step.
+func (o *options) warmConns() int { return min(o.warm, o.steps[0]/2) }
+
 // ---- results ----
 
 // record is one line of results.raw.
@@ -536,7 +540,7 @@ func (r *runner) holdRun(kind string, s server, round, workers, maxconn int) {
 	args := []string{"hold", "-kind", kind, "-n", strings.Join(steps, ","), "-idle", r.o.idle.String(), "-d", "1ms",
 		"-sources", r.o.sources, "-addr", fmt.Sprintf("127.0.0.1:%d", port), "-pid", strconv.Itoa(rn.cmd.Process.Pid),
 		"-hpid", strconv.Itoa(rn.hnd.Process.Pid), "-t", strconv.Itoa(r.o.threads), "-label", s.name}
-	if w := min(r.o.warm, r.o.steps[0]/2); w > 0 {
+	if w := r.o.warmConns(); w > 0 {
 		args = append(args, "-warm", strconv.Itoa(w))
 	}
 	args = append(args, "-inflight", strconv.Itoa(r.o.inflight))

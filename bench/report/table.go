@@ -221,8 +221,7 @@ func (r *runner) table() string {
 		a, b := r.both(scn, func(rec *record) bool { return rec.Result.Conns == o.steps[len(o.steps)-1] },
 			func(rec *record) (float64, bool) { return rec.Result.SelfPerConn, rec.Result.Established > 0 })
 		t.row("loadgen RSS bytes/conn (at max N)", a, b, "")
-		if o.warm > 0 {
-			w := min(o.warm, o.steps[0]/2)
+		if w := o.warmConns(); w > 0 {
 			fmt.Fprintf(&t.b, "  (bytes/conn: (RSS - RSS before any connection) / N. Above the warm-up: (anonymous RSS - the\n"+
 				"  same with %d connections open and used, after 1024 short-lived ones) / (N - %d): what each further\n"+
 				"  connection costs, without one-time costs of the first traffic or executable pages the kernel maps\n"+

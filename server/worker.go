@@ -116,6 +116,7 @@ type Options struct {
 	ReqTimeout     time.Duration
 	Listens        []Listen
 	ZMQ            *zhttp.Config
+	Blocks         *zhttp.Blocks // bind mode: handler addresses the hub holds messages for
 	Certs          *CertStore // --tls-identities-dir, when a listener has tls
 	Ctx            *zmq.Context
 	// ShutdownLinger bounds how long a stopping worker flushes cancels.
@@ -180,12 +181,10 @@ type Worker struct {
 	batchArena []byte // id text of batchIDs; sized so it never moves
 	fullLog    *logging.Limiter
 
-	runq    []int32    // connections with input left to process (-1-i: listener i)
-	zmqBusy bool       // the receive budget ran out
-	pendOut [][]byte   // requests PUSH would not take yet
-	pendStr [][][]byte // stream frames the ROUTER would not take yet
-	pendReq [][]byte   // req requests the DEALER would not take yet
-	frames  [][]byte   // a multi-frame message being received
+	runq    []int32      // connections with input left to process (-1-i: listener i)
+	zmqBusy bool         // the receive budget ran out
+	bp      backpressure // sessions waiting for room to send (gates.go)
+	frames  [][]byte     // a multi-frame message being received
 
 	// TLS (tls.go): sessions beside the slots, events from handshake
 	// goroutines, buffers for ciphertext.
@@ -273,6 +272,7 @@ func (w *Worker) setup() error {
 		w.sessionTicks = uint64(max(o.SessionTimeout/tickDur, 1))
 	}
 	w.fullLog = logging.NewLimiter(time.Second)
+	w.setupBackpressure(capacity, o.Blocks)
 	w.reqTicks = uint64(max(o.ReqTimeout/tickDur, 1))
 
 	if w.zs, err = zhttp.NewWorkerSockets(o.Ctx, o.ZMQ, w.idx); err != nil {
@@ -344,6 +344,7 @@ func (w *Worker) loopOnce() {
 			w.tlsEvents()
 		case tagZmq:
 			// handled by pumpZmq below: ZMQ_FD only says "look again"
+			w.bp.signalled = true
 		case tagListener:
 			w.accept(int(ev.Tag & 0xffff))
 		case tagConn:
@@ -383,8 +384,8 @@ func (w *Worker) waitTimeout() int {
 		return 0
 	}
 	ms := idleWakeMs
-	if len(w.pendOut) > 0 || len(w.pendStr) > 0 || len(w.pendReq) > 0 {
-		ms = 50 // retry sends that hit the high-water mark, as condure does
+	if w.pendingSends() {
+		ms = retryTicks * int(tickDur/time.Millisecond) // retry sends that hit the high-water mark, as condure does
 	}
 	if !w.fdBackoff.IsZero() {
 		ms = min(ms, int(fdLimitBackoff/time.Millisecond))
@@ -491,7 +492,7 @@ func (w *Worker) queue(slot int32, c *conn) {
 
 // ---- ZeroMQ side ----
 
-// pumpZmq retries sends that were held back, then receives handler packets
+// pumpZmq runs the sessions waiting for room to send, then receives handler packets
 // until each socket says EAGAIN or the budget runs out. Ending every pass
 // with a receive that says EAGAIN is what re-arms an edge-triggered ZMQ_FD
 // (a send on the same socket can consume the edge, hence sends first);
@@ -499,7 +500,7 @@ func (w *Worker) queue(slot int32, c *conn) {
 // message.
 func (w *Worker) pumpZmq() {
 	w.zmqBusy = false
-	w.flushZmq()
+	w.retryGates(false)
 	if w.zs.In != nil {
 		for i := 0; ; i++ {
 			if i == zmqBudget {
@@ -550,49 +551,6 @@ func (w *Worker) recvFrames(s *zhttp.Sock) ([][]byte, bool) {
 	}
 }
 
-func (w *Worker) flushZmq() {
-	for len(w.pendOut) > 0 {
-		if w.zs.Out.Send(w.pendOut[0]) == zhttp.ErrWouldBlock {
-			break
-		}
-		w.pendOut = w.pendOut[1:]
-	}
-	for len(w.pendStr) > 0 {
-		err := w.zs.OutStream.Send(w.pendStr[0]...)
-		if err == zhttp.ErrWouldBlock {
-			break
-		}
-		if err != nil {
-			logging.Error(targetServer, "stream zmq send to: %v", err)
-		}
-		w.pendStr = w.pendStr[1:]
-	}
-	for len(w.pendReq) > 0 {
-		if w.zs.Req.Send(emptyFrame, w.pendReq[0]) == zhttp.ErrWouldBlock {
-			break
-		}
-		w.pendReq = w.pendReq[1:]
-	}
-}
-
-// sendReq sends a req-mode request: ["", packet] on the DEALER (§2.2).
-func (w *Worker) sendReq(p []byte) {
-	if logging.Enabled(logging.LevelTrace) {
-		logging.Trace(targetServer, "OUT req %q", p)
-	}
-	if len(w.pendReq) == 0 {
-		err := w.zs.Req.Send(emptyFrame, p)
-		if err == nil {
-			return
-		}
-		if err != zhttp.ErrWouldBlock {
-			logging.Error(targetServer, "req zmq send: %v", err)
-			return
-		}
-	}
-	w.pendReq = append(w.pendReq, append([]byte(nil), p...))
-}
-
 // reqMessage handles a req-mode reply: [envelope..., "", packet].
 func (w *Worker) reqMessage(frames [][]byte) {
 	body := zhttp.ReqPayload(frames)
@@ -617,43 +575,6 @@ func (w *Worker) reqMessage(frames [][]byte) {
 			w.reqReply(slot, c, p)
 		}
 	}
-}
-
-// sendRequest sends the first packet of a session through PUSH.
-func (w *Worker) sendRequest(p []byte) {
-	if logging.Enabled(logging.LevelTrace) {
-		logging.Trace(targetServer, "OUT stream %q", p)
-	}
-	if len(w.pendOut) == 0 {
-		if err := w.zs.Out.Send(p); err == nil {
-			return
-		} else if err != zhttp.ErrWouldBlock {
-			logging.Error(targetServer, "stream zmq send: %v", err)
-			return
-		}
-	}
-	w.pendOut = append(w.pendOut, append([]byte(nil), p...))
-}
-
-var emptyFrame = []byte{}
-
-// sendTo sends a later packet of a session to the handler address through
-// the ROUTER.
-func (w *Worker) sendTo(addr []byte, p []byte) {
-	if logging.Enabled(logging.LevelTrace) {
-		logging.Trace(targetServer, "OUT stream to %s %q", addr, p)
-	}
-	if len(w.pendStr) == 0 {
-		err := w.zs.OutStream.Send(addr, emptyFrame, p)
-		if err == nil {
-			return
-		}
-		if err != zhttp.ErrWouldBlock {
-			logging.Error(targetServer, "stream zmq send to: %v", err)
-			return
-		}
-	}
-	w.pendStr = append(w.pendStr, [][]byte{append([]byte(nil), addr...), emptyFrame, append([]byte(nil), p...)})
 }
 
 // handlerMessage routes one "<instance-id> T<dict>" message to the sessions
@@ -747,12 +668,15 @@ func (w *Worker) lookup(id []byte) (int32, bool) {
 }
 
 // appendID writes a session's id into w.idBuf.
-func (w *Worker) appendID(slot int32, c *conn) []byte {
+func (w *Worker) appendID(slot int32, c *conn) []byte { return w.idText(slot, c.idCounter) }
+
+// idText writes the id "<worker>-<slot>-<counter hex>" into w.idBuf.
+func (w *Worker) idText(slot int32, counter uint64) []byte {
 	b := strconv.AppendInt(w.idBuf[:0], int64(w.idx), 10)
 	b = append(b, '-')
 	b = strconv.AppendInt(b, int64(slot), 10)
 	b = append(b, '-')
-	return strconv.AppendUint(b, c.idCounter, 16)
+	return strconv.AppendUint(b, counter, 16)
 }
 
 // ---- shutdown ----
@@ -773,7 +697,7 @@ func (w *Worker) shutdown() {
 	}
 	if len(w.batch) > 0 {
 		logging.Debug(targetServer, "worker %d: cancelling %d sessions", w.idx, len(w.batch))
-		w.sendBatched(zhttp.TypeCancel)
+		w.sendBatched(zhttp.TypeCancel) // cancels a handler cannot take are held
 	}
 	for slot := int32(0); slot < int32(w.conns.Cap()); slot++ {
 		if w.conns.InUse(slot) {
@@ -781,9 +705,9 @@ func (w *Worker) shutdown() {
 		}
 	}
 	deadline := time.Now().Add(w.opts.ShutdownLinger)
-	for (len(w.pendOut) > 0 || len(w.pendStr) > 0 || len(w.pendReq) > 0) && time.Now().Before(deadline) {
-		w.flushZmq()
+	for len(w.bp.cancels) > 0 && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
+		w.retryGates(true)
 	}
 	w.teardown()
 }

@@ -33,16 +33,23 @@ type Handler struct {
 // server's --zclient-stream) and waits briefly so the server's SUB
 // subscription reaches the PUB (the slow-joiner rule).
 func DialHandler(base, id, instance string) (*Handler, error) {
-	return dialHandler(base, id, instance, false)
+	return dialHandler(base, id, instance, false, 0)
+}
+
+// DialHandlerHWM is DialHandler (bind false) or BindHandler (bind true)
+// with the receive high-water mark of the handler's sockets set to hwm, so
+// a handler that stops reading fills its pipes after a few messages.
+func DialHandlerHWM(base, id, instance string, bind bool, hwm int) (*Handler, error) {
+	return dialHandler(base, id, instance, bind, hwm)
 }
 
 // BindHandler binds the endpoints instead, for a server run with
 // --zclient-connect.
 func BindHandler(base, id, instance string) (*Handler, error) {
-	return dialHandler(base, id, instance, true)
+	return dialHandler(base, id, instance, true, 0)
 }
 
-func dialHandler(base, id, instance string, bind bool) (*Handler, error) {
+func dialHandler(base, id, instance string, bind bool, hwm int) (*Handler, error) {
 	out, outStream, in, err := config.StreamSpecs(base)
 	if err != nil {
 		return nil, err
@@ -59,11 +66,17 @@ func dialHandler(base, id, instance string, bind bool) (*Handler, error) {
 		return s.Connect(ep)
 	}
 	if h.pull, err = ctx.NewSocket(zmq.PULL); err == nil {
+		if hwm > 0 {
+			h.pull.SetRcvhwm(hwm)
+		}
 		err = attachOne(h.pull, out)
 	}
 	if err == nil {
 		if h.router, err = ctx.NewSocket(zmq.ROUTER); err == nil {
 			h.router.SetIdentity(id)
+			if hwm > 0 {
+				h.router.SetRcvhwm(hwm)
+			}
 			err = attachOne(h.router, outStream)
 		}
 	}
@@ -98,6 +111,15 @@ func dialHandler(base, id, instance string, bind bool) (*Handler, error) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	return h, nil
+}
+
+// CloseRequests closes the PULL socket: the server's PUSH sends new
+// requests to the other handlers only.
+func (h *Handler) CloseRequests() {
+	h.poller.Remove(0)
+	h.pull.SetLinger(0)
+	h.pull.Close()
+	h.pull = nil
 }
 
 // Close closes the sockets without lingering.

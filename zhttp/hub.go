@@ -40,12 +40,15 @@ type Hub struct {
 	done  chan struct{}
 	pkt   Packet
 	seen  []bool // per worker, while routing one message
+	// blocks publishes the handler addresses the ROUTER lane holds
+	// messages for, so the workers pause those handlers' sessions.
+	blocks *Blocks
 }
 
 // NewHub binds the external endpoints and the inproc pipes for `workers`
 // workers. Workers must create their sockets after NewHub returns.
 func NewHub(ctx *zmq.Context, cfg *Config, workers int) (*Hub, error) {
-	h := &Hub{instance: []byte(cfg.InstanceID), done: make(chan struct{}), seen: make([]bool, workers)}
+	h := &Hub{instance: []byte(cfg.InstanceID), done: make(chan struct{}), seen: make([]bool, workers), blocks: NewBlocks()}
 	if err := h.open(ctx, cfg, workers); err != nil {
 		h.closeSockets(0)
 		return nil, err
@@ -87,6 +90,9 @@ func (h *Hub) pipe(ctx *zmq.Context, cfg *Config, t zmq.Type, ep string, bind bo
 
 func (h *Hub) open(ctx *zmq.Context, cfg *Config, workers int) error {
 	var err error
+	// The ROUTER lane parks at most what the workers' pipes can hold: once a
+	// destination is published as blocked they produce nothing more for it.
+	parkLimit := workers * 2 * max(cfg.HWM, 1)
 	// addForward wires workers' inproc PUSHes (at ep) to an external socket.
 	addForward := func(ext *Sock, ep string) error {
 		src, err := h.pipe(ctx, cfg, zmq.PULL, ep, true)
@@ -126,9 +132,11 @@ func (h *Hub) open(ctx *zmq.Context, cfg *Config, workers int) error {
 		if err != nil {
 			return err
 		}
-		if err = addForward(stream, hubOutStreamEndpoint); err != nil {
+		src, err := h.pipe(ctx, cfg, zmq.PULL, hubOutStreamEndpoint, true)
+		if err != nil {
 			return err
 		}
+		h.forwards = append(h.forwards, newParkingForward(src, stream, h.blocks, parkLimit))
 		in, err := h.external(ctx, cfg, zmq.SUB, cfg.In, func(s *Sock) { s.s.SetSubscribe(cfg.InstanceID + " ") })
 		if err != nil {
 			return err
@@ -208,6 +216,10 @@ func (h *Hub) Run(lingerMs int) {
 	}
 	h.closeSockets(lingerMs)
 }
+
+// Blocks is the set of handler addresses whose messages the hub holds
+// back (their ROUTER pipe is full); workers pause those sessions.
+func (h *Hub) Blocks() *Blocks { return h.blocks }
 
 // Stop asks Run to finish; Wait waits for it. Call both from one goroutine:
 // the waker is closed by Wait, after Run is done with it and Stop's Wake has

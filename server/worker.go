@@ -117,7 +117,7 @@ type Options struct {
 	Listens        []Listen
 	ZMQ            *zhttp.Config
 	Blocks         *zhttp.Blocks // bind mode: handler addresses the hub holds messages for
-	Certs          *CertStore // --tls-identities-dir, when a listener has tls
+	Certs          *CertStore    // --tls-identities-dir, when a listener has tls
 	Ctx            *zmq.Context
 	// ShutdownLinger bounds how long a stopping worker flushes cancels.
 	ShutdownLinger time.Duration

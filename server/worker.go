@@ -116,8 +116,7 @@ type Options struct {
 	ReqTimeout     time.Duration
 	Listens        []Listen
 	ZMQ            *zhttp.Config
-	Blocks         *zhttp.Blocks // bind mode: handler addresses the hub holds messages for
-	Certs          *CertStore    // --tls-identities-dir, when a listener has tls
+	Certs          *CertStore // --tls-identities-dir, when a listener has tls
 	Ctx            *zmq.Context
 	// ShutdownLinger bounds how long a stopping worker flushes cancels.
 	ShutdownLinger time.Duration
@@ -125,6 +124,9 @@ type Options struct {
 	// session ends (60 s), and the keep-alive interval (45 s).
 	SessionTimeout    time.Duration
 	KeepAliveInterval time.Duration
+
+	// Blocks (bind mode): the handler addresses the hub holds messages for.
+	Blocks *zhttp.Blocks
 }
 
 // Worker is one event loop.

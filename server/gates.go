@@ -70,6 +70,7 @@ type backpressure struct {
 	dropLog    *logging.Limiter
 	unreach    int // unroutable packets since the last log line
 	unreachLog *logging.Limiter
+	blockLog   *logging.Limiter
 	blocks     *zhttp.Blocks // bind mode: the hub's blocked addresses
 	blocksVer  uint64
 	hubCleared bool   // an address left the hub's set: open its gate
@@ -87,6 +88,7 @@ func (w *Worker) setupBackpressure(capacity int, blocks *zhttp.Blocks) {
 	b.maxCancels = capacity
 	b.dropLog = logging.NewLimiter(time.Second)
 	b.unreachLog = logging.NewLimiter(time.Second)
+	b.blockLog = logging.NewLimiter(time.Second)
 	if blocks != nil {
 		b.blocks = blocks
 		blocks.Subscribe(w.waker.Wake)
@@ -225,6 +227,9 @@ func (w *Worker) listGate(id int32) {
 func (w *Worker) block(id int32) int32 {
 	w.gate(id).blocked = true
 	w.listGate(id)
+	if id >= gateAddr0 && logging.Enabled(logging.LevelDebug) && w.bp.blockLog.Allow(time.Now()) {
+		logging.Debug(targetServer, "worker %d: handler %s not reading: its sessions wait", w.idx, w.addrs.names[id-gateAddr0])
+	}
 	return id
 }
 

@@ -197,6 +197,10 @@ func (ws *WorkerSockets) open(ctx *zmq.Context, cfg *Config, w int) error {
 			if mk(&ws.Out, zmq.PUSH) != nil {
 				return err
 			}
+			// Requests go only to handlers that are connected: none queue
+			// for an endpoint that is down, where their clients could not
+			// take them back (docs/design.md "Backpressure").
+			ws.Out.s.SetImmediate(true)
 			if err = attach(ws.Out, cfg.Out, false, 0); err != nil {
 				return err
 			}
@@ -207,6 +211,9 @@ func (ws *WorkerSockets) open(ctx *zmq.Context, cfg *Config, w int) error {
 			// A restarted handler reusing its identity takes over the old
 			// peer instead of being refused until the server next sends to it.
 			ws.OutStream.s.SetRouterHandover(true)
+			// A pipe is dropped with its connection, so a handler restarted
+			// under a new identity is routable (a kept pipe keeps the old one).
+			ws.OutStream.s.SetImmediate(true)
 			if err = attach(ws.OutStream, cfg.OutStream, false, 0); err != nil {
 				return err
 			}
@@ -222,6 +229,7 @@ func (ws *WorkerSockets) open(ctx *zmq.Context, cfg *Config, w int) error {
 			if mk(&ws.Req, zmq.DEALER) != nil {
 				return err
 			}
+			ws.Req.s.SetImmediate(true)
 			if err = attach(ws.Req, cfg.Req, false, 0); err != nil {
 				return err
 			}

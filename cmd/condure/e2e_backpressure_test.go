@@ -624,6 +624,8 @@ func stalledHandler(t *testing.T, connect bool) {
 	const k = 8
 	a := runBPHandler(t, "stall", baseA, "hA", connect, 2, k)
 	baseline := bTraffic(t, s.addr, 40, 0, true)
+	before := s.rssKB()
+	sp := s.sample()
 
 	var aConns []net.Conn
 	for len(aConns) < k {
@@ -656,8 +658,9 @@ func stalledHandler(t *testing.T, connect bool) {
 	}
 
 	stalled := bTraffic(t, s.addr, 40, 50, false)
-	t.Logf("B's POST latency p50/p99: %v/%v without A stalled, %v/%v with A stalled",
-		pct(baseline, 50), pct(baseline, 99), pct(stalled, 50), pct(stalled, 99))
+	peak := sp.end()
+	t.Logf("B's POST latency p50/p99: %v/%v without A stalled, %v/%v with A stalled; RSS %d KB before the stall, peak %d",
+		pct(baseline, 50), pct(baseline, 99), pct(stalled, 50), pct(stalled, 99), before, peak)
 	if measure {
 		return
 	}
@@ -706,4 +709,7 @@ func stalledHandler(t *testing.T, connect bool) {
 	if n := strings.Count(s.log.String(), "Host unreachable"); n > 10 {
 		t.Errorf("%d Host unreachable lines", n)
 	}
+	a.kill()
+	time.Sleep(200 * time.Millisecond)
+	t.Logf("RSS %d KB after A's clients left and A is gone", s.rssKB())
 }

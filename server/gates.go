@@ -71,6 +71,8 @@ type backpressure struct {
 	unreach    int // unroutable packets since the last log line
 	unreachLog *logging.Limiter
 	blockLog   *logging.Limiter
+	failed     int // packets dropped on other send errors since the last log line
+	failLog    *logging.Limiter
 	blocks     *zhttp.Blocks // bind mode: the hub's blocked addresses
 	blocksVer  uint64
 	hubCleared bool   // an address left the hub's set: open its gate
@@ -89,6 +91,7 @@ func (w *Worker) setupBackpressure(capacity int, blocks *zhttp.Blocks) {
 	b.dropLog = logging.NewLimiter(time.Second)
 	b.unreachLog = logging.NewLimiter(time.Second)
 	b.blockLog = logging.NewLimiter(time.Second)
+	b.failLog = logging.NewLimiter(time.Second)
 	if blocks != nil {
 		b.blocks = blocks
 		blocks.Subscribe(w.waker.Wake)
@@ -335,9 +338,20 @@ func (w *Worker) sendTo(addr int32, p []byte) int32 {
 			w.bp.unreach = 0
 		}
 	default:
-		logging.Error(targetServer, "stream zmq send to: %v", err)
+		w.sendFailed("stream zmq send to", err)
 	}
 	return 0
+}
+
+// sendFailed logs a send error other than the high-water mark and an
+// unknown peer, at most once a second with a count.
+func (w *Worker) sendFailed(what string, err error) {
+	b := &w.bp
+	b.failed++
+	if b.failLog.Allow(time.Now()) {
+		logging.Error(targetServer, "%s: %v (%d packets dropped since the last report)", what, err, b.failed)
+		b.failed = 0
+	}
 }
 
 // sendRequest sends the first packet of a session through PUSH. It returns
@@ -356,7 +370,7 @@ func (w *Worker) sendRequest(p []byte) bool {
 		w.block(gateOut)
 		return false
 	default:
-		logging.Error(targetServer, "stream zmq send: %v", err)
+		w.sendFailed("stream zmq send", err)
 	}
 	return true
 }
@@ -376,7 +390,7 @@ func (w *Worker) sendReq(p []byte) bool {
 		w.block(gateReq)
 		return false
 	default:
-		logging.Error(targetServer, "req zmq send: %v", err)
+		w.sendFailed("req zmq send", err)
 	}
 	return true
 }

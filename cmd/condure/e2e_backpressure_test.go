@@ -122,11 +122,14 @@ func TestBackpressureNoHandler(t *testing.T) {
 	}
 	s := startServer(t, "--log-level", "2")
 	head := "GET /big HTTP/1.1\r\nHost: example\r\nX-Pad: " + strings.Repeat("p", 8000) + "\r\n\r\n"
-	before, fds0 := s.rssKB(), s.fds()
+	before := s.rssKB()
 	sp := s.sample()
-	quarter := 0
+	quarter, fds0 := 0, 0
 	start := time.Now()
 	for i := 0; i < n; i += 100 {
+		if i == 100 {
+			fds0 = s.fds() // the server's own fds are all open by now
+		}
 		conns := make([]net.Conn, 0, 100)
 		for j := 0; j < 100; j++ {
 			c, err := net.Dial("tcp", s.addr)
@@ -158,7 +161,13 @@ func TestBackpressureNoHandler(t *testing.T) {
 		return
 	}
 	if fds1 > fds0+2 {
-		t.Errorf("%d fds open after the clients left, %d before", fds1, fds0)
+		var open []string
+		ents, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", s.cmd.Process.Pid))
+		for _, e := range ents {
+			l, _ := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", s.cmd.Process.Pid, e.Name()))
+			open = append(open, e.Name()+"="+l)
+		}
+		t.Errorf("%d fds open after the clients left, %d before: %v", fds1, fds0, open)
 	}
 	// Bounded: the requests that fit in the pipes to the hub (2 x 2 x 505
 	// messages of 8 KB) plus buffers; and independent of the count.

@@ -722,3 +722,28 @@ func stalledHandler(t *testing.T, connect bool) {
 	time.Sleep(200 * time.Millisecond)
 	t.Logf("RSS %d KB after A's clients left and A is gone", s.rssKB())
 }
+
+// A real client's burst of pings is not held back for good: the handler
+// answers each with a pong, which gives the control budget back, so all
+// 200 pongs come back (python3-websockets).
+func TestBackpressurePingBurstAnswered(t *testing.T) {
+	if err := exec.Command(python, "-c", "import websockets").Run(); err != nil {
+		t.Skipf("python3-websockets is not installed: %v", err)
+	}
+	s := startServer(t)
+	startEchoHandler(t, s, nil)
+	const script = `
+import asyncio, sys, websockets
+async def main():
+    async with websockets.connect(sys.argv[1], ping_interval=None) as ws:
+        waiters = [await ws.ping(str(i).encode()) for i in range(200)]
+        await asyncio.wait_for(asyncio.gather(*waiters), 10)
+        await ws.send("done")
+        print(await asyncio.wait_for(ws.recv(), 10))
+asyncio.run(main())
+`
+	out, err := exec.Command(python, "-c", script, "ws://"+s.addr+"/echo").CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "done" {
+		t.Fatalf("client: %v\n%s", err, out)
+	}
+}

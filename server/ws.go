@@ -101,8 +101,10 @@ func (w *Worker) wsPacket(slot int32, c *conn, p *zhttp.Packet) {
 		return
 	}
 	// The handler spoke: the control budget is whole again, and credits
-	// on any packet may let waiting client frames through.
-	if (c.flags&wsCtlMask != 0 || p.Credits > 0) && (c.state == stWsOpen || c.state == stWsClosing) {
+	// on any packet may let client frames through that wait for them
+	// (buffered, or still in the kernel).
+	if (wsCtlSpent(c) || p.Credits > 0) && (c.state == stWsOpen || c.state == stWsClosing) &&
+		(c.rstart < c.rend || c.has(fCanRead) || c.has(fTLS)) {
 		w.queue(slot, c)
 	}
 	c.flags &^= wsCtlMask

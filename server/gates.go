@@ -77,6 +77,7 @@ type backpressure struct {
 	blocksVer  uint64
 	hubCleared bool   // an address left the hub's set: open its gate
 	retryAt    uint64 // tick of the next timed retry
+	timed      bool   // a listed gate is not the hub's to open (retryTimed)
 	signalled  bool   // a ZeroMQ fd fired since the last retry
 }
 
@@ -219,9 +220,13 @@ func (w *Worker) toFront(slot int32) {
 }
 
 func (w *Worker) listGate(id int32) {
-	if g := w.gate(id); !g.listed {
+	g := w.gate(id)
+	if !g.listed {
 		g.listed = true
 		w.bp.retry = append(w.bp.retry, id)
+	}
+	if !g.hub {
+		w.bp.timed = true
 	}
 }
 
@@ -236,9 +241,13 @@ func (w *Worker) block(id int32) int32 {
 	return id
 }
 
-// pendingSends reports gates or cancels to retry (the loop then wakes at
-// least every 50 ms).
+// pendingSends reports gates or cancels to retry.
 func (w *Worker) pendingSends() bool { return len(w.bp.retry) > 0 || len(w.bp.cancels) > 0 }
+
+// retryTimed reports gates to retry on condure's 50 ms timer: those the hub
+// holds are opened by its wake-up instead, so a handler stalled for hours
+// does not wake the worker 20 times a second.
+func (w *Worker) retryTimed() bool { return w.bp.timed }
 
 // retryGates runs the sessions waiting on closed gates, in order, when a
 // ZeroMQ fd fired, the hub cleared an address or 50 ms passed; then held
@@ -262,6 +271,7 @@ func (w *Worker) retryGates(force bool) {
 	for _, id := range ids {
 		w.gate(id).listed = false
 	}
+	b.timed = false
 	for _, id := range ids {
 		w.openGate(id)
 	}

@@ -386,7 +386,7 @@ func (w *Worker) waitTimeout() int {
 		return 0
 	}
 	ms := idleWakeMs
-	if w.pendingSends() {
+	if w.retryTimed() {
 		ms = retryTicks * int(tickDur/time.Millisecond) // retry sends that hit the high-water mark, as condure does
 	}
 	if !w.fdBackoff.IsZero() {

@@ -35,6 +35,7 @@ var badTargets = []struct{ name, line, headers string }{
 // expect400 sends a raw request and checks the answer is a 400 and a close.
 func expect400(t *testing.T, c net.Conn, req string) {
 	t.Helper()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
 	io.WriteString(c, req)
 	all := readAllUntilClose(t, c)
 	if !strings.HasPrefix(all, "HTTP/1.1 400 Bad Request\r\n") || !strings.Contains(all, "Connection: close\r\n") {

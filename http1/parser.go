@@ -40,10 +40,10 @@ type Request struct {
 // The request-target must be origin-form, http(s) absolute-form with a valid
 // authority, or "*" for OPTIONS; anything else is ErrBadTarget (RFC 9112
 // §3.2). Host must be a valid authority (host and optional port, see
-// validAuthority) or empty, at most once, and present on HTTP/1.1; on
-// HTTP/1.1 it may be empty only with an absolute-form target, whose authority
-// it then does not name. Any breach is ErrBadHost (RFC 9112 §3.2, RFC 9110
-// §7.2). So AppendURI always has a well-formed authority to use.
+// validAuthority) or empty, at most once, and present on HTTP/1.1, where it
+// may be empty only when an absolute-form target supplies the authority. Any
+// breach is ErrBadHost (RFC 9112 §3.2, RFC 9110 §7.2). So AppendURI always
+// has a well-formed authority to use.
 //
 // Complete lines are checked as soon as they arrive, so a bad request line or
 // header is reported before the head is complete. The server calls

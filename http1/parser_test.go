@@ -449,6 +449,8 @@ func TestStatus(t *testing.T) {
 		{ErrContentLength, 400, "Bad Request"},
 		{ErrTransferEncode, 400, "Bad Request"},
 		{ErrBadChunk, 400, "Bad Request"},
+		{ErrBadTarget, 400, "Bad Request"},
+		{ErrBadHost, 400, "Bad Request"},
 		{ErrTooManyHeaders, 431, "Request Header Fields Too Large"},
 		{ErrHeadTooLarge, 431, "Request Header Fields Too Large"},
 		{ErrBadVersion, 505, "HTTP Version Not Supported"},

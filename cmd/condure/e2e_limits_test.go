@@ -1,0 +1,177 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// Limits and hostile peers: unix-socket listener paths that are in use or
+// not sockets (ZHTTP.md §8.2), oversized handler messages, and log lines a
+// peer can trigger in bulk.
+
+// runExpectingFailure runs the binary with args and returns its output,
+// failing unless it exits with status 1 within 10 s.
+func runExpectingFailure(t *testing.T, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, binPath, args...).CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+		t.Fatalf("exit %v, want status 1:\n%s", err, out)
+	}
+	return string(out)
+}
+
+// A socket another server accepts on is not taken over: condure 1.9.1
+// removes it and binds its own, leaving that server unreachable; we refuse
+// to start, naming the path.
+func TestUnixListenerLiveSocketNotStolen(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "live.sock")
+	live, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer live.Close()
+	out := runExpectingFailure(t, "--listen", path+",local", "--zclient-stream", "ipc://"+dir+"/c")
+	if want := "[ERR]"; !strings.Contains(out, want) ||
+		!strings.Contains(out, "failed to bind "+path+": socket in use") {
+		t.Errorf("output does not name the path as in use:\n%s", out)
+	}
+	// The other server still owns the path.
+	c, err := net.Dial("unix", path)
+	if err != nil {
+		t.Fatalf("the live socket was taken: %v", err)
+	}
+	defer c.Close()
+	live.(*net.UnixListener).SetDeadline(time.Now().Add(5 * time.Second))
+	for { // the first connection may be the server's probe
+		a, err := live.Accept()
+		if err != nil {
+			t.Fatalf("the original listener gets no connection: %v", err)
+		}
+		a.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+		c.Write([]byte("x"))
+		b := make([]byte, 1)
+		n, _ := a.Read(b)
+		a.Close()
+		if n == 1 {
+			break
+		}
+	}
+}
+
+// A stale socket (nothing accepts on it: connect is refused) is replaced.
+func TestUnixListenerStaleSocketReplaced(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "stale.sock")
+	stale, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale.(*net.UnixListener).SetUnlinkOnClose(false)
+	stale.Close()
+	s := startServerWith(t, "ipc://"+filepath.Join(dir, "c"), "--listen", path+",local")
+	s.waitLog("listening on " + path)
+	h := s.handler("h1")
+	c, err := net.Dial("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	c.Write([]byte("GET /over-stale HTTP/1.1\r\nHost: u\r\n\r\n"))
+	req := recv(t, h, "")
+	if str(req, "uri") != "http://u/over-stale" {
+		t.Fatalf("request %v", req)
+	}
+}
+
+// A path that is not a socket is left untouched and the error says so
+// (condure 1.9.1 deletes the file and binds; before, we said "address
+// already in use").
+func TestUnixListenerNotASocket(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "data.txt")
+	os.WriteFile(file, []byte("precious"), 0o640)
+	sub := filepath.Join(dir, "subdir")
+	os.Mkdir(sub, 0o755)
+	for _, path := range []string{file, sub} {
+		out := runExpectingFailure(t, "--listen", path+",local", "--zclient-stream", "ipc://"+dir+"/c")
+		if !strings.Contains(out, "failed to bind "+path+": file exists and is not a socket; left untouched") {
+			t.Errorf("%s: output:\n%s", path, out)
+		}
+	}
+	if b, err := os.ReadFile(file); err != nil || string(b) != "precious" {
+		t.Errorf("the file was touched: %q %v", b, err)
+	}
+	if fi, err := os.Stat(sub); err != nil || !fi.IsDir() {
+		t.Errorf("the directory was touched: %v", err)
+	}
+}
+
+// mode= takes effect at bind: under a umask of 0 the socket file would
+// first appear with mode 0777 if the mode were set by a chmod afterwards.
+// inotify sees every chmod of the file as IN_ATTRIB; a socket created with
+// its mode has none.
+func TestUnixListenerModeAtBind(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "m.sock")
+	ifd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(ifd)
+	if _, err := unix.InotifyAddWatch(ifd, dir, unix.IN_CREATE|unix.IN_ATTRIB); err != nil {
+		t.Fatal(err)
+	}
+	old := syscall.Umask(0) // inherited by the server
+	s := startServerWith(t, "ipc://"+filepath.Join(dir, "c"), "--listen", path+",local,mode=600")
+	syscall.Umask(old)
+	s.waitLog("[condure] started")
+	var created, attrib int
+	buf := make([]byte, 64<<10)
+	for {
+		n, err := unix.Read(ifd, buf)
+		if err != nil || n <= 0 {
+			break
+		}
+		for off := 0; off+unix.SizeofInotifyEvent <= n; {
+			ev := (*unix.InotifyEvent)(unsafe.Pointer(&buf[off]))
+			name := strings.TrimRight(string(buf[off+unix.SizeofInotifyEvent:off+unix.SizeofInotifyEvent+int(ev.Len)]), "\x00")
+			if name == "m.sock" {
+				if ev.Mask&unix.IN_CREATE != 0 {
+					created++
+				}
+				if ev.Mask&unix.IN_ATTRIB != 0 {
+					attrib++
+				}
+			}
+			off += unix.SizeofInotifyEvent + int(ev.Len)
+		}
+	}
+	if created != 1 || attrib != 0 {
+		t.Errorf("m.sock: %d creations, %d attribute changes; want the file created once with its mode", created, attrib)
+	}
+	fi, err := os.Lstat(path)
+	if err != nil || fi.Mode()&os.ModeSocket == 0 || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("m.sock: %v %v, want a socket with 0600", fi.Mode(), err)
+	}
+	c, err := net.Dial("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+}

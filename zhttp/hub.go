@@ -39,13 +39,29 @@ type Hub struct {
 	stop  atomic.Bool
 	done  chan struct{}
 	pkt   Packet
-	seen  []bool // per worker, while routing one message
+	seen  []bool  // per worker, while routing one message
+	logs  hubLogs // limiters of the lines handlers can trigger
+}
+
+// hubLogInterval: a line a handler can trigger per message is written at
+// most this often; the next one says how many were suppressed meanwhile.
+const hubLogInterval = time.Second
+
+// hubLogs are the hub's limiters, one per line (hub thread only). The zero
+// value lets every line through.
+type hubLogs struct {
+	reqNoPayload, noAddr, notForUs, ids logging.Limiter
+}
+
+func newHubLogs() hubLogs {
+	l := *logging.NewLimiter(hubLogInterval)
+	return hubLogs{reqNoPayload: l, noAddr: l, notForUs: l, ids: l}
 }
 
 // NewHub binds the external endpoints and the inproc pipes for `workers`
 // workers. Workers must create their sockets after NewHub returns.
 func NewHub(ctx *zmq.Context, cfg *Config, workers int) (*Hub, error) {
-	h := &Hub{instance: []byte(cfg.InstanceID), done: make(chan struct{}), seen: make([]bool, workers)}
+	h := &Hub{instance: []byte(cfg.InstanceID), done: make(chan struct{}), seen: make([]bool, workers), logs: newHubLogs()}
 	if err := h.open(ctx, cfg, workers); err != nil {
 		h.closeSockets(0)
 		return nil, err
@@ -251,24 +267,32 @@ func (h *Hub) owners(dst []int, frames [][]byte, req bool) []int {
 	if req {
 		body = ReqPayload(frames)
 		if body == nil {
-			logging.Error(hubTarget, "req: reply without a payload after the envelope")
+			if l := &h.logs.reqNoPayload; l.Allow(time.Now()) {
+				logging.Error(hubTarget, "req: reply without a payload after the envelope%s", l.Note())
+			}
 			return dst
 		}
 	} else {
 		msg := frames[0]
 		sp := bytes.IndexByte(msg, ' ')
 		if sp < 0 {
-			logging.Warn(hubTarget, "unable to determine packet address")
+			if l := &h.logs.noAddr; l.Allow(time.Now()) {
+				logging.Warn(hubTarget, "unable to determine packet address%s", l.Note())
+			}
 			return dst
 		}
 		if !bytes.Equal(msg[:sp], h.instance) {
-			logging.Warn(hubTarget, "packet not for us")
+			if l := &h.logs.notForUs; l.Allow(time.Now()) {
+				logging.Warn(hubTarget, "packet not for us%s", l.Note())
+			}
 			return dst
 		}
 		body = msg[sp+1:]
 	}
 	if err := h.pkt.ParseIDs(body); err != nil {
-		logging.Warn(hubTarget, "unable to determine packet id(s): %v", err)
+		if l := &h.logs.ids; l.Allow(time.Now()) {
+			logging.Warn(hubTarget, "unable to determine packet id(s): %v%s", err, l.Note())
+		}
 		return dst
 	}
 	clear(h.seen)

@@ -1,12 +1,18 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -174,4 +180,124 @@ func TestUnixListenerModeAtBind(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.Close()
+}
+
+// suppressedRe finds the count a rate-limited line reports.
+var suppressedRe = regexp.MustCompile(`\((\d+) similar suppressed\)`)
+
+// linesWith returns the log lines containing sub.
+func linesWith(log, sub string) []string {
+	var out []string
+	for _, l := range strings.Split(log, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// A handler flooding malformed packets (10k: half whose ids do not parse,
+// rejected by the hub, half whose ids parse but a field has the wrong
+// type, rejected by the worker; ZHTTP.md §3.6) makes a few log lines, not
+// one per packet; the next line after a quiet second says how many were
+// suppressed; sessions and new requests carry on.
+func TestFloodOfMalformedHandlerPacketsIsRateLimited(t *testing.T) {
+	s := startServer(t, "--log-level", "2")
+	h := s.handler("h1")
+	c := s.dial()
+	br := bufio.NewReader(c)
+	fmt.Fprintf(c, "GET /stream HTTP/1.1\r\nHost: x\r\n\r\n")
+	req := recv(t, h, "")
+	ss := newSession(t, h, req)
+	ss.respond(200, "OK", "first\n", true)
+	resp, err := http.ReadResponse(br, &http.Request{Method: "GET"})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	badIDs := []byte("condure T10:2:id,1:x,")                                                          // truncated dict
+	badField := []byte(fmt.Sprintf("condure T%s", tnetDict("id", ss.id, "more", "yes", "from", "h1"))) // more must be a bool
+	const flood = 10000
+	// Paced a little, so that most packets reach the server rather than
+	// being dropped by the handler's PUB at its high-water mark.
+	send := func(n int) {
+		for i := 0; i < n; i++ {
+			if i%250 == 249 {
+				time.Sleep(5 * time.Millisecond)
+			}
+			m := badIDs
+			if i%2 == 1 {
+				m = badField
+			}
+			if err := h.SendRaw(m); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	start := time.Now()
+	send(flood)
+	s.waitLog("unable to determine packet id(s)")
+	s.waitLog("zhttp parse error")
+	// After a quiet interval, one more of each reports the others.
+	time.Sleep(time.Until(start.Add(1100 * time.Millisecond)))
+	for _, want := range []string{"unable to determine packet id(s)", "zhttp parse error"} {
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			lines := linesWith(s.log.String(), want)
+			if len(lines) > 1 && suppressedRe.MatchString(lines[len(lines)-1]) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no %q line with a suppressed count:\n%s", want, strings.Join(lines, "\n"))
+			}
+			send(2)
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	elapsed := time.Since(start)
+	log := s.log.String()
+	for _, want := range []string{"unable to determine packet id(s)", "zhttp parse error"} {
+		lines := linesWith(log, want)
+		// One line per second per worker at most (the hub is one thread).
+		if max := 2 * (int(elapsed/time.Second) + 2); len(lines) > max {
+			t.Errorf("%d %q lines in %v, want at most %d", len(lines), want, elapsed.Round(time.Millisecond), max)
+		}
+		total := 0
+		for _, l := range lines {
+			if m := suppressedRe.FindStringSubmatch(l); m != nil {
+				n, _ := strconv.Atoi(m[1])
+				total += n
+			}
+		}
+		if total+len(lines) > flood/2+200 || total == 0 {
+			t.Errorf("%q: %d lines reporting %d suppressed, for %d packets sent", want, len(lines), total, flood/2)
+		}
+		t.Logf("%q: %d lines, %d reported suppressed", want, len(lines), total)
+	}
+	if n := strings.Count(log, "\n"); n > 40 {
+		t.Errorf("%d log lines for the flood", n)
+	}
+
+	// The session was not harmed, and new requests are served.
+	ss.respond(0, "", "second\n", false)
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || string(body) != "first\nsecond\n" {
+		t.Fatalf("streamed body %q %v", body, err)
+	}
+	c2 := s.dial()
+	fmt.Fprintf(c2, "GET /after HTTP/1.1\r\nHost: x\r\n\r\n")
+	req2 := recv(t, h, "")
+	newSession(t, h, req2).respond(200, "OK", "fine", false)
+	if _, b := readResponse(t, bufio.NewReader(c2), "GET"); b != "fine" {
+		t.Fatalf("after the flood: %q", b)
+	}
+}
+
+// tnetDict encodes string pairs as a tnetstring dict.
+func tnetDict(kv ...string) string {
+	var b strings.Builder
+	for _, s := range kv {
+		fmt.Fprintf(&b, "%d:%s,", len(s), s)
+	}
+	return fmt.Sprintf("%d:%s}", b.Len(), b.String())
 }

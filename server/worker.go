@@ -178,7 +178,7 @@ type Worker struct {
 	batch      []int32 // sessions of a batched send
 	batchIDs   []zhttp.IDSeq
 	batchArena []byte // id text of batchIDs; sized so it never moves
-	fullLog    *logging.Limiter // "TLS handshakes in progress" (tls.go)
+	fullLog    *logging.Limiter
 	logs       peerLogs // limiters of the lines peers can trigger (peerlog.go)
 
 	runq    []int32    // connections with input left to process (-1-i: listener i)

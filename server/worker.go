@@ -54,6 +54,7 @@ const (
 	tagZmq      = 2 << 56
 	tagListener = 3 << 56
 	tagConn     = 4 << 56
+	tagZmqMon   = 5 << 56 // connection events of connecting ZeroMQ sockets
 	tagKindMask = 0xff << 56
 )
 
@@ -180,6 +181,8 @@ type Worker struct {
 	batchArena []byte // id text of batchIDs; sized so it never moves
 	fullLog    *logging.Limiter
 	logs       peerLogs // limiters of the lines peers can trigger (peerlog.go)
+	// zmqWatch: when to call zs.Watch again (connect mode); -1 at once.
+	zmqWatch time.Duration
 
 	runq    []int32    // connections with input left to process (-1-i: listener i)
 	zmqBusy bool       // the receive budget ran out
@@ -292,6 +295,10 @@ func (w *Worker) setup() error {
 			w.poller.Add(s.Fd(), reactor.EvIn, tagZmq)
 		}
 	}
+	for _, fd := range w.zs.MonitorFds() {
+		w.poller.Add(fd, reactor.EvIn, tagZmqMon)
+		w.zmqWatch = -1 // drained once before its fd signals
+	}
 	for i, l := range o.Listens {
 		ln := listener{Listen: l, scheme: "http"}
 		if l.Fd > 0 {
@@ -346,11 +353,16 @@ func (w *Worker) loopOnce() {
 			w.tlsEvents()
 		case tagZmq:
 			// handled by pumpZmq below: ZMQ_FD only says "look again"
+		case tagZmqMon:
+			w.zmqWatch = -1 // look below
 		case tagListener:
 			w.accept(int(ev.Tag & 0xffff))
 		case tagConn:
 			w.connEvent(ev.Tag, ev.Events)
 		}
+	}
+	if w.zmqWatch != 0 {
+		w.zmqWatch = w.zs.Watch()
 	}
 	w.pumpZmq()
 	w.runQueue()
@@ -390,6 +402,9 @@ func (w *Worker) waitTimeout() int {
 	}
 	if !w.fdBackoff.IsZero() {
 		ms = min(ms, int(fdLimitBackoff/time.Millisecond))
+	}
+	if w.zmqWatch > 0 { // a dropped connection to check (zhttp/monitor.go)
+		ms = min(ms, int(w.zmqWatch/time.Millisecond)+1)
 	}
 	if w.kaNext > 0 && (!w.kaQuiet || w.addrs.live > 0) { // quiet until a session appears
 		ms = min(ms, int(tickDur/time.Millisecond)*int(max(w.kaNext, w.now+1)-w.now))

@@ -19,7 +19,11 @@ import (
 	"time"
 	"unsafe"
 
+	zmq "github.com/pebbe/zmq4"
 	"golang.org/x/sys/unix"
+
+	"github.com/condure-go/condure/config"
+	"github.com/condure-go/condure/zhttp"
 )
 
 // Limits and hostile peers: unix-socket listener paths that are in use or
@@ -300,4 +304,161 @@ func tnetDict(kv ...string) string {
 		fmt.Fprintf(&b, "%d:%s,", len(s), s)
 	}
 	return fmt.Sprintf("%d:%s}", b.Len(), b.String())
+}
+
+// rssKiB is a process's resident set size (0 if it cannot be read).
+func rssKiB(pid int) int {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmRSS:" {
+			n, _ := strconv.Atoi(f[1])
+			return n
+		}
+	}
+	return 0
+}
+
+// Scenario 5 of issue #12: a handler publishes a 64 MiB message. It is
+// over the limit the flags allow (81392 bytes with the defaults), so
+// libzmq drops it and the connection it came on, before allocating it:
+// the server's memory does not grow (condure-go before this kept 64 MB
+// for good: the worker's receive buffer never shrank). The handler
+// reconnects by itself, the drop is logged, and a session of another
+// handler carries on, as do new requests.
+func TestOversizedHandlerMessageDropped(t *testing.T) {
+	s := startServer(t, "--log-level", "2", "--workers", "1")
+	good := s.handler("good")
+	c := s.dial()
+	br := bufio.NewReader(c)
+	fmt.Fprintf(c, "GET /long HTTP/1.1\r\nHost: x\r\n\r\n")
+	ss := newSession(t, good, recv(t, good, ""))
+	ss.respond(200, "OK", "first\n", true)
+	resp, err := http.ReadResponse(br, &http.Request{Method: "GET"})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// The other handler: a bare XPUB on B-in, which reports the server's
+	// subscription each time its connection is made.
+	ctx, _ := zmq.NewContext()
+	defer ctx.Term()
+	rogue, _ := ctx.NewSocket(zmq.XPUB)
+	defer rogue.Close()
+	rogue.SetLinger(0)
+	rogue.SetRcvtimeo(5 * time.Second)
+	rogue.SetXpubVerbose(1) // the same subscription again after a reconnect
+	_, _, in, _ := config.StreamSpecs(s.base)
+	if err := rogue.Connect(in); err != nil {
+		t.Fatal(err)
+	}
+	waitSubscribed := func() {
+		t.Helper()
+		for {
+			sub, err := rogue.RecvBytes(0)
+			if err != nil {
+				t.Fatalf("no subscription from the server: %v", err)
+			}
+			if len(sub) > 0 && sub[0] == 1 && string(sub[1:]) == "condure " {
+				return
+			}
+		}
+	}
+	waitSubscribed()
+
+	pid := s.cmd.Process.Pid
+	before := rssKiB(pid)
+	if before == 0 {
+		t.Fatal("cannot read the server's RSS")
+	}
+	peak := before
+	stop := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+			if r := rssKiB(pid); r > peak {
+				peak = r
+			}
+		}
+	}()
+	// For worker 0, which the hub would hand it to, and no session of it.
+	huge := fmt.Sprintf("condure T%s", tnetDict("from", "rogue", "id", "0-99999-0", "body", strings.Repeat("H", 64<<20)))
+	if _, err := rogue.Send(huge, 0); err != nil {
+		t.Fatal(err)
+	}
+	s.waitLog("stream in (SUB): a handler connection to " + in + " closed: the handler went away, or sent a message over 81392 bytes (ZMQ_MAXMSGSIZE)")
+	waitSubscribed() // reconnected by libzmq, subscribed again
+	time.Sleep(500 * time.Millisecond)
+	close(stop)
+	<-sampled
+	after := rssKiB(pid)
+	t.Logf("server RSS: before %d KiB, peak %d KiB, after %d KiB", before, peak, after)
+	if peak-before > 16<<10 || after-before > 16<<10 {
+		t.Errorf("RSS grew: before %d KiB, peak %d KiB, after %d KiB", before, peak, after)
+	}
+
+	// The session of the other handler was not touched, and goes on.
+	ss.respond(0, "", "second\n", false)
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || string(body) != "first\nsecond\n" {
+		t.Fatalf("streamed body %q %v", body, err)
+	}
+	c2 := s.dial()
+	fmt.Fprintf(c2, "GET /after HTTP/1.1\r\nHost: x\r\n\r\n")
+	newSession(t, good, recv(t, good, "")).respond(200, "OK", "fine", false)
+	if _, b := readResponse(t, bufio.NewReader(c2), "GET"); b != "fine" {
+		t.Fatalf("after the oversized message: %q", b)
+	}
+	if strings.Contains(s.log.String(), "[ERR]") {
+		t.Errorf("errors logged:\n%s", s.log.String())
+	}
+}
+
+// With --zclient-connect the worker connects to the handler, and libzmq
+// gives the connection up for good after an oversized frame: the worker
+// connects again (with a warning), so the handler's sessions go on.
+func TestOversizedHandlerMessageConnectMode(t *testing.T) {
+	dir := t.TempDir()
+	base := "ipc://" + dir + "/h"
+	h, err := zhttp.BindHandler(base, "h1", "condure")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	s := startServerWith(t, base, "--zclient-connect", "--workers", "1", "--log-level", "2")
+	if !h.WaitSubscribed(5 * time.Second) {
+		t.Fatal("the server's SUB did not subscribe")
+	}
+	c := s.dial()
+	br := bufio.NewReader(c)
+	fmt.Fprintf(c, "GET /c HTTP/1.1\r\nHost: x\r\n\r\n")
+	ss := newSession(t, h, recv(t, h, ""))
+	ss.respond(200, "OK", "first\n", true)
+	resp, err := http.ReadResponse(br, &http.Request{Method: "GET"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid := s.cmd.Process.Pid
+	before := rssKiB(pid)
+	h.SendRaw([]byte(fmt.Sprintf("condure T%s", tnetDict("from", "h1", "id", "0-99999-0", "body", strings.Repeat("H", 64<<20)))))
+	s.waitLog("stream in (SUB): connection to " + base + "-in closed after a protocol error (a message over 81392 bytes, ZMQ_MAXMSGSIZE?); connecting again")
+	if !h.WaitSubscribed(5 * time.Second) {
+		t.Fatal("the worker did not connect again")
+	}
+	ss.respond(0, "", "second\n", false)
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || string(body) != "first\nsecond\n" {
+		t.Fatalf("streamed body %q %v", body, err)
+	}
+	if after := rssKiB(pid); after-before > 16<<10 {
+		t.Errorf("RSS grew from %d to %d KiB", before, after)
+	}
 }

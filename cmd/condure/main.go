@@ -155,6 +155,9 @@ func start(cfg *config.Config) (func(), error) {
 		Connect:    cfg.ZClientConnect,
 		HWM:        max((cfg.ReqMaxConn+cfg.StreamMaxConn)/20, 1),
 		IPCMode:    cfg.IPCFileMode,
+		// Handlers' messages are bounded by what the buffers can take.
+		StreamMaxMsg: zhttp.StreamMessageLimit(cfg.ID, cfg.BufferSize),
+		ReqMaxMsg:    zhttp.ReqMessageLimit(cfg.BufferSize, cfg.BodyBufferSize),
 	}
 	// The stream sockets exist only if a listener is in stream mode, the req
 	// socket only if one is in req mode (ZHTTP.md §2.1).

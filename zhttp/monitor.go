@@ -142,8 +142,10 @@ func (m *monitor) reconnect(addr string) {
 		ep = m.connects[0]
 	}
 	if ep == "" {
-		logging.Error(hubTarget, "%s: connection to %s closed after a protocol error and not reconnected: not one of %v",
-			m.what, addr, m.connects)
+		if m.log.Allow(time.Now()) {
+			logging.Error(hubTarget, "%s: connection to %s closed after a protocol error and not reconnected: not one of %v%s",
+				m.what, addr, m.connects, m.log.Note())
+		}
 		return
 	}
 	if m.log.Allow(time.Now()) {

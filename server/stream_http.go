@@ -43,7 +43,7 @@ func (w *Worker) newConn(fd int, peer netip.AddrPort, li int) {
 	}
 	w.open[m]++
 	if err := w.poller.Add(fd, reactor.EvIn|reactor.EvOut|reactor.EvRdHup, connTag(slot, gen)); err != nil {
-		logging.Error(targetServer, "worker %d: epoll add: %v", w.idx, err)
+		w.epollAddError(err)
 		unix.Close(fd)
 		w.conns.Free(slot)
 		w.released(m)
@@ -656,7 +656,7 @@ func (w *Worker) discardBody(c *conn) bool {
 
 // badResponse handles a response the server refuses to pass on (§12 #10).
 func (w *Worker) badResponse(slot int32, c *conn, why string) {
-	logging.Warn(targetConn, "worker %d: conn %d: bad response from handler: %s", w.idx, slot, why)
+	w.badResponseLog(slot, why)
 	w.respondError(slot, c, 502, "Bad Gateway")
 }
 

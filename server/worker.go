@@ -54,6 +54,7 @@ const (
 	tagZmq      = 2 << 56
 	tagListener = 3 << 56
 	tagConn     = 4 << 56
+	tagZmqMon   = 5 << 56 // connection events of connecting ZeroMQ sockets
 	tagKindMask = 0xff << 56
 )
 
@@ -179,6 +180,9 @@ type Worker struct {
 	batchIDs   []zhttp.IDSeq
 	batchArena []byte // id text of batchIDs; sized so it never moves
 	fullLog    *logging.Limiter
+	logs       peerLogs // limiters of the lines peers can trigger (peerlog.go)
+	// zmqWatch: when to call zs.Watch again (connect mode); -1 at once.
+	zmqWatch time.Duration
 
 	runq    []int32    // connections with input left to process (-1-i: listener i)
 	zmqBusy bool       // the receive budget ran out
@@ -273,6 +277,7 @@ func (w *Worker) setup() error {
 		w.sessionTicks = uint64(max(o.SessionTimeout/tickDur, 1))
 	}
 	w.fullLog = logging.NewLimiter(time.Second)
+	w.logs = newPeerLogs()
 	w.reqTicks = uint64(max(o.ReqTimeout/tickDur, 1))
 
 	if w.zs, err = zhttp.NewWorkerSockets(o.Ctx, o.ZMQ, w.idx); err != nil {
@@ -289,6 +294,10 @@ func (w *Worker) setup() error {
 			seen[s.Fd()] = true
 			w.poller.Add(s.Fd(), reactor.EvIn, tagZmq)
 		}
+	}
+	for _, fd := range w.zs.MonitorFds() {
+		w.poller.Add(fd, reactor.EvIn, tagZmqMon)
+		w.zmqWatch = -1 // drained once before its fd signals
 	}
 	for i, l := range o.Listens {
 		ln := listener{Listen: l, scheme: "http"}
@@ -344,11 +353,16 @@ func (w *Worker) loopOnce() {
 			w.tlsEvents()
 		case tagZmq:
 			// handled by pumpZmq below: ZMQ_FD only says "look again"
+		case tagZmqMon:
+			w.zmqWatch = -1 // look below
 		case tagListener:
 			w.accept(int(ev.Tag & 0xffff))
 		case tagConn:
 			w.connEvent(ev.Tag, ev.Events)
 		}
+	}
+	if w.zmqWatch != 0 {
+		w.zmqWatch = w.zs.Watch()
 	}
 	w.pumpZmq()
 	w.runQueue()
@@ -389,6 +403,9 @@ func (w *Worker) waitTimeout() int {
 	if !w.fdBackoff.IsZero() {
 		ms = min(ms, int(fdLimitBackoff/time.Millisecond))
 	}
+	if w.zmqWatch > 0 { // a dropped connection to check (zhttp/monitor.go)
+		ms = min(ms, int(w.zmqWatch/time.Millisecond)+1)
+	}
 	if w.kaNext > 0 && (!w.kaQuiet || w.addrs.live > 0) { // quiet until a session appears
 		ms = min(ms, int(tickDur/time.Millisecond)*int(max(w.kaNext, w.now+1)-w.now))
 	}
@@ -414,9 +431,7 @@ func (w *Worker) accept(li int) {
 		if w.open[m] >= w.maxOpen[m] {
 			// At maxconn clients wait in the kernel backlog (§12 #1).
 			w.atMax[m] = true
-			if w.fullLog.Allow(time.Now()) {
-				logging.Info(targetServer, "worker %d: at maxconn (%d), not accepting", w.idx, w.maxOpen[m])
-			}
+			w.maxConnLog(m)
 			return
 		}
 		fd, peer, err := w.acceptor.Accept(l.fd)
@@ -425,13 +440,11 @@ func (w *Worker) accept(li int) {
 				return
 			}
 			if err == reactor.ErrFdLimit {
-				if w.fullLog.Allow(time.Now()) {
-					logging.Error(targetServer, "worker %d: accept: too many open files, backing off", w.idx)
-				}
+				w.fdLimitLog()
 				w.fdBackoff = time.Now().Add(fdLimitBackoff)
 				return
 			}
-			logging.Warn(targetServer, "worker %d: accept: %v", w.idx, err)
+			w.acceptError(err)
 			return
 		}
 		w.newConn(fd, peer, li)
@@ -508,7 +521,7 @@ func (w *Worker) pumpZmq() {
 			}
 			msg, more, ok, err := w.zs.In.Recv()
 			if err != nil {
-				logging.Error(targetServer, "worker %d: zmq recv: %v", w.idx, err)
+				w.zmqRecvError(err)
 				break
 			}
 			if !ok {
@@ -563,7 +576,7 @@ func (w *Worker) flushZmq() {
 			break
 		}
 		if err != nil {
-			logging.Error(targetServer, "stream zmq send to: %v", err)
+			w.sendToError(err)
 		}
 		w.pendStr = w.pendStr[1:]
 	}
@@ -586,7 +599,7 @@ func (w *Worker) sendReq(p []byte) {
 			return
 		}
 		if err != zhttp.ErrWouldBlock {
-			logging.Error(targetServer, "req zmq send: %v", err)
+			w.sendReqError(err)
 			return
 		}
 	}
@@ -597,7 +610,7 @@ func (w *Worker) sendReq(p []byte) {
 func (w *Worker) reqMessage(frames [][]byte) {
 	body := zhttp.ReqPayload(frames)
 	if body == nil {
-		logging.Error(targetServer, "worker %d: req: reply without a payload after the envelope", w.idx)
+		w.reqNoPayloadLog()
 		return
 	}
 	if logging.Enabled(logging.LevelTrace) {
@@ -605,7 +618,7 @@ func (w *Worker) reqMessage(frames [][]byte) {
 	}
 	p := &w.pkt
 	if err := p.Parse(body); err != nil {
-		logging.Warn(targetServer, "worker %d: zhttp parse error: %v", w.idx, err)
+		w.parseError(err)
 		return
 	}
 	for i := range p.IDs {
@@ -628,7 +641,7 @@ func (w *Worker) sendRequest(p []byte) {
 		if err := w.zs.Out.Send(p); err == nil {
 			return
 		} else if err != zhttp.ErrWouldBlock {
-			logging.Error(targetServer, "stream zmq send: %v", err)
+			w.sendOutError(err)
 			return
 		}
 	}
@@ -649,7 +662,7 @@ func (w *Worker) sendTo(addr []byte, p []byte) {
 			return
 		}
 		if err != zhttp.ErrWouldBlock {
-			logging.Error(targetServer, "stream zmq send to: %v", err)
+			w.sendToError(err)
 			return
 		}
 	}
@@ -667,11 +680,11 @@ func (w *Worker) handlerMessage(msg []byte) {
 		}
 	}
 	if sp < 0 {
-		logging.Warn(targetServer, "worker %d: unable to determine packet address", w.idx)
+		w.noAddrLog()
 		return
 	}
 	if string(msg[:sp]) != w.opts.InstanceID {
-		logging.Warn(targetServer, "worker %d: packet not for us", w.idx)
+		w.notForUsLog()
 		return
 	}
 	body := msg[sp+1:]
@@ -680,7 +693,7 @@ func (w *Worker) handlerMessage(msg []byte) {
 	}
 	p := &w.pkt
 	if err := p.Parse(body); err != nil {
-		logging.Warn(targetServer, "worker %d: zhttp parse error: %v", w.idx, err)
+		w.parseError(err)
 		return
 	}
 	for i := range p.IDs {

@@ -124,12 +124,12 @@ func (w *Worker) wsPacket(slot int32, c *conn, p *zhttp.Packet) {
 			code = p.Code
 		}
 		if !websocket.ValidCloseCode(code) {
-			logging.Info(targetConn, "worker %d: conn %d: handler close code %d replaced by 1011", w.idx, slot, code)
+			w.closeCodeLog(slot, code)
 			code = websocket.CloseInternalError
 		}
 		var reason []byte
 		if !validUTF8(p.Body) {
-			logging.Info(targetConn, "worker %d: conn %d: handler close reason is not UTF-8, dropped", w.idx, slot)
+			w.closeReasonLog(slot)
 		} else {
 			reason = p.Body
 		}

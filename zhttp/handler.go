@@ -71,6 +71,9 @@ func dialHandler(base, id, instance string, bind bool) (*Handler, error) {
 		// XPUB rather than PUB: it hands us the server's subscription, so
 		// we know when publishing starts to reach it.
 		if h.pub, err = ctx.NewSocket(zmq.XPUB); err == nil {
+			// Every subscription, also one repeated by a server that
+			// connects again (see WaitSubscribed).
+			h.pub.SetXpubVerbose(1)
 			err = attachOne(h.pub, in)
 		}
 	}
@@ -140,6 +143,27 @@ func (h *Handler) Send(p map[string]any) error {
 	msg := append([]byte(h.Instance+" "), EncodePacket(p)...)
 	_, err := h.pub.SendBytes(msg, 0)
 	return err
+}
+
+// WaitSubscribed waits for the next subscription of a server to reach the
+// PUB (a server connecting, or connecting again, to a bound handler) and
+// reports whether one came within timeout.
+func (h *Handler) WaitSubscribed(timeout time.Duration) bool {
+	deadline := time.Now().Add(timeout)
+	for {
+		left := time.Until(deadline)
+		if left <= 0 {
+			return false
+		}
+		h.pub.SetRcvtimeo(left)
+		sub, err := h.pub.RecvBytes(0)
+		if err != nil {
+			return false
+		}
+		if len(sub) > 0 && sub[0] == 1 && string(sub[1:]) == h.Instance+" " {
+			return true
+		}
+	}
 }
 
 // SendRaw publishes msg as it is (for malformed-packet tests).

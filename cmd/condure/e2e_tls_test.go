@@ -814,7 +814,9 @@ func TestTLSCurlAndOpenSSL(t *testing.T) {
 
 func TestTLSWebSocket(t *testing.T) {
 	env := newTLSEnv(t)
-	s := startTLSServer(t, env)
+	// A 100 kB message goes out in one packet below: handler messages are
+	// bounded by --buffer-size (ZMQ_MAXMSGSIZE, zhttp/limits.go).
+	s := startTLSServer(t, env, "--buffer-size", "131072")
 	h := s.handler("h1")
 
 	t.Run("raw_frames", func(t *testing.T) {

@@ -53,6 +53,7 @@ const (
 	fReq                               // req-mode connection
 	fWS                                // WebSocket session
 	fTLS                               // TLS connection: I/O goes through tlsSess
+	fTLSQueued                         // TLS: ClientHello complete, waiting for a handshake goroutine (tls.go)
 )
 
 // Timers per connection slot: id = slot*timersPerConn + kind.

@@ -124,6 +124,8 @@ type Options struct {
 	// session ends (60 s), and the keep-alive interval (45 s).
 	SessionTimeout    time.Duration
 	KeepAliveInterval time.Duration
+	// Test hook (0 = 512): TLS handshakes running at once per worker.
+	MaxHandshakes int
 }
 
 // Worker is one event loop.
@@ -193,7 +195,8 @@ type Worker struct {
 	evMu       sync.Mutex
 	events     []tlsEvent
 	spare      []tlsEvent
-	handshakes int
+	handshakes int // goroutines running
+	hs         handshakeQueue
 	tlsScratch []byte
 	plain      []byte
 	cipher     []byte
@@ -306,6 +309,7 @@ func (w *Worker) setup() error {
 			if w.tlsSess == nil {
 				w.tlsSess = make([]*tlsSession, capacity)
 				w.tlsScratch = make([]byte, tlsReadChunk)
+				w.hs.init(o.MaxHandshakes)
 			}
 		}
 		w.listeners = append(w.listeners, ln)

@@ -3,18 +3,19 @@
 # (2 workers, one TLS listener), same certificate, same handler
 # (bench/hellohandler), is held under a flood of IDLE TCP connections that
 # never send a byte (plus ONEBYTE that send one byte of a ClientHello and
-# stall), each renewed as soon as the server closes it, for DUR. Meanwhile
+# stall, and HELLO that send a whole ClientHello and never answer the
+# server), each renewed as soon as the server closes it, for DUR. Meanwhile
 # bench/tlsflood does a real TLS handshake + GET every 500 ms, and curl -k
 # and openssl s_client each try once, 3 s into the flood. Prints the server
 # RSS before / peak / after, how many real clients got through and how long
 # their handshakes took.
 #
-# Usage: scripts/failure-tls-flood.sh [IDLE] [ONEBYTE] [DUR]
+# Usage: scripts/failure-tls-flood.sh [IDLE] [ONEBYTE] [HELLO] [DUR]
 # Environment: REF=/usr/bin/condure (REF= skips it), OLD=path (an older
 # condure-go build to compare, e.g. main's), SERVER=path (skip building ours).
 set -e
 cd "$(dirname "$0")/.."
-IDLE=${1:-2048}; ONEBYTE=${2:-0}; DUR=${3:-25s}
+IDLE=${1:-2048}; ONEBYTE=${2:-0}; HELLO=${3:-0}; DUR=${4:-25s}
 REF=${REF-/usr/bin/condure}
 if [ -z "$SERVER" ]; then go build -o bin/condure ./cmd/condure; SERVER=bin/condure; fi
 go build -o bin/hellohandler ./bench/hellohandler
@@ -47,7 +48,7 @@ one() { # name binary port
 		echo "  openssl s_client at 3 s: failed after $(echo "$(date +%s.%N) - $t0" | bc | cut -c1-5) s"
 	  fi ) &
 	local side=$!
-	bin/tlsflood -addr 127.0.0.1:$3 -idle $IDLE -onebyte $ONEBYTE -pid $spid -dur $DUR | sed 's/^/  /'
+	bin/tlsflood -addr 127.0.0.1:$3 -idle $IDLE -onebyte $ONEBYTE -hello $HELLO -pid $spid -dur $DUR | sed 's/^/  /'
 	wait $side
 	kill $hpid $spid; wait $hpid $spid 2>/dev/null || true
 	rm -rf "$dir"

@@ -124,8 +124,10 @@ type Options struct {
 	// session ends (60 s), and the keep-alive interval (45 s).
 	SessionTimeout    time.Duration
 	KeepAliveInterval time.Duration
-	// Test hook (0 = 512): TLS handshakes running at once per worker.
+	// Test hooks (0 = 512, 2048): TLS handshakes running at once, and
+	// waiting for their clients, per worker.
 	MaxHandshakes int
+	MaxParked     int
 }
 
 // Worker is one event loop.
@@ -195,8 +197,7 @@ type Worker struct {
 	evMu       sync.Mutex
 	events     []tlsEvent
 	spare      []tlsEvent
-	handshakes int // goroutines running
-	hs         handshakeQueue
+	hs         handshakes
 	tlsScratch []byte
 	plain      []byte
 	cipher     []byte
@@ -309,7 +310,7 @@ func (w *Worker) setup() error {
 			if w.tlsSess == nil {
 				w.tlsSess = make([]*tlsSession, capacity)
 				w.tlsScratch = make([]byte, tlsReadChunk)
-				w.hs.init(o.MaxHandshakes)
+				w.hs.init(o.MaxHandshakes, o.MaxParked)
 			}
 		}
 		w.listeners = append(w.listeners, ln)

@@ -29,6 +29,7 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:8443", "server TLS address")
 	idle := flag.Int("idle", 2048, "connections that send nothing")
 	one := flag.Int("onebyte", 0, "connections that send one byte (0x16) and stall")
+	hello := flag.Int("hello", 0, "connections that send a whole ClientHello and stall")
 	pid := flag.Int("pid", 0, "server pid (for RSS)")
 	dur := flag.Duration("dur", 25*time.Second, "how long the flood is held (renewed as the server closes connections)")
 	every := flag.Duration("probe", 500*time.Millisecond, "interval between real clients")
@@ -40,6 +41,7 @@ func main() {
 	start := time.Now()
 	f.open(*idle, nil)
 	f.open(*one, []byte{0x16})
+	f.open(*hello, clientHello())
 	f.opened.Wait()
 	openedIn := time.Since(start)
 
@@ -78,8 +80,8 @@ func main() {
 	time.Sleep(*settle)
 	rss1 := rss(*pid)
 
-	fmt.Printf("flood: %d idle + %d one-byte connections opened in %v, held %v; the server closed %d (first after %v)\n",
-		*idle, *one, openedIn.Round(time.Millisecond), *dur, closedByServer, time.Duration(f.firstClose.Load()).Round(time.Millisecond))
+	fmt.Printf("flood: %d idle + %d one-byte + %d ClientHello connections opened in %v, held %v; the server closed %d (first after %v)\n",
+		*idle, *one, *hello, openedIn.Round(time.Millisecond), *dur, closedByServer, time.Duration(f.firstClose.Load()).Round(time.Millisecond))
 	fmt.Printf("server RSS: before %d KiB, peak %d KiB, after %d KiB\n", rss0, peak.Load(), rss1)
 	fmt.Printf("real clients: %d of %d got through", len(hs), len(hs)+len(fails))
 	if len(hs) > 0 {
@@ -94,6 +96,23 @@ func main() {
 		}
 		fmt.Printf("  failed %s\n", s)
 	}
+}
+
+// clientHello returns the first record a Go client sends.
+func clientHello() []byte {
+	a, b := net.Pipe()
+	defer a.Close()
+	defer b.Close()
+	go tls.Client(a, &tls.Config{ServerName: "localhost", InsecureSkipVerify: true}).Handshake()
+	hdr := make([]byte, 5)
+	if _, err := io.ReadFull(b, hdr); err != nil {
+		log.Fatal(err)
+	}
+	body := make([]byte, int(hdr[3])<<8|int(hdr[4]))
+	if _, err := io.ReadFull(b, body); err != nil {
+		log.Fatal(err)
+	}
+	return append(hdr, body...)
 }
 
 // probe does a handshake and a GET; it returns the handshake time.

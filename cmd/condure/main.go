@@ -221,6 +221,7 @@ func start(cfg *config.Config) (func(), error) {
 		SessionTimeout:    envDuration("CONDURE_TEST_SESSION_TIMEOUT"),
 		KeepAliveInterval: envDuration("CONDURE_TEST_KEEPALIVE_INTERVAL"),
 		MaxHandshakes:     envInt("CONDURE_TEST_TLS_HANDSHAKES"),
+		MaxParked:         envInt("CONDURE_TEST_TLS_PARKED"),
 	}
 	var workers []*server.Worker
 	stopAll := func() {

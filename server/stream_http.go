@@ -52,10 +52,8 @@ func (w *Worker) newConn(fd int, peer netip.AddrPort, li int) {
 	if logging.Enabled(logging.LevelDebug) {
 		logging.Debug(targetConn, "worker %d: conn %d: accepted fd %d", w.idx, slot, fd)
 	}
-	if l := &w.listeners[li]; l.tls != nil {
-		if !w.startTLS(slot, c, l.tls) {
-			w.closeConn(slot, c, false)
-		}
+	if w.listeners[li].tls != nil {
+		w.acceptTLS(slot, c)
 		return
 	}
 	w.startIdle(slot, c)

@@ -125,6 +125,10 @@ type Options struct {
 	// session ends (60 s), and the keep-alive interval (45 s).
 	SessionTimeout    time.Duration
 	KeepAliveInterval time.Duration
+	// Test hooks (0 = 512, 2048): TLS handshakes running at once, and
+	// waiting for their clients, per worker.
+	MaxHandshakes int
+	MaxParked     int
 }
 
 // Worker is one event loop.
@@ -197,7 +201,7 @@ type Worker struct {
 	evMu       sync.Mutex
 	events     []tlsEvent
 	spare      []tlsEvent
-	handshakes int
+	hs         handshakes
 	tlsScratch []byte
 	plain      []byte
 	cipher     []byte
@@ -315,6 +319,7 @@ func (w *Worker) setup() error {
 			if w.tlsSess == nil {
 				w.tlsSess = make([]*tlsSession, capacity)
 				w.tlsScratch = make([]byte, tlsReadChunk)
+				w.hs.init(o.MaxHandshakes, o.MaxParked)
 			}
 		}
 		w.listeners = append(w.listeners, ln)

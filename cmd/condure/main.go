@@ -215,6 +215,8 @@ func start(cfg *config.Config) (func(), error) {
 		// condure has none for these.
 		SessionTimeout:    envDuration("CONDURE_TEST_SESSION_TIMEOUT"),
 		KeepAliveInterval: envDuration("CONDURE_TEST_KEEPALIVE_INTERVAL"),
+		MaxHandshakes:     envInt("CONDURE_TEST_TLS_HANDSHAKES"),
+		MaxParked:         envInt("CONDURE_TEST_TLS_PARKED"),
 	}
 	var workers []*server.Worker
 	stopAll := func() {
@@ -291,6 +293,12 @@ func startHub(ctx *zmq.Context, sc *zhttp.Config, workers int) (*zhttp.Hub, erro
 func envDuration(name string) time.Duration {
 	d, _ := time.ParseDuration(os.Getenv(name))
 	return d
+}
+
+// envInt reads a decimal integer from the environment (0 when unset or bad).
+func envInt(name string) int {
+	n, _ := strconv.Atoi(os.Getenv(name))
+	return n
 }
 
 // bindError is condure's message for a port or path it cannot listen on:

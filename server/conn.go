@@ -53,6 +53,8 @@ const (
 	fReq                               // req-mode connection
 	fWS                                // WebSocket session
 	fTLS                               // TLS connection: I/O goes through tlsSess
+	fHeadExtended                      // idle deadline passed while a head arrived: session timer extended to 60 s
+	fPeerFin                           // the client sent FIN (half-close): it sends nothing more, it may still read
 )
 
 // Timers per connection slot: id = slot*timersPerConn + kind.

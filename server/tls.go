@@ -233,7 +233,16 @@ func (w *Worker) handshakeInput(slot int32, c *conn) {
 		if err == unix.EAGAIN {
 			return
 		}
-		if err != nil || n == 0 {
+		if err == nil && n == 0 {
+			// FIN: what came with it may finish the handshake and carry a
+			// request (a TLS 1.3 client's Finished, request and
+			// close_notify arrive together); the handshake reads EOF after
+			// it, and fails if it needed more.
+			c.flags |= fPeerFin
+			s.tr.Close()
+			return
+		}
+		if err != nil {
 			w.clientGone(slot, c, "client closed during tls handshake")
 			return
 		}

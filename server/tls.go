@@ -238,6 +238,7 @@ func (w *Worker) handshakeInput(slot int32, c *conn) {
 			// request (a TLS 1.3 client's Finished, request and
 			// close_notify arrive together); the handshake reads EOF after
 			// it, and fails if it needed more.
+			logging.Debug(targetConn, "worker %d: conn %d: client closed during tls handshake (FIN)", w.idx, slot)
 			c.flags |= fPeerFin
 			s.tr.Close()
 			return

@@ -23,14 +23,20 @@ import (
 // scenarios (CONDURE_BIN_UNDER_TEST=/usr/bin/condure runs the tests that
 // compare against it).
 
-// edgeServer is startServer, run against CONDURE_BIN_UNDER_TEST when set.
-func edgeServer(t *testing.T, extra ...string) *testServer {
-	t.Helper()
+// underTest makes the servers this test starts run CONDURE_BIN_UNDER_TEST
+// when it is set.
+func underTest(t *testing.T) {
 	if b := os.Getenv("CONDURE_BIN_UNDER_TEST"); b != "" {
 		old := binPath
 		binPath = b
-		defer func() { binPath = old }()
+		t.Cleanup(func() { binPath = old })
 	}
+}
+
+// edgeServer is startServer, run against CONDURE_BIN_UNDER_TEST when set.
+func edgeServer(t *testing.T, extra ...string) *testServer {
+	t.Helper()
+	underTest(t)
 	return startServer(t, extra...)
 }
 
@@ -166,11 +172,7 @@ func TestEdgeStreamTimeoutIdleWebSocket(t *testing.T) {
 // with --stream-timeout 2 --req-timeout 6 answers a request its handler
 // took 3 s over, and closes the idle connection 6.0 s after the response.
 func TestEdgeReqModeIgnoresStreamTimeout(t *testing.T) {
-	if b := os.Getenv("CONDURE_BIN_UNDER_TEST"); b != "" {
-		old := binPath
-		binPath = b
-		defer func() { binPath = old }()
-	}
+	underTest(t)
 	s := startReqServer(t, "--stream-timeout", "1", "--req-timeout", "3")
 	h := reqHandler(t, s.reqSpec)
 	c := s.dialReq()
@@ -318,7 +320,8 @@ func halfClose(t *testing.T, s *testServer, req string) *net.TCPConn {
 // closed. condure 1.9.1 writes the response head, then notices the EOF and
 // cancels the session: the HTTP/1.0 client gets "HTTP/1.0 200 OK\r\n
 // Content-Length: 5\r\n\r\n" without its body, and when the handler sent a
-// keep-alive first, nothing at all. Go serves it all, as nginx does.
+// keep-alive first, nothing at all; later pipelined responses are lost.
+// condure-go serves it all.
 func TestEdgeHalfClosedRequestIsServed(t *testing.T) {
 	s := edgeServer(t)
 	h := s.handler("h1")

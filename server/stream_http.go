@@ -452,7 +452,7 @@ func (w *Worker) handlerPacket(slot int32, c *conn, p *zhttp.Packet, id *zhttp.I
 	}
 	switch p.Type {
 	case zhttp.TypeData, zhttp.TypeCredit, zhttp.TypePing, zhttp.TypePong:
-		c.credits += int64(p.Credits)
+		c.credits = addCredits(c.credits, p.Credits)
 	}
 	if c.has(fWS) {
 		w.wsPacket(slot, c, p)
@@ -631,6 +631,11 @@ func (w *Worker) startResponse(slot int32, c *conn, p *zhttp.Packet) {
 			v, ok := parseDecimal(h.Value)
 			if !ok {
 				w.badResponse(slot, c, "invalid content-length")
+				return
+			}
+			// RFC 9110 §8.6: repeats must agree (condure: the last wins).
+			if cl >= 0 && v != cl {
+				w.badResponse(slot, c, "conflicting content-length")
 				return
 			}
 			cl = v

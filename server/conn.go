@@ -54,6 +54,8 @@ const (
 	fWS                                // WebSocket session
 	fTLS                               // TLS connection: I/O goes through tlsSess
 	fTLSQueued                         // TLS: handshake input waiting for a running slot (tls_handshake.go)
+	fHeadExtended                      // idle deadline passed while a head arrived: session timer extended to 60 s
+	fPeerFin                           // the client sent FIN (half-close): it sends nothing more, it may still read
 )
 
 // Timers per connection slot: id = slot*timersPerConn + kind.

@@ -72,6 +72,10 @@ func (w *Worker) readReqBody(slot int32, c *conn) {
 	for i := 0; i < readBudget; {
 		if c.rstart == c.rend {
 			got, closed := w.fill(slot, c)
+			if !got && !closed && inputEnded(c) {
+				w.closeConn(slot, c, false) // the body will not be complete
+				return
+			}
 			if closed || !got {
 				return
 			}

@@ -407,7 +407,18 @@ func (w *Worker) feedHandshake(slot int32, c *conn, s *tlsSession) bool {
 			c.flags &^= fCanRead
 			return true
 		}
-		if err != nil || n == 0 {
+		if err == nil && n == 0 {
+			// FIN: what came with it may finish the handshake and carry a
+			// request (a TLS 1.3 client's Finished, request and
+			// close_notify arrive together); the handshake reads EOF after
+			// it, and fails if it needed more.
+			logging.Debug(targetConn, "worker %d: conn %d: client closed during tls handshake (FIN)", w.idx, slot)
+			c.flags |= fPeerFin
+			c.flags &^= fCanRead
+			s.tr.Close()
+			return true
+		}
+		if err != nil {
 			w.clientGone(slot, c, "client closed during tls handshake")
 			return false
 		}

@@ -153,6 +153,7 @@ type Worker struct {
 	bufs     *bufPool
 	bodyBufs *bufPool // req mode: head + whole body
 	addrs    *addrTable
+	ended    endedCancels // answers to handlers of sessions that ended early (ended.go)
 
 	idCounter    uint64
 	sessionTicks uint64 // handler silence that ends a session
@@ -705,7 +706,10 @@ func (w *Worker) handlerMessage(msg []byte) {
 		id := &p.IDs[i]
 		slot, ok := w.lookup(id.ID)
 		if !ok {
-			continue // unknown or stale id: dropped silently (ZHTTP.md §2.4)
+			// Unknown or stale id: dropped silently (ZHTTP.md §2.4), unless
+			// its session ended before this handler spoke (ended.go).
+			w.cancelEnded(p, id)
+			continue
 		}
 		if c := w.conns.Get(slot); !c.has(fReq) {
 			w.handlerPacket(slot, c, p, id)
@@ -715,9 +719,23 @@ func (w *Worker) handlerMessage(msg []byte) {
 
 // lookup finds the session an id names: "<worker>-<slot>-<counter hex>".
 func (w *Worker) lookup(id []byte) (int32, bool) {
+	s, counter, ok := w.parseID(id)
+	if !ok || !w.conns.InUse(s) {
+		return 0, false
+	}
+	c := w.conns.Get(s)
+	if c.idCounter != counter || c.state == stRecvHeader {
+		return 0, false
+	}
+	return s, true
+}
+
+// parseID reads an id of this worker: "<worker>-<slot>-<counter hex>", with
+// slot within the slab.
+func (w *Worker) parseID(id []byte) (int32, uint64, bool) {
 	wi, ok := zhttp.WorkerOf(id)
 	if !ok || wi != w.idx {
-		return 0, false
+		return 0, 0, false
 	}
 	i := 0
 	for id[i] != '-' {
@@ -729,12 +747,12 @@ func (w *Worker) lookup(id []byte) (int32, bool) {
 	for ; j < len(id) && id[j] != '-'; j++ {
 		c := id[j]
 		if c < '0' || c > '9' || j-i > 9 {
-			return 0, false
+			return 0, 0, false
 		}
 		slot = slot*10 + int(c-'0')
 	}
 	if j == i || j >= len(id)-1 || slot >= w.conns.Cap() {
-		return 0, false
+		return 0, 0, false
 	}
 	var counter uint64
 	for k := j + 1; k < len(id); k++ {
@@ -746,22 +764,14 @@ func (w *Worker) lookup(id []byte) (int32, bool) {
 		case c >= 'a' && c <= 'f':
 			d = c - 'a' + 10
 		default:
-			return 0, false
+			return 0, 0, false
 		}
 		if k-j > 16 {
-			return 0, false
+			return 0, 0, false
 		}
 		counter = counter<<4 | uint64(d)
 	}
-	s := int32(slot)
-	if !w.conns.InUse(s) {
-		return 0, false
-	}
-	c := w.conns.Get(s)
-	if c.idCounter != counter || c.state == stRecvHeader {
-		return 0, false
-	}
-	return s, true
+	return int32(slot), counter, true
 }
 
 // appendID writes a session's id into w.idBuf.

@@ -212,7 +212,7 @@ func (w *Worker) wsAccept(slot int32, c *conn, p *zhttp.Packet) {
 		return
 	}
 	w.touchStream(slot)
-	if c.rstart < c.rend || c.has(fCanRead) {
+	if c.rstart < c.rend || c.has(fCanRead) || c.has(fPeerFin) {
 		w.queue(slot, c)
 	}
 }
@@ -280,6 +280,10 @@ func (w *Worker) wsRead(slot int32, c *conn) {
 	for i := 0; i < readBudget; {
 		if c.rstart == c.rend {
 			got, closed := w.fill(slot, c)
+			if !got && !closed && inputEnded(c) {
+				w.clientGone(slot, c, "client closed without a close frame")
+				return
+			}
 			if closed || !got {
 				return
 			}
@@ -298,6 +302,10 @@ func (w *Worker) wsRead(slot int32, c *conn) {
 				return // waiting for credits; the buffered bytes stay
 			}
 			got, closed := w.fill(slot, c)
+			if !got && !closed && inputEnded(c) {
+				w.clientGone(slot, c, "client closed inside a frame")
+				return
+			}
 			if closed || !got {
 				return
 			}

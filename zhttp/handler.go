@@ -118,9 +118,11 @@ func (h *Handler) Close() {
 var ErrTimeout = errors.New("timed out")
 
 // Recv returns the next packet from the server (a request from PULL or a
-// later packet from the ROUTER), decoded, or ErrTimeout.
+// later packet from the ROUTER), decoded, or ErrTimeout. A timeout ≤ 0 (a
+// deadline already passed) only looks; zmq would take a negative one as
+// "wait forever".
 func (h *Handler) Recv(timeout time.Duration) (map[string]any, error) {
-	polled, err := h.poller.Poll(timeout)
+	polled, err := h.poller.Poll(max(timeout, 0))
 	if err != nil {
 		return nil, err
 	}
@@ -355,9 +357,9 @@ func (h *ReqHandler) Close() {
 	h.ctx.Term()
 }
 
-// Recv waits for the next request.
+// Recv waits for the next request, at most timeout (≤ 0: only looks).
 func (h *ReqHandler) Recv(timeout time.Duration) (*ReqRequest, error) {
-	h.router.SetRcvtimeo(timeout)
+	h.router.SetRcvtimeo(max(timeout, 0))
 	frames, err := h.router.RecvMessageBytes(0)
 	if err != nil {
 		if zmq.AsErrno(err) == zmq.Errno(11) { // EAGAIN: timed out

@@ -206,7 +206,12 @@ func (w *Worker) helloInput(slot int32, c *conn) {
 		w.clientGone(slot, c, "client closed during tls handshake")
 		return
 	}
+	// After the client's FIN (connEvent saw EPOLLRDHUP) no more of the
+	// record will come: an incomplete one ends the connection now.
 	if n < tlsRecordHeader {
+		if c.has(fPeerFin) {
+			w.clientGone(slot, c, "client closed during tls handshake")
+		}
 		return // the rest of the header raises a new edge
 	}
 	if hdr[0] == recordTypeHandshake && hdr[1] == 3 {
@@ -219,6 +224,9 @@ func (w *Worker) helloInput(slot int32, c *conn) {
 		}
 		avail, err := unix.IoctlGetInt(int(c.fd), unix.SIOCINQ)
 		if err == nil && avail < tlsRecordHeader+size {
+			if c.has(fPeerFin) {
+				w.clientGone(slot, c, "client closed during tls handshake")
+			}
 			return // more of the record raises a new edge
 		}
 	}

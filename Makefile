@@ -34,7 +34,7 @@ bench-micro:
 # Every fuzz target for FUZZTIME each; seeds and past crashers live in
 # each package's testdata/fuzz.
 fuzz:
-	@for t in FuzzParseRequest FuzzChunkedDecoder; do $(GO) test ./http1 -run='^$$' -fuzz="^$$t$$" -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s || exit 1; done
+	@for t in FuzzParseRequest FuzzChunkedDecoder FuzzValidAuthority; do $(GO) test ./http1 -run='^$$' -fuzz="^$$t$$" -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s || exit 1; done
 	@for t in FuzzParseTnet FuzzPacketParse; do $(GO) test ./zhttp -run='^$$' -fuzz="^$$t$$" -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s || exit 1; done
 	$(GO) test ./websocket -run='^$$' -fuzz='^FuzzReader$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s
 

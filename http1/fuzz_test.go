@@ -3,6 +3,8 @@ package http1
 import (
 	"bytes"
 	"errors"
+	"net/url"
+	"strings"
 	"testing"
 )
 
@@ -10,11 +12,12 @@ import (
 
 const fuzzMaxHead = 8192
 
-var parseErrors = []error{ErrMalformed, ErrTooManyHeaders, ErrHeadTooLarge, ErrBadVersion, ErrContentLength, ErrTransferEncode}
+var parseErrors = []error{ErrMalformed, ErrTooManyHeaders, ErrHeadTooLarge, ErrBadVersion, ErrContentLength, ErrTransferEncode, ErrBadTarget, ErrBadHost}
 
 // FuzzParseRequest checks that ParseRequest never panics, returns only its
-// sentinels, hands out views into the head, and agrees with itself on
-// prefixes, on the head alone and on a smaller limit.
+// sentinels, hands out views into the head, agrees with itself on prefixes,
+// on the head alone and on a smaller limit, and that the uri built from an
+// accepted request is well formed.
 func FuzzParseRequest(f *testing.F) {
 	f.Add([]byte(typicalRequest))
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -74,6 +77,81 @@ func FuzzParseRequest(f *testing.F) {
 		uri, err := AppendURI(nil, "https", req.Host, req.Target)
 		if err != nil && err != ErrURITooLong || len(uri) > MaxURI {
 			t.Fatalf("AppendURI = %d bytes, %v", len(uri), err)
+		}
+		if err == nil {
+			checkURI(t, &req, string(uri))
+		}
+	})
+}
+
+// checkURI checks that uri is "https://" authority path, the authority a
+// valid host[:port] by the reference (refValidAuthority): the Host, or the
+// target's own in absolute-form, or localhost for HTTP/1.0 without one; the
+// path the target's (origin-form), empty (asterisk-form, OPTIONS only) or
+// starting with "/".
+func checkURI(t *testing.T, req *Request, uri string) {
+	t.Helper()
+	rest, ok := strings.CutPrefix(uri, "https://")
+	if !ok {
+		t.Fatalf("uri %q: scheme", uri)
+	}
+	end := strings.IndexAny(rest, "/?#")
+	if end < 0 {
+		end = len(rest)
+	}
+	auth, path := rest[:end], rest[end:]
+	if !refValidAuthority(auth) {
+		t.Fatalf("uri %q: authority %q", uri, auth)
+	}
+	target := string(req.Target)
+	switch {
+	case target[0] == '/':
+		if path != target {
+			t.Fatalf("uri %q: path, target %q", uri, target)
+		}
+	case target == "*":
+		if path != "" || string(req.Method) != "OPTIONS" {
+			t.Fatalf("uri %q for %s *", uri, req.Method)
+		}
+	default: // absolute-form: scheme "://" auth path, the path maybe without its "/"
+		scheme, tail, _ := strings.Cut(target, "://")
+		scheme = strings.ToLower(scheme)
+		after, ok := strings.CutPrefix(tail, auth)
+		if scheme != "http" && scheme != "https" || !ok || path == "" || path[0] != '/' ||
+			path != after && path != "/"+after {
+			t.Fatalf("uri %q: absolute-form target %q", uri, target)
+		}
+	}
+	if target[0] == '/' || target == "*" {
+		want := string(req.Host)
+		if want == "" {
+			want = "localhost"
+			if req.Minor != 0 {
+				t.Fatalf("uri %q: HTTP/1.1 without a Host", uri)
+			}
+		}
+		if auth != want {
+			t.Fatalf("uri %q: authority, Host %q", uri, req.Host)
+		}
+	}
+	// A second opinion on the authority (Go refuses some pct-encoded hosts).
+	if !strings.Contains(auth, "%") {
+		u, err := url.Parse("https://" + auth + "/")
+		if err != nil || u.Host != auth || u.User != nil || u.Path != "/" {
+			t.Fatalf("uri %q: net/url reads the authority as %+v, %v", uri, u, err)
+		}
+	}
+}
+
+// FuzzValidAuthority checks validAuthority against the regular expression
+// and netip reference.
+func FuzzValidAuthority(f *testing.F) {
+	for _, s := range []string{"example.com:8080", "[::ffff:1.2.3.4]:80", "a%41", "u@h", "[fe80::1%25x]", "h:65536"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := validAuthority([]byte(s)), refValidAuthority(s); got != want {
+			t.Fatalf("validAuthority(%q) = %v, reference %v", s, got, want)
 		}
 	})
 }

@@ -6,7 +6,8 @@
 //
 // Files: parser.go (request head, RFC 9112 §2-§6), chunked.go (chunked body,
 // RFC 9112 §7.1), response.go (response head and chunk framing), uri.go (the
-// ZHTTP uri field, ZHTTP.md §5.2) and token.go (RFC 9110 token and field-value
+// ZHTTP uri field, ZHTTP.md §5.2), target.go (request-target forms and the
+// Host authority, RFC 9112 §3.2) and token.go (RFC 9110 token and field-value
 // rules shared by all of them).
 package http1
 
@@ -35,6 +36,8 @@ var (
 	ErrContentLength  = errors.New("invalid content-length")    // 400
 	ErrTransferEncode = errors.New("invalid transfer-encoding") // 400 (also CL together with TE)
 	ErrURITooLong     = errors.New("uri too long")              // 414
+	ErrBadTarget      = errors.New("invalid request target")    // 400
+	ErrBadHost        = errors.New("invalid host")              // 400 (also missing or repeated)
 	ErrBadChunk       = errors.New("invalid chunk")             // 400
 )
 
@@ -50,8 +53,8 @@ func Status(err error) (int, string) {
 	case errors.Is(err, ErrURITooLong):
 		return 414, "URI Too Long"
 	default:
-		// ErrMalformed, ErrContentLength, ErrTransferEncode, ErrBadChunk and
-		// anything unexpected: the request cannot be trusted.
+		// ErrMalformed, ErrContentLength, ErrTransferEncode, ErrBadChunk,
+		// ErrBadTarget, ErrBadHost and anything unexpected: the request cannot be trusted.
 		return 400, "Bad Request"
 	}
 }

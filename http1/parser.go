@@ -14,7 +14,7 @@ type Request struct {
 	Target  []byte   // request-target exactly as received
 	Minor   int      // 0 for HTTP/1.0, 1 for HTTP/1.1
 	Headers []Header // every header in order, duplicates kept (backed by hdrs)
-	Host    []byte   // value of the first Host header, nil if none
+	Host    []byte   // value of the Host header (at most one is accepted), nil if none
 
 	ContentLength int64 // -1 when absent (or when Chunked)
 	Chunked       bool  // Transfer-Encoding: chunked
@@ -23,7 +23,8 @@ type Request struct {
 	Upgrade       bool  // an Upgrade header whose value is "websocket" (case-insensitive)
 	HeadLen       int   // bytes of the head including the final empty line
 
-	hdrs [MaxHeaders]Header
+	absolute bool // Target is in absolute-form: the uri's authority comes from it
+	hdrs     [MaxHeaders]Header
 }
 
 // ParseRequest parses the request head at the start of buf.
@@ -35,6 +36,14 @@ type Request struct {
 // agree; Transfer-Encoding must be exactly "chunked" (case-insensitive); both
 // together is ErrTransferEncode (request smuggling). Transfer-Encoding on
 // HTTP/1.0 is ErrTransferEncode.
+//
+// The request-target must be origin-form, http(s) absolute-form with a valid
+// authority, or "*" for OPTIONS; anything else is ErrBadTarget (RFC 9112
+// §3.2). Host must be a valid authority (host and optional port, see
+// validAuthority) or empty, at most once, and present on HTTP/1.1, where it
+// may be empty only when an absolute-form target supplies the authority. Any
+// breach is ErrBadHost (RFC 9112 §3.2, RFC 9110 §7.2). So AppendURI always
+// has a well-formed authority to use.
 //
 // Complete lines are checked as soon as they arrive, so a bad request line or
 // header is reported before the head is complete. The server calls
@@ -110,6 +119,7 @@ func ParseRequest(buf []byte, req *Request, maxHead int) (int, error) {
 func (req *Request) reset() {
 	req.Method, req.Target, req.Host = nil, nil, nil
 	req.Minor = 0
+	req.absolute = false
 	req.Headers = req.hdrs[:0]
 	req.ContentLength = -1
 	req.Chunked, req.KeepAlive, req.Expect100, req.Upgrade = false, false, false, false
@@ -176,6 +186,11 @@ func (req *Request) parseRequestLine(line []byte) error {
 	if v[5] != '1' || v[7] > '1' {
 		return ErrBadVersion
 	}
+	absolute, err := checkTarget(line[:m], rest[:t])
+	if err != nil {
+		return err
+	}
+	req.absolute = absolute
 	req.Method = line[:m]
 	req.Target = rest[:t]
 	req.Minor = int(v[7] - '0')
@@ -217,7 +232,12 @@ type headerState struct {
 func (h *headerState) note(req *Request, name, value []byte) error {
 	switch len(name) {
 	case len("host"):
-		if req.Host == nil && equalFold(name, "host") {
+		if equalFold(name, "host") {
+			// RFC 9112 §3.2: 400 for more than one Host or an invalid one.
+			// Empty is allowed here; finish decides whether it may stay so.
+			if req.Host != nil || len(value) > 0 && !validAuthority(value) {
+				return ErrBadHost
+			}
 			req.Host = value
 		}
 	case len("expect"):
@@ -279,7 +299,8 @@ func parseContentLength(v []byte) (int64, bool) {
 }
 
 // finish applies the rules that need all header lines: framing
-// (RFC 9112 §6.1-§6.3), persistence (§9.3) and 100-continue (RFC 9110 §10.1.1).
+// (RFC 9112 §6.1-§6.3), Host (§3.2), persistence (§9.3) and 100-continue
+// (RFC 9110 §10.1.1).
 func (req *Request) finish(h *headerState) error {
 	if h.chunked {
 		// Transfer-Encoding with Content-Length is the classic smuggling
@@ -290,6 +311,13 @@ func (req *Request) finish(h *headerState) error {
 		}
 		req.Chunked = true
 		req.ContentLength = -1
+	}
+	// RFC 9112 §3.2: an HTTP/1.1 request must carry Host. An empty one
+	// names no authority (RFC 9110 §7.2), and an http URI needs one (§4.2.1):
+	// fine only when the target brings its own (§3.2.2). HTTP/1.0 may omit
+	// it: the uri then says localhost, as condure does.
+	if req.Minor == 1 && (req.Host == nil || len(req.Host) == 0 && !req.absolute) {
+		return ErrBadHost
 	}
 	if req.Minor == 1 {
 		req.KeepAlive = !h.close

@@ -71,8 +71,10 @@ func TestParseRequest(t *testing.T) {
 		{"typical_keep_alive", typicalRequest, want{
 			method: "GET", target: "/api/v1/items?id=42&sort=desc", minor: 1, host: "example.com:8080",
 			cl: -1, keepAlive: true}},
-		{"minimal_http11", "GET / HTTP/1.1\r\n\r\n", want{
-			method: "GET", target: "/", minor: 1, host: "<nil>", headers: nil, cl: -1, keepAlive: true}},
+		{"minimal_http11", "GET / HTTP/1.1\r\nHost: h\r\n\r\n", want{
+			method: "GET", target: "/", minor: 1, host: "h", headers: []string{"Host: h"}, cl: -1, keepAlive: true}},
+		{"http10_without_host", "GET / HTTP/1.0\r\n\r\n", want{
+			method: "GET", target: "/", minor: 0, host: "<nil>", headers: nil, cl: -1}},
 		{"http10_closes_by_default", "GET / HTTP/1.0\r\n\r\n", want{
 			method: "GET", target: "/", minor: 0, cl: -1}},
 		{"http10_keep_alive", "GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", want{
@@ -83,80 +85,103 @@ func TestParseRequest(t *testing.T) {
 			method: "GET", target: "/", minor: 0, cl: -1}},
 		{"http10_close_in_second_header", "GET / HTTP/1.0\r\nConnection: keep-alive\r\nConnection: close\r\n\r\n", want{
 			method: "GET", target: "/", minor: 0, cl: -1}},
-		{"http11_close", "GET / HTTP/1.1\r\nConnection: close\r\n\r\n", want{
+		{"http11_close", "GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n", want{
 			method: "GET", target: "/", minor: 1, cl: -1}},
-		{"http11_close_capitalised", "GET / HTTP/1.1\r\nCONNECTION: Close\r\n\r\n", want{
+		{"http11_close_capitalised", "GET / HTTP/1.1\r\nHost: h\r\nCONNECTION: Close\r\n\r\n", want{
 			method: "GET", target: "/", minor: 1, cl: -1}}, // §12 #4
-		{"http11_close_in_token_list", "GET / HTTP/1.1\r\nConnection: Upgrade ,\tclose \r\n\r\n", want{
+		{"http11_close_in_token_list", "GET / HTTP/1.1\r\nHost: h\r\nConnection: Upgrade ,\tclose \r\n\r\n", want{
 			method: "GET", target: "/", minor: 1, cl: -1}},
-		{"http11_close_substring_is_not_close", "GET / HTTP/1.1\r\nConnection: closed, xclose\r\n\r\n", want{
+		{"http11_close_substring_is_not_close", "GET / HTTP/1.1\r\nHost: h\r\nConnection: closed, xclose\r\n\r\n", want{
 			method: "GET", target: "/", minor: 1, cl: -1, keepAlive: true}},
 		{"content_length", "POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 12\r\n\r\n", want{
 			method: "POST", target: "/x", minor: 1, host: "a", cl: 12, keepAlive: true}},
-		{"content_length_zero", "POST /x HTTP/1.1\r\nContent-Length: 0\r\n\r\n", want{
+		{"content_length_zero", "POST /x HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n", want{
 			method: "POST", target: "/x", minor: 1, cl: 0, keepAlive: true}},
-		{"content_length_leading_zeros", "POST /x HTTP/1.1\r\ncontent-length: 007\r\n\r\n", want{
+		{"content_length_leading_zeros", "POST /x HTTP/1.1\r\nHost: h\r\ncontent-length: 007\r\n\r\n", want{
 			method: "POST", target: "/x", minor: 1, cl: 7, keepAlive: true}},
-		{"content_length_max_int64", "POST /x HTTP/1.1\r\nContent-Length: 9223372036854775807\r\n\r\n", want{
+		{"content_length_max_int64", "POST /x HTTP/1.1\r\nHost: h\r\nContent-Length: 9223372036854775807\r\n\r\n", want{
 			method: "POST", target: "/x", minor: 1, cl: 9223372036854775807, keepAlive: true}},
-		{"content_length_equal_repeat", "POST /x HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n", want{
+		{"content_length_equal_repeat", "POST /x HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n", want{
 			method: "POST", target: "/x", minor: 1, cl: 5, keepAlive: true,
-			headers: []string{"Content-Length: 5", "Content-Length: 5"}}},
-		{"content_length_padded", "POST /x HTTP/1.1\r\nContent-Length: \t 5 \t\r\n\r\n", want{
+			headers: []string{"Host: h", "Content-Length: 5", "Content-Length: 5"}}},
+		{"content_length_padded", "POST /x HTTP/1.1\r\nHost: h\r\nContent-Length: \t 5 \t\r\n\r\n", want{
 			method: "POST", target: "/x", minor: 1, cl: 5, keepAlive: true}},
-		{"chunked", "POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", want{
+		{"chunked", "POST /x HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n", want{
 			method: "POST", target: "/x", minor: 1, cl: -1, chunked: true, keepAlive: true}},
-		{"chunked_any_case", "POST /x HTTP/1.1\r\ntransfer-encoding: Chunked\r\n\r\n", want{
+		{"chunked_any_case", "POST /x HTTP/1.1\r\nHost: h\r\ntransfer-encoding: Chunked\r\n\r\n", want{
 			method: "POST", target: "/x", minor: 1, cl: -1, chunked: true, keepAlive: true}},
-		{"expect_100_with_length", "PUT /x HTTP/1.1\r\nContent-Length: 1\r\nExpect: 100-continue\r\n\r\n", want{
+		{"expect_100_with_length", "PUT /x HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\nExpect: 100-continue\r\n\r\n", want{
 			method: "PUT", target: "/x", minor: 1, cl: 1, keepAlive: true, expect100: true}},
-		{"expect_100_with_chunked_any_case", "PUT /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\nexpect: 100-Continue\r\n\r\n", want{
+		{"expect_100_with_chunked_any_case", "PUT /x HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nexpect: 100-Continue\r\n\r\n", want{
 			method: "PUT", target: "/x", minor: 1, cl: -1, chunked: true, keepAlive: true, expect100: true}},
-		{"expect_100_without_body", "PUT /x HTTP/1.1\r\nContent-Length: 0\r\nExpect: 100-continue\r\n\r\n", want{
+		{"expect_100_without_body", "PUT /x HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\nExpect: 100-continue\r\n\r\n", want{
 			method: "PUT", target: "/x", minor: 1, cl: 0, keepAlive: true}},
-		{"expect_100_no_length", "GET /x HTTP/1.1\r\nExpect: 100-continue\r\n\r\n", want{
+		{"expect_100_no_length", "GET /x HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\n\r\n", want{
 			method: "GET", target: "/x", minor: 1, cl: -1, keepAlive: true}},
 		{"expect_100_on_http10_ignored", "PUT /x HTTP/1.0\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n", want{
 			method: "PUT", target: "/x", minor: 0, cl: 3}},
-		{"expect_other", "PUT /x HTTP/1.1\r\nContent-Length: 3\r\nExpect: 200-ok\r\n\r\n", want{
+		{"expect_other", "PUT /x HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nExpect: 200-ok\r\n\r\n", want{
 			method: "PUT", target: "/x", minor: 1, cl: 3, keepAlive: true}},
 		{"upgrade_websocket", "GET /ws HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n", want{
 			method: "GET", target: "/ws", minor: 1, host: "h", cl: -1, keepAlive: true, upgrade: true}},
-		{"upgrade_websocket_any_case", "GET /ws HTTP/1.1\r\nupgrade: WebSocket\r\n\r\n", want{
+		{"upgrade_websocket_any_case", "GET /ws HTTP/1.1\r\nHost: h\r\nupgrade: WebSocket\r\n\r\n", want{
 			method: "GET", target: "/ws", minor: 1, cl: -1, keepAlive: true, upgrade: true}},
-		{"upgrade_other", "GET /ws HTTP/1.1\r\nUpgrade: h2c\r\n\r\n", want{
+		{"upgrade_other", "GET /ws HTTP/1.1\r\nHost: h\r\nUpgrade: h2c\r\n\r\n", want{
 			method: "GET", target: "/ws", minor: 1, cl: -1, keepAlive: true}},
-		{"upgrade_list_is_not_websocket", "GET /ws HTTP/1.1\r\nUpgrade: websocket, h2c\r\n\r\n", want{
+		{"upgrade_list_is_not_websocket", "GET /ws HTTP/1.1\r\nHost: h\r\nUpgrade: websocket, h2c\r\n\r\n", want{
 			method: "GET", target: "/ws", minor: 1, cl: -1, keepAlive: true}},
-		{"first_host_wins", "GET / HTTP/1.1\r\nhost: one\r\nHost: two\r\n\r\n", want{
+		{"host_any_case", "GET / HTTP/1.1\r\nhOST: one\r\n\r\n", want{
 			method: "GET", target: "/", minor: 1, host: "one", cl: -1, keepAlive: true}},
-		{"empty_host", "GET / HTTP/1.1\r\nHost:\r\n\r\n", want{
-			method: "GET", target: "/", minor: 1, host: "", cl: -1, keepAlive: true,
-			headers: []string{"Host: "}}},
+		{"host_with_port", "GET / HTTP/1.1\r\nHost: example.com:8080\r\n\r\n", want{
+			method: "GET", target: "/", minor: 1, host: "example.com:8080", cl: -1, keepAlive: true}},
+		{"host_port_max", "GET / HTTP/1.1\r\nHost: a:65535\r\n\r\n", want{
+			method: "GET", target: "/", minor: 1, host: "a:65535", cl: -1, keepAlive: true}},
+		{"host_ipv4", "GET / HTTP/1.1\r\nHost: 127.0.0.1:80\r\n\r\n", want{
+			method: "GET", target: "/", minor: 1, host: "127.0.0.1:80", cl: -1, keepAlive: true}},
+		{"host_ipv6", "GET / HTTP/1.1\r\nHost: [::1]\r\n\r\n", want{
+			method: "GET", target: "/", minor: 1, host: "[::1]", cl: -1, keepAlive: true}},
+		{"host_ipv6_port", "GET / HTTP/1.1\r\nHost: [2001:db8::ff00:42:8329]:8443\r\n\r\n", want{
+			method: "GET", target: "/", minor: 1, host: "[2001:db8::ff00:42:8329]:8443", cl: -1, keepAlive: true}},
+		{"host_reg_name_sub_delims_pct", "GET / HTTP/1.1\r\nHost: a-b_c~d!$&'()*+,;=%41.x\r\n\r\n", want{
+			method: "GET", target: "/", minor: 1, host: "a-b_c~d!$&'()*+,;=%41.x", cl: -1, keepAlive: true}},
+		{"host_padded", "GET / HTTP/1.1\r\nHost: \t h \r\n\r\n", want{
+			method: "GET", target: "/", minor: 1, host: "h", cl: -1, keepAlive: true}},
+		{"http10_empty_host", "GET / HTTP/1.0\r\nHost:\r\n\r\n", want{
+			method: "GET", target: "/", minor: 0, host: "", cl: -1, headers: []string{"Host: "}}},
+		{"absolute_form_empty_host", "GET http://a/ HTTP/1.1\r\nHost:\r\n\r\n", want{
+			method: "GET", target: "http://a/", minor: 1, host: "", cl: -1, keepAlive: true}}, // RFC 9112 §3.2.2
+		{"absolute_form_other_host", "GET https://A.example:8443?q HTTP/1.1\r\nHost: b\r\n\r\n", want{
+			method: "GET", target: "https://A.example:8443?q", minor: 1, host: "b", cl: -1, keepAlive: true}},
+		{"absolute_form_ipv6", "GET http://[::ffff:1.2.3.4]:80/x HTTP/1.1\r\nHost: b\r\n\r\n", want{
+			method: "GET", target: "http://[::ffff:1.2.3.4]:80/x", minor: 1, host: "b", cl: -1, keepAlive: true}},
+		{"absolute_form_http10_no_host", "GET http://a/x HTTP/1.0\r\n\r\n", want{
+			method: "GET", target: "http://a/x", minor: 0, host: "<nil>", cl: -1}},
+		{"options_asterisk", "OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n", want{
+			method: "OPTIONS", target: "*", minor: 1, host: "h", cl: -1, keepAlive: true}},
+		{"origin_form_double_slash", "GET //x/y HTTP/1.1\r\nHost: h\r\n\r\n", want{
+			method: "GET", target: "//x/y", minor: 1, host: "h", cl: -1, keepAlive: true}},
 		{"bare_lf", "GET / HTTP/1.1\nHost: a\nX: y\n\n", want{
 			method: "GET", target: "/", minor: 1, host: "a", cl: -1, keepAlive: true,
 			headers: []string{"Host: a", "X: y"}}},
 		{"mixed_line_endings", "GET / HTTP/1.1\r\nHost: a\nX: y\r\n\n", want{
 			method: "GET", target: "/", minor: 1, host: "a", cl: -1, keepAlive: true}},
-		{"leading_empty_lines", "\r\n\n\r\nGET / HTTP/1.1\r\n\r\n", want{
+		{"leading_empty_lines", "\r\n\n\r\nGET / HTTP/1.1\r\nHost: h\r\n\r\n", want{
 			method: "GET", target: "/", minor: 1, cl: -1, keepAlive: true}},
-		{"values_trimmed_and_kept_in_order", "GET / HTTP/1.1\r\nB:  2 \r\na:\t1\t\r\nB: 3\r\nEmpty: \r\n\r\n", want{
+		{"values_trimmed_and_kept_in_order", "GET / HTTP/1.1\r\nHost: h\r\nB:  2 \r\na:\t1\t\r\nB: 3\r\nEmpty: \r\n\r\n", want{
 			method: "GET", target: "/", minor: 1, cl: -1, keepAlive: true,
-			headers: []string{"B: 2", "a: 1", "B: 3", "Empty: "}}},
-		{"inner_spaces_kept", "GET / HTTP/1.1\r\nX: a  b\tc\r\n\r\n", want{
-			method: "GET", target: "/", minor: 1, cl: -1, keepAlive: true, headers: []string{"X: a  b\tc"}}},
-		{"obs_text_in_value", "GET / HTTP/1.1\r\nX: caf\xc3\xa9 \xff\r\n\r\n", want{
-			method: "GET", target: "/", minor: 1, cl: -1, keepAlive: true, headers: []string{"X: caf\xc3\xa9 \xff"}}},
-		{"any_method_token", "M-SEARCH * HTTP/1.1\r\n\r\n", want{
-			method: "M-SEARCH", target: "*", minor: 1, cl: -1, keepAlive: true}},
+			headers: []string{"Host: h", "B: 2", "a: 1", "B: 3", "Empty: "}}},
+		{"inner_spaces_kept", "GET / HTTP/1.1\r\nHost: h\r\nX: a  b\tc\r\n\r\n", want{
+			method: "GET", target: "/", minor: 1, cl: -1, keepAlive: true, headers: []string{"Host: h", "X: a  b\tc"}}},
+		{"obs_text_in_value", "GET / HTTP/1.1\r\nHost: h\r\nX: caf\xc3\xa9 \xff\r\n\r\n", want{
+			method: "GET", target: "/", minor: 1, cl: -1, keepAlive: true, headers: []string{"Host: h", "X: caf\xc3\xa9 \xff"}}},
+		{"any_method_token", "M-SEARCH /x HTTP/1.1\r\nHost: h\r\n\r\n", want{
+			method: "M-SEARCH", target: "/x", minor: 1, cl: -1, keepAlive: true}},
 		{"absolute_form_target", "GET http://other/x?y HTTP/1.1\r\nHost: x\r\n\r\n", want{
 			method: "GET", target: "http://other/x?y", minor: 1, host: "x", cl: -1, keepAlive: true}},
-		{"authority_form_target", "CONNECT example.com:443 HTTP/1.1\r\n\r\n", want{
-			method: "CONNECT", target: "example.com:443", minor: 1, cl: -1, keepAlive: true}},
-		{"token_chars_in_name", "GET / HTTP/1.1\r\nX!#$%&'*+-.^_`|~09az: v\r\n\r\n", want{
+		{"token_chars_in_name", "GET / HTTP/1.1\r\nHost: h\r\nX!#$%&'*+-.^_`|~09az: v\r\n\r\n", want{
 			method: "GET", target: "/", minor: 1, cl: -1, keepAlive: true,
-			headers: []string{"X!#$%&'*+-.^_`|~09az: v"}}},
-		{"64_headers", "GET / HTTP/1.1\r\n" + strings.Repeat("X: y\r\n", 64) + "\r\n", want{
+			headers: []string{"Host: h", "X!#$%&'*+-.^_`|~09az: v"}}},
+		{"64_headers", "GET / HTTP/1.1\r\nHost: h\r\n" + strings.Repeat("X: y\r\n", 63) + "\r\n", want{
 			method: "GET", target: "/", minor: 1, cl: -1, keepAlive: true}},
 	}
 	for _, tt := range tests {
@@ -292,7 +317,7 @@ func TestParseRequestIncomplete(t *testing.T) {
 	for _, in := range []string{
 		typicalRequest,
 		"\r\n\nPOST /x HTTP/1.0\nContent-Length: 3\nConnection: keep-alive\n\n",
-		"GET / HTTP/1.1\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: h\r\n\r\n",
 	} {
 		var req Request
 		for k := 0; k < len(in); k++ {
@@ -323,7 +348,7 @@ func TestParseRequestEarlyError(t *testing.T) {
 }
 
 func TestParseRequestHeadTooLarge(t *testing.T) {
-	head := "GET / HTTP/1.1\r\nX: " + strings.Repeat("a", 100) + "\r\n\r\n"
+	head := "GET / HTTP/1.1\r\nHost: h\r\nX: " + strings.Repeat("a", 100) + "\r\n\r\n"
 	tests := []struct {
 		name    string
 		in      string
@@ -424,6 +449,8 @@ func TestStatus(t *testing.T) {
 		{ErrContentLength, 400, "Bad Request"},
 		{ErrTransferEncode, 400, "Bad Request"},
 		{ErrBadChunk, 400, "Bad Request"},
+		{ErrBadTarget, 400, "Bad Request"},
+		{ErrBadHost, 400, "Bad Request"},
 		{ErrTooManyHeaders, 431, "Request Header Fields Too Large"},
 		{ErrHeadTooLarge, 431, "Request Header Fields Too Large"},
 		{ErrBadVersion, 505, "HTTP Version Not Supported"},

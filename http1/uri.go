@@ -1,33 +1,31 @@
 package http1
 
-import "unicode/utf8"
-
-// localhost stands in for a missing, empty or non-UTF-8 Host, as condure
-// does (ZHTTP.md §5.2).
+// localhost stands in for the Host an HTTP/1.0 request may omit (or send
+// empty), as condure does (ZHTTP.md §5.2).
 var localhost = []byte("localhost")
 
-// AppendURI appends scheme + "://" + authority + path for a request: with an
-// origin-form target the authority is host (or "localhost" when host is
-// empty); with an absolute-form target ("http://a/b") its authority and path
-// are used instead (RFC 9112 §3.2.2); "*" gives scheme://host*. Returns
-// ErrURITooLong past MaxURI bytes.
+// AppendURI appends the target URI of a request (RFC 9112 §3.3) as scheme +
+// "://" + authority + path, for host and target as ParseRequest accepted
+// them (req.Host, req.Target); other input gives an unspecified result:
 //
-// Absolute form is recognised for the http and https schemes in any case
-// (ZHTTP.md §12 #9); the result keeps the listener's scheme argument
-// (http/https/ws/wss), the path defaults to "/", and an empty authority falls
-// back to host. A host or authority that is not UTF-8 is replaced by
-// "localhost". Authority-form and any other target are appended after the
-// host unchanged, as condure does. On error dst is returned unchanged.
+//   - origin-form ("/p?q"): the authority is host, or "localhost" when
+//     host is empty (HTTP/1.0 only), and the path is the target;
+//   - absolute-form ("http://a/p"): authority and path come from the
+//     target and host is ignored (RFC 9112 §3.2.2, ZHTTP.md §12 #9); the
+//     path defaults to "/" and the listener's scheme argument is kept;
+//   - asterisk-form ("*", OPTIONS): the authority alone, the path empty.
+//
+// Returns ErrURITooLong past MaxURI bytes; on error dst is returned
+// unchanged.
 func AppendURI(dst []byte, scheme string, host, target []byte) ([]byte, error) {
 	auth, path, slash := host, target, false
 	if a, p, ok := splitAbsolute(target); ok {
-		if len(a) > 0 {
-			auth = a
-		}
 		// "http://a" and "http://a?q" have an empty path: "/" it is.
-		path, slash = p, len(p) == 0 || p[0] != '/'
+		auth, path, slash = a, p, len(p) == 0 || p[0] != '/'
+	} else if len(target) == 1 && target[0] == '*' {
+		path = nil
 	}
-	if len(auth) == 0 || !utf8.Valid(auth) {
+	if len(auth) == 0 {
 		auth = localhost
 	}
 	n := len(scheme) + len("://") + len(auth) + len(path)

@@ -5,34 +5,54 @@ import (
 	"testing"
 )
 
+// parseHead parses a request line and header lines (joined with CRLF); the
+// test fails on a parse error.
+func parseHead(t *testing.T, line string, headers ...string) *Request {
+	t.Helper()
+	raw := line + "\r\n"
+	for _, h := range headers {
+		raw += h + "\r\n"
+	}
+	raw += "\r\n"
+	req := new(Request)
+	if n, err := ParseRequest([]byte(raw), req, 3*MaxURI); n != len(raw) || err != nil {
+		t.Fatalf("ParseRequest(%q) = %d, %v", raw, n, err)
+	}
+	return req
+}
+
 func TestAppendURI(t *testing.T) {
+	long := "/" + strings.Repeat("a", MaxURI-len("http://h/"))
 	tests := []struct {
-		name, scheme, host, target, want string
+		name, scheme, line string
+		headers            []string
+		want               string
 	}{
-		{"origin_form", "http", "example.com:8080", "/a/b?c=d", "http://example.com:8080/a/b?c=d"},
-		{"no_host", "http", "", "/", "http://localhost/"},
-		{"non_utf8_host", "http", "ex\xffample", "/", "http://localhost/"},
-		{"websocket_tls", "wss", "h", "/ws", "wss://h/ws"},
-		{"absolute_form", "http", "x", "http://other/x?y", "http://other/x?y"},              // §12 #9
-		{"absolute_form_https", "http", "x", "https://other:8443/x", "http://other:8443/x"}, // listener's scheme kept
-		{"absolute_form_scheme_case", "https", "x", "HTTP://Other/P", "https://Other/P"},
-		{"absolute_form_no_path", "http", "x", "http://other", "http://other/"},
-		{"absolute_form_query_only", "http", "x", "http://other?q=1", "http://other/?q=1"},
-		{"absolute_form_no_host_header", "http", "", "http://other/p", "http://other/p"},
-		{"absolute_form_empty_authority", "http", "h", "http:///p", "http://h/p"},
-		{"absolute_form_empty_all", "http", "", "http://", "http://localhost/"},
-		{"asterisk", "http", "h", "*", "http://h*"},
-		{"authority_form", "http", "h", "example.com:443", "http://hexample.com:443"},
-		{"other_scheme_not_absolute", "http", "h", "ftp://x/y", "http://hftp://x/y"},
-		{"max_length", "http", "h", "/" + strings.Repeat("a", MaxURI-len("http://h/")), "http://h/" + strings.Repeat("a", MaxURI-len("http://h/"))},
+		{"origin_form", "http", "GET /a/b?c=d HTTP/1.1", []string{"Host: example.com:8080"}, "http://example.com:8080/a/b?c=d"},
+		{"http10_no_host", "http", "GET / HTTP/1.0", nil, "http://localhost/"}, // as condure
+		{"http10_empty_host", "http", "GET /x HTTP/1.0", []string{"Host:"}, "http://localhost/x"},
+		{"websocket_tls", "wss", "GET /ws HTTP/1.1", []string{"Host: h"}, "wss://h/ws"},
+		{"ipv6_host", "http", "GET /x HTTP/1.1", []string{"Host: [::1]:8080"}, "http://[::1]:8080/x"},
+		{"origin_form_double_slash", "http", "GET //evil/x HTTP/1.1", []string{"Host: good"}, "http://good//evil/x"},
+		// RFC 9112 §3.2.2, ZHTTP.md §12 #9: the target's authority, Host ignored.
+		{"absolute_form", "http", "GET http://other/x?y HTTP/1.1", []string{"Host: x"}, "http://other/x?y"},
+		{"absolute_form_host_differs", "http", "GET http://evil.example/admin HTTP/1.1", []string{"Host: good.example"}, "http://evil.example/admin"},
+		{"absolute_form_https", "http", "GET https://other:8443/x HTTP/1.1", []string{"Host: x"}, "http://other:8443/x"}, // listener's scheme kept
+		{"absolute_form_scheme_case", "https", "GET HTTP://Other/P HTTP/1.1", []string{"Host: x"}, "https://Other/P"},
+		{"absolute_form_no_path", "http", "GET http://other HTTP/1.1", []string{"Host: x"}, "http://other/"},
+		{"absolute_form_query_only", "http", "GET http://other?q=1 HTTP/1.1", []string{"Host: x"}, "http://other/?q=1"},
+		{"absolute_form_empty_host_header", "http", "GET http://other/p HTTP/1.1", []string{"Host:"}, "http://other/p"},
+		{"absolute_form_http10_no_host", "http", "GET http://other/p HTTP/1.0", nil, "http://other/p"},
+		{"absolute_form_ipv6", "http", "GET http://[2001:db8::1]:81/p HTTP/1.1", []string{"Host: x"}, "http://[2001:db8::1]:81/p"},
+		// RFC 9112 §3.3: asterisk-form has an empty path (condure: "http://h*").
+		{"asterisk", "http", "OPTIONS * HTTP/1.1", []string{"Host: h:81"}, "http://h:81"},
+		{"asterisk_http10_no_host", "http", "OPTIONS * HTTP/1.0", nil, "http://localhost"},
+		{"max_length", "http", "GET " + long + " HTTP/1.1", []string{"Host: h"}, "http://h" + long},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var host []byte
-			if tt.host != "" {
-				host = []byte(tt.host)
-			}
-			got, err := AppendURI([]byte("pre"), tt.scheme, host, []byte(tt.target))
+			req := parseHead(t, tt.line, tt.headers...)
+			got, err := AppendURI([]byte("pre"), tt.scheme, req.Host, req.Target)
 			if err != nil || string(got) != "pre"+tt.want {
 				t.Fatalf("AppendURI = %q, %v; want %q", got, err, "pre"+tt.want)
 			}
@@ -42,15 +62,16 @@ func TestAppendURI(t *testing.T) {
 
 func TestAppendURITooLong(t *testing.T) {
 	tests := []struct {
-		name, host, target string
+		name, line, host string
 	}{
-		{"long_target", "h", "/" + strings.Repeat("a", MaxURI-len("http://h/")+1)},
-		{"long_host", strings.Repeat("h", MaxURI), "/"},
-		{"absolute_form_slash_counted", "h", "http://" + strings.Repeat("a", MaxURI-len("http://"))},
+		{"long_target", "GET /" + strings.Repeat("a", MaxURI-len("http://h/")+1) + " HTTP/1.1", "h"},
+		{"long_host", "GET / HTTP/1.1", strings.Repeat("h", MaxURI)},
+		{"absolute_form_slash_counted", "GET http://" + strings.Repeat("a", MaxURI-len("http://")) + " HTTP/1.1", "h"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := AppendURI([]byte("pre"), "http", []byte(tt.host), []byte(tt.target))
+			req := parseHead(t, tt.line, "Host: "+tt.host)
+			got, err := AppendURI([]byte("pre"), "http", req.Host, req.Target)
 			if err != ErrURITooLong || string(got) != "pre" {
 				t.Fatalf("AppendURI = %q, %v; want dst unchanged, ErrURITooLong", got, err)
 			}

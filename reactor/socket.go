@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"os"
 	"strconv"
 	"unsafe"
 
@@ -84,29 +83,6 @@ func parseListenAddr(addr string) (unix.Sockaddr, int, error) {
 		sa.ZoneId = uint32(ifi.Index)
 	}
 	return sa, unix.AF_INET6, nil
-}
-
-// ListenUnix opens a non-blocking unix-socket listener at path, removing a stale file first.
-// Only a socket file is removed: any other file at path makes bind fail.
-func ListenUnix(path string, backlog int) (fd int, err error) {
-	if fi, err := os.Lstat(path); err == nil && fi.Mode()&os.ModeSocket != 0 {
-		if err := os.Remove(path); err != nil {
-			return -1, fmt.Errorf("stale unix socket %s: %w", path, err)
-		}
-	}
-	fd, err = unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return -1, fmt.Errorf("unix listen socket for %s: %w", path, err)
-	}
-	if err = unix.Bind(fd, &unix.SockaddrUnix{Name: path}); err != nil {
-		unix.Close(fd)
-		return -1, fmt.Errorf("bind to %s: %w", path, err)
-	}
-	if err = unix.Listen(fd, backlog); err != nil {
-		unix.Close(fd)
-		return -1, fmt.Errorf("listen on %s: %w", path, err)
-	}
-	return fd, nil
 }
 
 // Acceptor accepts connections from a listener fd with accept4

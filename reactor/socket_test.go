@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -179,53 +178,6 @@ func TestListenBadAddresses(t *testing.T) {
 		t.Fatal("no address")
 	} else if _, ok := sa.(*unix.SockaddrInet4); !ok {
 		t.Fatalf("mapped address bound as %T", sa)
-	}
-}
-
-func TestListenUnix(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "s.sock")
-	// A stale socket file, as a crashed process leaves behind.
-	old, err := ListenUnix(path, 16)
-	if err != nil {
-		t.Fatal(err)
-	}
-	unix.Close(old)
-	if _, err := os.Stat(path); err != nil {
-		t.Fatalf("no stale file to test with: %v", err)
-	}
-
-	lfd, err := ListenUnix(path, 16)
-	if err != nil {
-		t.Fatalf("ListenUnix over a stale socket: %v", err)
-	}
-	defer unix.Close(lfd)
-	checkFdFlags(t, lfd, "unix listener")
-	if _, err := LocalPort(lfd); err == nil {
-		t.Error("LocalPort of a unix socket succeeded")
-	}
-
-	cfd, _ := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-	defer unix.Close(cfd)
-	if err := unix.Connect(cfd, &unix.SockaddrUnix{Name: path}); err != nil {
-		t.Fatal(err)
-	}
-	a, _ := NewAcceptor()
-	defer a.Close()
-	fd, peer := acceptWait(t, a, lfd)
-	checkFdFlags(t, fd, "accepted unix socket")
-	if peer.IsValid() {
-		t.Fatalf("unix peer = %v, want none", peer)
-	}
-
-	// A regular file is not stale socket: it is left alone and bind fails.
-	reg := filepath.Join(t.TempDir(), "data")
-	os.WriteFile(reg, []byte("keep"), 0o600)
-	if fd, err := ListenUnix(reg, 16); err == nil {
-		unix.Close(fd)
-		t.Fatal("ListenUnix over a regular file succeeded")
-	}
-	if b, _ := os.ReadFile(reg); string(b) != "keep" {
-		t.Fatal("regular file was removed")
 	}
 }
 

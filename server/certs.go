@@ -27,6 +27,41 @@ type CertStore struct {
 	configs map[string]*tls.Config // per default-cert, shared by the workers
 }
 
+// certErrLogs rate-limits the "tls: <error>" lines of one listener
+// configuration: a broken identity fails every handshake that names it, so
+// one line a second per distinct error, for up to certErrKeys errors (then
+// one limiter for all others: clients choose the names).
+type certErrLogs struct {
+	mu   sync.Mutex
+	byID map[string]*logging.Limiter
+	rest logging.Limiter
+}
+
+const certErrKeys = 64
+
+// allow is Limiter.Allow for the line of err; note is its suffix.
+func (c *certErrLogs) allow(err string, now time.Time) (note string, ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	l := c.byID[err]
+	if l == nil {
+		if c.byID == nil {
+			c.byID = map[string]*logging.Limiter{}
+			c.rest = *logging.NewLimiter(time.Second)
+		}
+		if len(c.byID) < certErrKeys {
+			l = logging.NewLimiter(time.Second)
+			c.byID[err] = l
+		} else {
+			l = &c.rest
+		}
+	}
+	if !l.Allow(now) {
+		return "", false
+	}
+	return l.Note(), true
+}
+
 type certEntry struct {
 	cert   *tls.Certificate
 	crtMod time.Time
@@ -124,6 +159,7 @@ func (s *CertStore) TLSConfig(defaultCert string) *tls.Config {
 }
 
 func (s *CertStore) newTLSConfig(defaultCert string) *tls.Config {
+	errLogs := &certErrLogs{}
 	return &tls.Config{
 		MinVersion: tls.VersionTLS12,
 		NextProtos: []string{"http/1.1"},
@@ -135,7 +171,9 @@ func (s *CertStore) newTLSConfig(defaultCert string) *tls.Config {
 		GetCertificate: func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
 			cert, err := s.forName(hello.ServerName, defaultCert)
 			if err != nil {
-				logging.Error(targetServer, "tls: %v", err)
+				if note, ok := errLogs.allow(err.Error(), time.Now()); ok {
+					logging.Error(targetServer, "tls: %v%s", err, note)
+				}
 			} else if cert == nil {
 				logging.Debug(targetServer, "tls: no certificate for %q", hello.ServerName)
 			}

@@ -24,7 +24,7 @@ const (
 	stWsPeerClosed                   // client sent close: no more reading, waiting for the handler's close
 	stWsClosing                      // handler sent close: still forwarding client frames until the client's close
 	stWsFinished                     // both closes seen: the TCP connection closes once output is written
-	stTLSHandshake                   // TLS handshake running in its goroutine (tls.go)
+	stTLSHandshake                   // TLS handshake: hello, queued, running or parked (tls_handshake.go)
 )
 
 var stateNames = [...]string{"recv-header", "await-handler", "recv-body", "await-response", "send-body", "handoff", "req-body", "req-await",
@@ -53,6 +53,9 @@ const (
 	fReq                               // req-mode connection
 	fWS                                // WebSocket session
 	fTLS                               // TLS connection: I/O goes through tlsSess
+	fTLSQueued                         // TLS: handshake input waiting for a running slot (tls_handshake.go)
+	fHeadExtended                      // idle deadline passed while a head arrived: session timer extended to 60 s
+	fPeerFin                           // the client sent FIN (half-close): it sends nothing more, it may still read
 )
 
 // Timers per connection slot: id = slot*timersPerConn + kind.

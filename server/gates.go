@@ -66,13 +66,8 @@ type backpressure struct {
 	cancelTmp  []heldCancel
 	incl       []int32 // slots of a batch being sent
 	maxCancels int
-	dropped    int // cancels dropped at maxCancels since the last log line
-	dropLog    *logging.Limiter
-	unreach    int // unroutable packets since the last log line
-	unreachLog *logging.Limiter
+	dropLog    *logging.Limiter // cancels dropped at maxCancels
 	blockLog   *logging.Limiter
-	failed     int // packets dropped on other send errors since the last log line
-	failLog    *logging.Limiter
 	blocks     *zhttp.Blocks // bind mode: the hub's blocked addresses
 	blocksVer  uint64
 	hubCleared bool   // an address left the hub's set: open its gate
@@ -90,9 +85,7 @@ func (w *Worker) setupBackpressure(capacity int, blocks *zhttp.Blocks) {
 	// rather than guarantees.
 	b.maxCancels = capacity
 	b.dropLog = logging.NewLimiter(time.Second)
-	b.unreachLog = logging.NewLimiter(time.Second)
 	b.blockLog = logging.NewLimiter(time.Second)
-	b.failLog = logging.NewLimiter(time.Second)
 	if blocks != nil {
 		b.blocks = blocks
 		blocks.Subscribe(w.waker.Wake)
@@ -236,7 +229,7 @@ func (w *Worker) block(id int32) int32 {
 	w.gate(id).blocked = true
 	w.listGate(id)
 	if id >= gateAddr0 && logging.Enabled(logging.LevelDebug) && w.bp.blockLog.Allow(time.Now()) {
-		logging.Debug(targetServer, "worker %d: handler %s not reading: its sessions wait", w.idx, w.addrs.names[id-gateAddr0])
+		logging.Debug(targetServer, "worker %d: handler %s not reading: its sessions wait%s", w.idx, w.addrs.names[id-gateAddr0], w.bp.blockLog.Note())
 	}
 	return id
 }
@@ -309,6 +302,31 @@ func (w *Worker) openGate(id int32) {
 	}
 }
 
+// waitRequest makes a session whose request (or WebSocket upgrade) PUSH or
+// the DEALER cannot take now wait on gate id, unless its client's FIN has
+// already come (with the request): see finWhileWaiting.
+func (w *Worker) waitRequest(slot int32, c *conn, id int32) {
+	w.wait(slot, id)
+	if c.has(fPeerFin) {
+		w.finWhileWaiting(slot, c)
+	}
+}
+
+// finWhileWaiting answers a client whose FIN came while its request waits
+// for a handler with room. A half-close cannot be told from a client that
+// left, and the request cannot go now: it gets 503 at once and the
+// connection closes, so a client that left releases everything at once
+// (its read buffer, its slot, its fd). It reports whether it answered.
+func (w *Worker) finWhileWaiting(slot int32, c *conn) bool {
+	if on := w.bp.on[slot]; on != gateOut && on != gateReq {
+		return false
+	}
+	w.unwait(slot)
+	logging.Debug(targetConn, "worker %d: conn %d: client closed while no handler could take its request", w.idx, slot)
+	w.respondError(slot, c, 503, "Service Unavailable")
+	return true
+}
+
 // resume runs a session that waited on a gate: the credit or
 // handoff-proceed it owes, then whatever its state reads.
 func (w *Worker) resume(slot int32, c *conn) {
@@ -330,38 +348,45 @@ func (w *Worker) sendTo(addr int32, p []byte) int32 {
 	if g := w.streamBlocked(addr); g != 0 {
 		return g
 	}
-	name := w.addrs.name(addr)
+	if w.routerSend(w.addrs.name(addr), p) {
+		return 0
+	}
+	if w.bp.blocks != nil {
+		return w.block(gateStream) // the pipe to the hub is full
+	}
+	return w.block(addrGate(addr))
+}
+
+// sendToName sends p to a handler address no session holds (the cancel for
+// a session that ended before its handler spoke): best effort, dropped when
+// that handler or the pipe to the hub takes nothing now; nothing is kept.
+func (w *Worker) sendToName(name, p []byte) {
+	b := &w.bp
+	if b.blocks != nil && (w.closed(gateStream) || b.blocks.Has(name)) {
+		return
+	}
+	if i, ok := w.addrs.index[string(name)]; ok && w.closed(addrGate(i+1)) {
+		return
+	}
+	if !w.routerSend(name, p) && b.blocks != nil {
+		w.block(gateStream)
+	}
+}
+
+// routerSend sends [name, "", p] on the ROUTER socket (in bind mode the pipe
+// to the hub); false: the high-water mark, nothing sent.
+func (w *Worker) routerSend(name, p []byte) bool {
 	if logging.Enabled(logging.LevelTrace) {
 		logging.Trace(targetServer, "OUT stream to %s %q", name, p)
 	}
 	switch err := w.zs.OutStream.Send(name, emptyFrame, p); err {
 	case nil:
 	case zhttp.ErrWouldBlock:
-		if w.bp.blocks != nil {
-			return w.block(gateStream) // the pipe to the hub is full
-		}
-		return w.block(addrGate(addr))
-	case zhttp.ErrUnroutable:
-		w.bp.unreach++
-		if w.bp.unreachLog.Allow(time.Now()) {
-			logging.Error(targetServer, "stream zmq send to: Host unreachable (%d packets dropped since the last report)", w.bp.unreach)
-			w.bp.unreach = 0
-		}
-	default:
-		w.sendFailed("stream zmq send to", err)
+		return false
+	default: // Host unreachable: the handler is gone, or its from is not its identity
+		w.sendToError(err)
 	}
-	return 0
-}
-
-// sendFailed logs a send error other than the high-water mark and an
-// unknown peer, at most once a second with a count.
-func (w *Worker) sendFailed(what string, err error) {
-	b := &w.bp
-	b.failed++
-	if b.failLog.Allow(time.Now()) {
-		logging.Error(targetServer, "%s: %v (%d packets dropped since the last report)", what, err, b.failed)
-		b.failed = 0
-	}
+	return true
 }
 
 // sendRequest sends the first packet of a session through PUSH. It returns
@@ -380,7 +405,7 @@ func (w *Worker) sendRequest(p []byte) bool {
 		w.block(gateOut)
 		return false
 	default:
-		w.sendFailed("stream zmq send", err)
+		w.sendOutError(err)
 	}
 	return true
 }
@@ -400,7 +425,7 @@ func (w *Worker) sendReq(p []byte) bool {
 		w.block(gateReq)
 		return false
 	default:
-		w.sendFailed("req zmq send", err)
+		w.sendReqError(err)
 	}
 	return true
 }
@@ -432,10 +457,8 @@ func (w *Worker) cancel(slot int32, c *conn) {
 func (w *Worker) holdCancel(g, addr, slot int32, counter uint64, seq int64) {
 	b := &w.bp
 	if len(b.cancels) >= b.maxCancels {
-		b.dropped++
 		if b.dropLog.Allow(time.Now()) {
-			logging.Warn(targetServer, "worker %d: handlers not reading: %d cancels dropped", w.idx, b.dropped)
-			b.dropped = 0
+			logging.Warn(targetServer, "worker %d: handlers not reading: cancel dropped%s", w.idx, b.dropLog.Note())
 		}
 		return
 	}

@@ -49,7 +49,7 @@ func (w *Worker) startReqRequest(slot int32, c *conn, n int) {
 		// No body: the packet is built straight from the parsed head.
 		if !w.sendReqRequest(slot, c, req, nil) {
 			*c = saved
-			w.wait(slot, gateReq)
+			w.waitRequest(slot, c, gateReq)
 			return
 		}
 		c.rstart += int32(n)
@@ -81,6 +81,10 @@ func (w *Worker) readReqBody(slot int32, c *conn) {
 	for i := 0; i < readBudget; {
 		if c.rstart == c.rend {
 			got, closed := w.fill(slot, c)
+			if !got && !closed && inputEnded(c) {
+				w.closeConn(slot, c, false) // the body will not be complete
+				return
+			}
 			if closed || !got {
 				return
 			}
@@ -142,7 +146,7 @@ func (w *Worker) sendReqBody(slot int32, c *conn) {
 	if !w.sendReqRequest(slot, c, &w.req, body[c.hlen:c.blen]) {
 		*c = saved
 		c.flags |= fReqDone
-		w.wait(slot, gateReq)
+		w.waitRequest(slot, c, gateReq)
 		return
 	}
 	if !w.conns.InUse(slot) {

@@ -22,7 +22,7 @@ import (
 // handlerPacket, timers through sessionExpired and streamTimedOut.
 
 // connFlags survive from one request to the next on a persistent connection.
-const connFlags = fCanRead | fQueued | fPeerV6 | fHasPeer | fReq | fTLS
+const connFlags = fCanRead | fQueued | fPeerV6 | fHasPeer | fReq | fTLS | fPeerFin
 
 var continue100 = []byte("HTTP/1.1 100 Continue\r\n\r\n")
 
@@ -43,7 +43,7 @@ func (w *Worker) newConn(fd int, peer netip.AddrPort, li int) {
 	}
 	w.open[m]++
 	if err := w.poller.Add(fd, reactor.EvIn|reactor.EvOut|reactor.EvRdHup, connTag(slot, gen)); err != nil {
-		logging.Error(targetServer, "worker %d: epoll add: %v", w.idx, err)
+		w.epollAddError(err)
 		unix.Close(fd)
 		w.conns.Free(slot)
 		w.released(m)
@@ -52,17 +52,20 @@ func (w *Worker) newConn(fd int, peer netip.AddrPort, li int) {
 	if logging.Enabled(logging.LevelDebug) {
 		logging.Debug(targetConn, "worker %d: conn %d: accepted fd %d", w.idx, slot, fd)
 	}
-	if l := &w.listeners[li]; l.tls != nil {
-		if !w.startTLS(slot, c, l.tls) {
-			w.closeConn(slot, c, false)
-		}
+	if w.listeners[li].tls != nil {
+		w.acceptTLS(slot, c)
 		return
 	}
 	w.startIdle(slot, c)
 }
 
 // startIdle puts a connection in stRecvHeader: a fresh session with no
-// handler, under the 60 s idle limit (§12 #2).
+// handler. While nothing of a head has arrived the connection is idle, and
+// both the 60 s session timer (§12 #2) and --stream-timeout bound it
+// (§4.5; condure 1.9.1 closes an idle connection after --stream-timeout
+// when that is shorter): one timer, due at the sooner of the two, is all an
+// idle connection costs. Bytes of a head arm the stream timer (fill), and
+// sessionExpired then extends the session timer to the full 60 s.
 func (w *Worker) startIdle(slot int32, c *conn) {
 	w.unwait(slot)
 	w.addrs.unref(c.addr)
@@ -77,7 +80,7 @@ func (w *Worker) startIdle(slot int32, c *conn) {
 		// written response (§4.3).
 		w.timers.Schedule(slot*timersPerConn+timerSession, w.now+w.reqTicks)
 	} else {
-		w.timers.Schedule(slot*timersPerConn+timerSession, w.now+w.sessionTicks)
+		w.timers.Schedule(slot*timersPerConn+timerSession, w.now+min(w.sessionTicks, w.streamTicks()))
 	}
 	w.timers.Cancel(slot*timersPerConn + timerStream)
 }
@@ -89,13 +92,24 @@ func (w *Worker) connEvent(tag uint64, events uint32) {
 		return // event for a connection closed earlier in this batch
 	}
 	c := w.conns.Get(slot)
-	if events&(reactor.EvErr|reactor.EvHup|reactor.EvRdHup) != 0 {
-		// The client went away (§12 #3: noticed at once, handler told).
-		w.clientGone(slot, c, "client closed")
+	if events&(reactor.EvErr|reactor.EvHup) != 0 {
+		// A reset (or a unix-socket peer's close): the client is gone,
+		// noticed at once and the handler told (§12 #3).
+		w.clientGone(slot, c, "client reset")
 		return
 	}
 	if events&reactor.EvIn != 0 {
 		c.flags |= fCanRead
+	}
+	if events&reactor.EvRdHup != 0 && !c.has(fPeerFin) {
+		c.flags |= fPeerFin
+		if w.finIsAbort(c) {
+			w.clientGone(slot, c, "client closed")
+			return
+		}
+		if w.finWhileWaiting(slot, c) {
+			return
+		}
 	}
 	if c.state == stTLSHandshake {
 		if events&reactor.EvOut != 0 && c.wstart < c.wend && !w.flush(slot, c) {
@@ -113,6 +127,28 @@ func (w *Worker) connEvent(tag uint64, events uint32) {
 	}
 	w.advance(slot, c)
 }
+
+// A FIN from the client (EPOLLRDHUP, or a read of 0) says it will send
+// nothing more, not that it stopped reading: scripts, `nc -N` and HTTP/1.0
+// tools send a request and half-close at once. So the bytes that came with
+// the FIN are read and served (pipelined requests included), the response
+// is written, and the connection closes when the input is used up; a FIN
+// before a request or a body is complete ends the connection (with a
+// cancel if the handler is known). A client that really left is noticed
+// when the kernel says so (RST: EPOLLERR/EPOLLHUP) or a write fails, which
+// the first response write after a close() brings about.
+
+// finIsAbort reports whether a FIN arriving now ends the session at once: it
+// does while the handler is still streaming a response, where a half-close
+// is not how clients behave (they half-close right after the request) but a
+// browser leaving an event stream is, and waiting for the next write could
+// keep a dead session for as long as the handler stays quiet.
+func (w *Worker) finIsAbort(c *conn) bool {
+	return c.state == stSendBody && !c.has(fRespLast)
+}
+
+// inputEnded reports whether fill read the client's FIN: no more input.
+func inputEnded(c *conn) bool { return c.has(fPeerFin) && !c.has(fCanRead) }
 
 // advance does whatever the state allows with client input. A session
 // waiting for room to send is not read (gates.go).
@@ -133,8 +169,9 @@ func (w *Worker) advance(slot int32, c *conn) {
 }
 
 // fill reads from the socket into the connection's read block. It returns
-// false when nothing more can be read now (EAGAIN, buffer full) and closes
-// the connection on EOF or error (closed reports that).
+// false when nothing more can be read now (EAGAIN, buffer full, or the
+// client's FIN: then inputEnded is true) and closes the connection on a read
+// error (closed reports that).
 func (w *Worker) fill(slot int32, c *conn) (got bool, closed bool) {
 	if !c.has(fCanRead) && !c.has(fTLS) { // crypto/tls may hold plaintext
 		w.releaseRead(c) // nothing to read: an idle connection keeps no buffer
@@ -166,18 +203,26 @@ func (w *Worker) fill(slot int32, c *conn) (got bool, closed bool) {
 		w.releaseRead(c)
 		return false, false
 	}
-	if err != nil && c.has(fTLS) && err != io.EOF {
-		w.clientGone(slot, c, "tls: "+err.Error()) // a bad record or an alert
-		return false, true
+	if (err == nil && n == 0) || err == io.EOF || (err == io.ErrUnexpectedEOF && c.has(fTLS)) {
+		// FIN, or TLS close_notify (a FIN without it is fine for HTTP).
+		c.flags |= fPeerFin
+		c.flags &^= fCanRead
+		w.releaseRead(c)
+		return false, false
 	}
-	if err != nil || n == 0 {
-		w.clientGone(slot, c, "client closed")
+	if err != nil {
+		if c.has(fTLS) {
+			w.clientGone(slot, c, "tls: "+err.Error()) // a bad record or an alert
+		} else {
+			w.clientGone(slot, c, "read error")
+		}
 		return false, true
 	}
 	c.rend += int32(n)
-	if int(c.rend) < len(buf) && !c.has(fTLS) {
+	if int(c.rend) < len(buf) && !c.has(fTLS) && !c.has(fPeerFin) {
 		// A short read drained the socket: data arriving later raises a new
-		// edge, so the EAGAIN read that would confirm it is skipped.
+		// edge, so the EAGAIN read that would confirm it is skipped (after
+		// a FIN no edge would come: the read of 0 is still to be done).
 		c.flags &^= fCanRead
 	}
 	w.touchStream(slot)
@@ -192,8 +237,15 @@ func (w *Worker) releaseRead(c *conn) {
 	}
 }
 
+// touchStream restarts the client inactivity timer (--stream-timeout,
+// §4.5). req mode has none: --req-timeout bounds its whole cycle (§4.3;
+// condure 1.9.1 answers a req-mode request after more than --stream-timeout).
 func (w *Worker) touchStream(slot int32) {
-	if st := w.conns.Get(slot).state; st == stWsPeerClosed || st == stWsFinished {
+	c := w.conns.Get(slot)
+	if c.has(fReq) {
+		return
+	}
+	if c.state == stWsPeerClosed || c.state == stWsFinished {
 		return // the close handshake has its own 5 s bound
 	}
 	w.timers.Schedule(slot*timersPerConn+timerStream, w.now+w.streamTicks())
@@ -227,6 +279,9 @@ func (w *Worker) recvHeader(slot int32, c *conn) {
 		if !got {
 			if c.rend-c.rstart >= int32(w.opts.BufferSize) {
 				w.reject(slot, c, http1.ErrHeadTooLarge)
+			} else if inputEnded(c) {
+				// Every whole request that came before the FIN is served.
+				w.closeConn(slot, c, false)
 			}
 			return
 		}
@@ -313,7 +368,7 @@ func (w *Worker) startRequest(slot int32, c *conn, n int) {
 	w.pktBuf = zhttp.AppendPacket(w.pktBuf[:0], o)
 	if !w.sendRequest(w.pktBuf) {
 		*c = saved
-		w.wait(slot, gateOut)
+		w.waitRequest(slot, c, gateOut)
 		return
 	}
 	c.outSeq = 1
@@ -420,7 +475,7 @@ func (w *Worker) handlerPacket(slot int32, c *conn, p *zhttp.Packet, id *zhttp.I
 	}
 	switch p.Type {
 	case zhttp.TypeData, zhttp.TypeCredit, zhttp.TypePing, zhttp.TypePong:
-		c.credits += int64(p.Credits)
+		c.credits = addCredits(c.credits, p.Credits)
 	}
 	if c.has(fWS) {
 		w.wsPacket(slot, c, p)
@@ -515,6 +570,10 @@ func (w *Worker) forwardBody(slot int32, c *conn) {
 		}
 		if c.rstart == c.rend {
 			got, closed := w.fill(slot, c)
+			if !got && !closed && inputEnded(c) {
+				w.clientGone(slot, c, "client closed before the end of the request body")
+				return
+			}
 			if closed || !got {
 				return
 			}
@@ -610,6 +669,11 @@ func (w *Worker) startResponse(slot int32, c *conn, p *zhttp.Packet) {
 				w.badResponse(slot, c, "invalid content-length")
 				return
 			}
+			// RFC 9110 §8.6: repeats must agree (condure: the last wins).
+			if cl >= 0 && v != cl {
+				w.badResponse(slot, c, "conflicting content-length")
+				return
+			}
 			cl = v
 		}
 	}
@@ -686,7 +750,7 @@ func (w *Worker) discardBody(c *conn) bool {
 
 // badResponse handles a response the server refuses to pass on (§12 #10).
 func (w *Worker) badResponse(slot int32, c *conn, why string) {
-	logging.Warn(targetConn, "worker %d: conn %d: bad response from handler: %s", w.idx, slot, why)
+	w.badResponseLog(slot, why)
 	w.respondError(slot, c, 502, "Bad Gateway")
 }
 
@@ -886,8 +950,8 @@ func (w *Worker) finishIfDone(slot int32, c *conn) bool {
 		return false
 	}
 	w.startIdle(slot, c)
-	if c.rstart < c.rend || c.has(fCanRead) || c.has(fTLS) {
-		w.queue(slot, c) // pipelined request already here (or inside crypto/tls)
+	if c.rstart < c.rend || c.has(fCanRead) || c.has(fTLS) || c.has(fPeerFin) {
+		w.queue(slot, c) // pipelined request already here (or inside crypto/tls), or the FIN to act on
 	}
 	return true
 }
@@ -916,6 +980,12 @@ func (w *Worker) sessionExpired(slot int32, c *conn) {
 		logging.Debug(targetConn, "worker %d: conn %d: no handler took the request", w.idx, slot)
 		w.unwait(slot)
 		w.respondError(slot, c, 503, "Service Unavailable")
+	case c.state == stRecvHeader && w.headArriving(slot, c):
+		// The idle deadline was --stream-timeout, but a head is arriving:
+		// the stream timer watches its pace now, and the session timer
+		// runs on to 60 s after the connection became idle.
+		c.flags |= fHeadExtended
+		w.timers.Schedule(slot*timersPerConn+timerSession, w.now+w.sessionTicks-w.streamTicks())
 	case c.state == stRecvHeader || c.state == stReqBody:
 		w.closeConn(slot, c, false)
 	case !c.has(fRespStarted):
@@ -924,6 +994,14 @@ func (w *Worker) sessionExpired(slot int32, c *conn) {
 	default:
 		w.closeConn(slot, c, true)
 	}
+}
+
+// headArriving reports whether the session timer that fired was the
+// shortened idle deadline of startIdle while bytes of a head have arrived
+// since (they armed the stream timer).
+func (w *Worker) headArriving(slot int32, c *conn) bool {
+	return !c.has(fReq) && !c.has(fHeadExtended) && w.streamTicks() < w.sessionTicks &&
+		w.timers.Armed(slot*timersPerConn+timerStream)
 }
 
 // streamTimedOut: no client I/O for --stream-timeout, or a WebSocket

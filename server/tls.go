@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"crypto/tls"
 	"errors"
 	"io"
@@ -11,7 +10,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/condure-go/condure/internal/logging"
 	"github.com/condure-go/condure/reactor"
 )
 
@@ -20,19 +18,13 @@ import (
 // from the socket and drains into the same write path as plain output, so
 // an established TLS connection costs one fd and no goroutine. Go's
 // handshake cannot resume after a would-block, so only the handshake runs
-// in a short-lived goroutine, bounded in number per worker and in time;
-// afterwards the worker calls Read and Write itself, and a would-block is a
-// temporary net.Error, which crypto/tls does not make sticky.
+// in a short-lived goroutine, bounded in number per worker and in time
+// (tls_handshake.go); afterwards the worker calls Read and Write itself,
+// and a would-block is a temporary net.Error, which crypto/tls does not
+// make sticky.
 
-const (
-	// Handshakes in progress per worker; past it new TLS connections are
-	// refused, so a flood of slow handshakes cannot exhaust memory.
-	maxHandshakes = 512
-	// 10 s to finish a handshake.
-	handshakeTicks = 1000
-	// Ciphertext read from the socket per call.
-	tlsReadChunk = 16 * 1024
-)
+// Ciphertext read from the socket per call.
+const tlsReadChunk = 16 * 1024
 
 // errWouldBlock is what the transport returns when it has no input: a
 // temporary net.Error, so crypto/tls keeps the connection usable.
@@ -47,18 +39,22 @@ func (wouldBlock) Temporary() bool { return true }
 // memTransport is the net.Conn under a tls.Conn. During the handshake the
 // handshake goroutine reads (blocking until the worker feeds input) and
 // writes (the worker is told to flush); after it only the worker uses it.
+// Lock order: mu, then the worker's evMu (notify and onWait post events).
 type memTransport struct {
 	mu       sync.Mutex
 	cond     sync.Cond
 	in       []byte // ciphertext from the client not yet consumed
 	out      []byte // ciphertext for the client not yet taken by the worker
 	blocking bool   // handshake phase: Read waits for input
+	waiting  bool   // handshake phase: the goroutine is in Read, waiting
+	paused   bool   // handshake phase: the worker stopped reading at the input cap
 	closed   bool
 	notify   func() // handshake phase: output is waiting
+	onWait   func() // handshake phase: the goroutine needs input it does not have
 }
 
-func newMemTransport(notify func()) *memTransport {
-	t := &memTransport{blocking: true, notify: notify}
+func newMemTransport(notify, onWait func()) *memTransport {
+	t := &memTransport{blocking: true, notify: notify, onWait: onWait}
 	t.cond.L = &t.mu
 	return t
 }
@@ -73,7 +69,11 @@ func (t *memTransport) Read(p []byte) (int, error) {
 		if !t.blocking {
 			return 0, errWouldBlock
 		}
+		t.paused = false
+		t.waiting = true
+		t.onWait()
 		t.cond.Wait()
+		t.waiting = false
 	}
 	n := copy(p, t.in)
 	t.in = t.in[n:]
@@ -81,6 +81,28 @@ func (t *memTransport) Read(p []byte) (int, error) {
 		t.in = t.in[:0:0] // drop the array: an idle connection keeps no input buffer
 	}
 	return n, nil
+}
+
+// idle reports whether the handshake goroutine is blocked waiting for
+// input and has none (it cannot wake until the worker feeds or closes).
+func (t *memTransport) idle() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.waiting && len(t.in) == 0
+}
+
+// room is how much more input the handshake may have buffered; at 0 the
+// transport is marked paused (first says it was not before) until the
+// goroutine has consumed it all and waits (onWait).
+func (t *memTransport) room() (n int, first bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if n = handshakeInputCap - len(t.in); n > 0 {
+		return n, false
+	}
+	first = !t.paused
+	t.paused = true
+	return 0, first
 }
 
 func (t *memTransport) Write(p []byte) (int, error) {
@@ -133,85 +155,11 @@ type tlsAddr struct{}
 type tlsSession struct {
 	conn *tls.Conn
 	tr   *memTransport
-}
-
-// tlsEvent is what a handshake goroutine tells its worker.
-type tlsEvent struct {
-	slot  int32
-	gen   uint32
-	flush bool  // output is waiting
-	done  bool  // the handshake finished (err says how)
-	err   error // handshake failure
-}
-
-// post queues an event for the worker and wakes it; any goroutine.
-func (w *Worker) post(ev tlsEvent) {
-	w.evMu.Lock()
-	w.events = append(w.events, ev)
-	w.evMu.Unlock()
-	w.waker.Wake()
-}
-
-// startTLS begins the handshake of a new connection on a tls listener.
-func (w *Worker) startTLS(slot int32, c *conn, cfg *tls.Config) bool {
-	if w.handshakes >= maxHandshakes {
-		if w.fullLog.Allow(time.Now()) {
-			logging.Warn(targetServer, "worker %d: %d TLS handshakes in progress, refusing more", w.idx, maxHandshakes)
-		}
-		return false
-	}
-	w.handshakes++
-	gen := w.conns.Gen(slot)
-	tr := newMemTransport(func() { w.post(tlsEvent{slot: slot, gen: gen, flush: true}) })
-	s := &tlsSession{conn: tls.Server(tr, cfg), tr: tr}
-	w.tlsSess[slot] = s
-	c.flags |= fTLS
-	c.state = stTLSHandshake
-	w.timers.Schedule(slot*timersPerConn+timerSession, w.now+handshakeTicks)
-	go func() {
-		err := s.conn.HandshakeContext(context.Background())
-		w.post(tlsEvent{slot: slot, gen: gen, done: true, err: err})
-	}()
-	return true
-}
-
-// tlsEvents handles what handshake goroutines posted.
-func (w *Worker) tlsEvents() {
-	w.evMu.Lock()
-	evs := w.events
-	w.events = w.spare[:0]
-	w.evMu.Unlock()
-	for _, ev := range evs {
-		if ev.done {
-			w.handshakes--
-		}
-		if !w.conns.InUse(ev.slot) || w.conns.Gen(ev.slot) != ev.gen {
-			continue // the connection closed meanwhile
-		}
-		c := w.conns.Get(ev.slot)
-		s := w.tlsSess[ev.slot]
-		if s == nil || c.state != stTLSHandshake {
-			continue
-		}
-		if !w.flushTLS(ev.slot, c, s) {
-			continue
-		}
-		if !ev.done {
-			continue
-		}
-		if ev.err != nil {
-			logging.Debug(targetConn, "worker %d: conn %d: tls handshake: %v", w.idx, ev.slot, ev.err)
-			w.closeConn(ev.slot, c, false)
-			continue
-		}
-		s.tr.mu.Lock()
-		s.tr.blocking = false
-		s.tr.mu.Unlock()
-		w.startIdle(ev.slot, c)
-		c.flags |= fCanRead // the client may have sent its request already
-		w.queue(ev.slot, c)
-	}
-	w.spare = evs[:0]
+	// Handshake phase, worker-owned: the goroutine waits for the client
+	// and holds no running slot; parkSeq tells its entry in the parked
+	// queue from older ones.
+	parked  bool
+	parkSeq uint32
 }
 
 // flushTLS writes the ciphertext the transport holds; false if the
@@ -223,22 +171,6 @@ func (w *Worker) flushTLS(slot int32, c *conn, s *tlsSession) bool {
 	}
 	w.iov = append(w.iov[:0], w.cipher)
 	return w.writeRaw(slot, c, 0)
-}
-
-// handshakeInput feeds the handshake with what the client sent.
-func (w *Worker) handshakeInput(slot int32, c *conn) {
-	s := w.tlsSess[slot]
-	for {
-		n, err := reactor.Read(int(c.fd), w.tlsScratch)
-		if err == unix.EAGAIN {
-			return
-		}
-		if err != nil || n == 0 {
-			w.clientGone(slot, c, "client closed during tls handshake")
-			return
-		}
-		s.tr.feed(w.tlsScratch[:n])
-	}
 }
 
 // readTLS returns plaintext: what crypto/tls has buffered, else what the
@@ -289,6 +221,7 @@ func (w *Worker) encryptTLS(slot int32) error {
 // closeTLS releases a connection's TLS state; a handshake still running
 // sees EOF and ends.
 func (w *Worker) closeTLS(slot int32) {
+	w.leaveQueues(w.conns.Get(slot), w.tlsSess[slot])
 	if s := w.tlsSess[slot]; s != nil {
 		s.tr.Close()
 		w.tlsSess[slot] = nil

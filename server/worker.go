@@ -54,6 +54,7 @@ const (
 	tagZmq      = 2 << 56
 	tagListener = 3 << 56
 	tagConn     = 4 << 56
+	tagZmqMon   = 5 << 56 // connection events of connecting ZeroMQ sockets
 	tagKindMask = 0xff << 56
 )
 
@@ -124,6 +125,10 @@ type Options struct {
 	// session ends (60 s), and the keep-alive interval (45 s).
 	SessionTimeout    time.Duration
 	KeepAliveInterval time.Duration
+	// Test hooks (0 = 512, 2048): TLS handshakes running at once, and
+	// waiting for their clients, per worker.
+	MaxHandshakes int
+	MaxParked     int
 
 	// Blocks (bind mode): the handler addresses the hub holds messages for.
 	Blocks *zhttp.Blocks
@@ -151,6 +156,7 @@ type Worker struct {
 	bufs     *bufPool
 	bodyBufs *bufPool // req mode: head + whole body
 	addrs    *addrTable
+	ended    endedCancels // answers to handlers of sessions that ended early (ended.go)
 
 	idCounter    uint64
 	sessionTicks uint64 // handler silence that ends a session
@@ -182,6 +188,9 @@ type Worker struct {
 	batchIDs   []zhttp.IDSeq
 	batchArena []byte // id text of batchIDs; sized so it never moves
 	fullLog    *logging.Limiter
+	logs       peerLogs // limiters of the lines peers can trigger (peerlog.go)
+	// zmqWatch: when to call zs.Watch again (connect mode); -1 at once.
+	zmqWatch time.Duration
 
 	runq    []int32      // connections with input left to process (-1-i: listener i)
 	zmqBusy bool         // the receive budget ran out
@@ -194,7 +203,7 @@ type Worker struct {
 	evMu       sync.Mutex
 	events     []tlsEvent
 	spare      []tlsEvent
-	handshakes int
+	hs         handshakes
 	tlsScratch []byte
 	plain      []byte
 	cipher     []byte
@@ -274,6 +283,7 @@ func (w *Worker) setup() error {
 		w.sessionTicks = uint64(max(o.SessionTimeout/tickDur, 1))
 	}
 	w.fullLog = logging.NewLimiter(time.Second)
+	w.logs = newPeerLogs()
 	w.setupBackpressure(capacity, o.Blocks)
 	w.reqTicks = uint64(max(o.ReqTimeout/tickDur, 1))
 
@@ -292,6 +302,10 @@ func (w *Worker) setup() error {
 			w.poller.Add(s.Fd(), reactor.EvIn, tagZmq)
 		}
 	}
+	for _, fd := range w.zs.MonitorFds() {
+		w.poller.Add(fd, reactor.EvIn, tagZmqMon)
+		w.zmqWatch = -1 // drained once before its fd signals
+	}
 	for i, l := range o.Listens {
 		ln := listener{Listen: l, scheme: "http"}
 		if l.Fd > 0 {
@@ -308,6 +322,7 @@ func (w *Worker) setup() error {
 			if w.tlsSess == nil {
 				w.tlsSess = make([]*tlsSession, capacity)
 				w.tlsScratch = make([]byte, tlsReadChunk)
+				w.hs.init(o.MaxHandshakes, o.MaxParked)
 			}
 		}
 		w.listeners = append(w.listeners, ln)
@@ -347,11 +362,16 @@ func (w *Worker) loopOnce() {
 		case tagZmq:
 			// handled by pumpZmq below: ZMQ_FD only says "look again"
 			w.bp.signalled = true
+		case tagZmqMon:
+			w.zmqWatch = -1 // look below
 		case tagListener:
 			w.accept(int(ev.Tag & 0xffff))
 		case tagConn:
 			w.connEvent(ev.Tag, ev.Events)
 		}
+	}
+	if w.zmqWatch != 0 {
+		w.zmqWatch = w.zs.Watch()
 	}
 	w.pumpZmq()
 	w.runQueue()
@@ -392,6 +412,9 @@ func (w *Worker) waitTimeout() int {
 	if !w.fdBackoff.IsZero() {
 		ms = min(ms, int(fdLimitBackoff/time.Millisecond))
 	}
+	if w.zmqWatch > 0 { // a dropped connection to check (zhttp/monitor.go)
+		ms = min(ms, int(w.zmqWatch/time.Millisecond)+1)
+	}
 	if w.kaNext > 0 && (!w.kaQuiet || w.addrs.live > 0) { // quiet until a session appears
 		ms = min(ms, int(tickDur/time.Millisecond)*int(max(w.kaNext, w.now+1)-w.now))
 	}
@@ -417,9 +440,7 @@ func (w *Worker) accept(li int) {
 		if w.open[m] >= w.maxOpen[m] {
 			// At maxconn clients wait in the kernel backlog (§12 #1).
 			w.atMax[m] = true
-			if w.fullLog.Allow(time.Now()) {
-				logging.Info(targetServer, "worker %d: at maxconn (%d), not accepting", w.idx, w.maxOpen[m])
-			}
+			w.maxConnLog(m)
 			return
 		}
 		fd, peer, err := w.acceptor.Accept(l.fd)
@@ -428,13 +449,11 @@ func (w *Worker) accept(li int) {
 				return
 			}
 			if err == reactor.ErrFdLimit {
-				if w.fullLog.Allow(time.Now()) {
-					logging.Error(targetServer, "worker %d: accept: too many open files, backing off", w.idx)
-				}
+				w.fdLimitLog()
 				w.fdBackoff = time.Now().Add(fdLimitBackoff)
 				return
 			}
-			logging.Warn(targetServer, "worker %d: accept: %v", w.idx, err)
+			w.acceptError(err)
 			return
 		}
 		w.newConn(fd, peer, li)
@@ -511,7 +530,7 @@ func (w *Worker) pumpZmq() {
 			}
 			msg, more, ok, err := w.zs.In.Recv()
 			if err != nil {
-				logging.Error(targetServer, "worker %d: zmq recv: %v", w.idx, err)
+				w.zmqRecvError(err)
 				break
 			}
 			if !ok {
@@ -557,7 +576,7 @@ func (w *Worker) recvFrames(s *zhttp.Sock) ([][]byte, bool) {
 func (w *Worker) reqMessage(frames [][]byte) {
 	body := zhttp.ReqPayload(frames)
 	if body == nil {
-		logging.Error(targetServer, "worker %d: req: reply without a payload after the envelope", w.idx)
+		w.reqNoPayloadLog()
 		return
 	}
 	if logging.Enabled(logging.LevelTrace) {
@@ -565,7 +584,7 @@ func (w *Worker) reqMessage(frames [][]byte) {
 	}
 	p := &w.pkt
 	if err := p.Parse(body); err != nil {
-		logging.Warn(targetServer, "worker %d: zhttp parse error: %v", w.idx, err)
+		w.parseError(err)
 		return
 	}
 	for i := range p.IDs {
@@ -590,11 +609,11 @@ func (w *Worker) handlerMessage(msg []byte) {
 		}
 	}
 	if sp < 0 {
-		logging.Warn(targetServer, "worker %d: unable to determine packet address", w.idx)
+		w.noAddrLog()
 		return
 	}
 	if string(msg[:sp]) != w.opts.InstanceID {
-		logging.Warn(targetServer, "worker %d: packet not for us", w.idx)
+		w.notForUsLog()
 		return
 	}
 	body := msg[sp+1:]
@@ -603,14 +622,17 @@ func (w *Worker) handlerMessage(msg []byte) {
 	}
 	p := &w.pkt
 	if err := p.Parse(body); err != nil {
-		logging.Warn(targetServer, "worker %d: zhttp parse error: %v", w.idx, err)
+		w.parseError(err)
 		return
 	}
 	for i := range p.IDs {
 		id := &p.IDs[i]
 		slot, ok := w.lookup(id.ID)
 		if !ok {
-			continue // unknown or stale id: dropped silently (ZHTTP.md §2.4)
+			// Unknown or stale id: dropped silently (ZHTTP.md §2.4), unless
+			// its session ended before this handler spoke (ended.go).
+			w.cancelEnded(p, id)
+			continue
 		}
 		if c := w.conns.Get(slot); !c.has(fReq) {
 			w.handlerPacket(slot, c, p, id)
@@ -620,9 +642,23 @@ func (w *Worker) handlerMessage(msg []byte) {
 
 // lookup finds the session an id names: "<worker>-<slot>-<counter hex>".
 func (w *Worker) lookup(id []byte) (int32, bool) {
+	s, counter, ok := w.parseID(id)
+	if !ok || !w.conns.InUse(s) {
+		return 0, false
+	}
+	c := w.conns.Get(s)
+	if c.idCounter != counter || c.state == stRecvHeader {
+		return 0, false
+	}
+	return s, true
+}
+
+// parseID reads an id of this worker: "<worker>-<slot>-<counter hex>", with
+// slot within the slab.
+func (w *Worker) parseID(id []byte) (int32, uint64, bool) {
 	wi, ok := zhttp.WorkerOf(id)
 	if !ok || wi != w.idx {
-		return 0, false
+		return 0, 0, false
 	}
 	i := 0
 	for id[i] != '-' {
@@ -634,12 +670,12 @@ func (w *Worker) lookup(id []byte) (int32, bool) {
 	for ; j < len(id) && id[j] != '-'; j++ {
 		c := id[j]
 		if c < '0' || c > '9' || j-i > 9 {
-			return 0, false
+			return 0, 0, false
 		}
 		slot = slot*10 + int(c-'0')
 	}
 	if j == i || j >= len(id)-1 || slot >= w.conns.Cap() {
-		return 0, false
+		return 0, 0, false
 	}
 	var counter uint64
 	for k := j + 1; k < len(id); k++ {
@@ -651,22 +687,14 @@ func (w *Worker) lookup(id []byte) (int32, bool) {
 		case c >= 'a' && c <= 'f':
 			d = c - 'a' + 10
 		default:
-			return 0, false
+			return 0, 0, false
 		}
 		if k-j > 16 {
-			return 0, false
+			return 0, 0, false
 		}
 		counter = counter<<4 | uint64(d)
 	}
-	s := int32(slot)
-	if !w.conns.InUse(s) {
-		return 0, false
-	}
-	c := w.conns.Get(s)
-	if c.idCounter != counter || c.state == stRecvHeader {
-		return 0, false
-	}
-	return s, true
+	return int32(slot), counter, true
 }
 
 // appendID writes a session's id into w.idBuf.

@@ -74,7 +74,7 @@ func (w *Worker) startWebSocket(slot int32, c *conn, n int) {
 	w.pktBuf = zhttp.AppendPacket(w.pktBuf[:0], o)
 	if !w.sendRequest(w.pktBuf) {
 		*c = saved
-		w.wait(slot, gateOut)
+		w.waitRequest(slot, c, gateOut)
 		return
 	}
 	c.outSeq = 1
@@ -152,12 +152,12 @@ func (w *Worker) wsPacket(slot int32, c *conn, p *zhttp.Packet) {
 			code = p.Code
 		}
 		if !websocket.ValidCloseCode(code) {
-			logging.Info(targetConn, "worker %d: conn %d: handler close code %d replaced by 1011", w.idx, slot, code)
+			w.closeCodeLog(slot, code)
 			code = websocket.CloseInternalError
 		}
 		var reason []byte
 		if !validUTF8(p.Body) {
-			logging.Info(targetConn, "worker %d: conn %d: handler close reason is not UTF-8, dropped", w.idx, slot)
+			w.closeReasonLog(slot)
 		} else {
 			reason = p.Body
 		}
@@ -240,7 +240,7 @@ func (w *Worker) wsAccept(slot int32, c *conn, p *zhttp.Packet) {
 		return
 	}
 	w.touchStream(slot)
-	if c.rstart < c.rend || c.has(fCanRead) {
+	if c.rstart < c.rend || c.has(fCanRead) || c.has(fPeerFin) {
 		w.queue(slot, c)
 	}
 }
@@ -315,6 +315,10 @@ func (w *Worker) wsRead(slot int32, c *conn) {
 		}
 		if c.rstart == c.rend {
 			got, closed := w.fill(slot, c)
+			if !got && !closed && inputEnded(c) {
+				w.clientGone(slot, c, "client closed without a close frame")
+				return
+			}
 			if closed || !got {
 				return
 			}
@@ -334,6 +338,10 @@ func (w *Worker) wsRead(slot int32, c *conn) {
 				return // waiting for credits; the buffered bytes stay
 			}
 			got, closed := w.fill(slot, c)
+			if !got && !closed && inputEnded(c) {
+				w.clientGone(slot, c, "client closed inside a frame")
+				return
+			}
 			if closed || !got {
 				return
 			}

@@ -70,7 +70,9 @@ func dialHandler(base, id, instance string, bind bool, hwm int) (*Handler, error
 		if h.router, err = ctx.NewSocket(zmq.ROUTER); err == nil {
 			// XPUB rather than PUB: it hands us the server's
 			// subscriptions, so we know when publishing reaches it;
-			// verbose: every one comes up (one per worker in connect mode).
+			// verbose: every one comes up, one per worker in connect
+			// mode, also one repeated by a server that connects again
+			// (see WaitSubscribed).
 			h.pub, err = ctx.NewSocket(zmq.XPUB)
 		}
 	}
@@ -179,9 +181,11 @@ func (h *Handler) Close() {
 var ErrTimeout = errors.New("timed out")
 
 // Recv returns the next packet from the server (a request from PULL or a
-// later packet from the ROUTER), decoded, or ErrTimeout.
+// later packet from the ROUTER), decoded, or ErrTimeout. A timeout ≤ 0 (a
+// deadline already passed) only looks; zmq would take a negative one as
+// "wait forever".
 func (h *Handler) Recv(timeout time.Duration) (map[string]any, error) {
-	polled, err := h.poller.Poll(timeout)
+	polled, err := h.poller.Poll(max(timeout, 0))
 	if err != nil {
 		return nil, err
 	}
@@ -204,6 +208,27 @@ func (h *Handler) Send(p map[string]any) error {
 	msg := append([]byte(h.Instance+" "), EncodePacket(p)...)
 	_, err := h.pub.SendBytes(msg, 0)
 	return err
+}
+
+// WaitSubscribed waits for the next subscription of a server to reach the
+// PUB (a server connecting, or connecting again, to a bound handler) and
+// reports whether one came within timeout.
+func (h *Handler) WaitSubscribed(timeout time.Duration) bool {
+	deadline := time.Now().Add(timeout)
+	for {
+		left := time.Until(deadline)
+		if left <= 0 {
+			return false
+		}
+		h.pub.SetRcvtimeo(left)
+		sub, err := h.pub.RecvBytes(0)
+		if err != nil {
+			return false
+		}
+		if len(sub) > 0 && sub[0] == 1 && string(sub[1:]) == h.Instance+" " {
+			return true
+		}
+	}
 }
 
 // SendRaw publishes msg as it is (for malformed-packet tests).
@@ -395,9 +420,9 @@ func (h *ReqHandler) Close() {
 	h.ctx.Term()
 }
 
-// Recv waits for the next request.
+// Recv waits for the next request, at most timeout (≤ 0: only looks).
 func (h *ReqHandler) Recv(timeout time.Duration) (*ReqRequest, error) {
-	h.router.SetRcvtimeo(timeout)
+	h.router.SetRcvtimeo(max(timeout, 0))
 	frames, err := h.router.RecvMessageBytes(0)
 	if err != nil {
 		if zmq.AsErrno(err) == zmq.Errno(11) { // EAGAIN: timed out

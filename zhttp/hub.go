@@ -32,6 +32,7 @@ const (
 type Hub struct {
 	instance []byte
 	socks    []*Sock // every socket, for epoll and closing
+	mons     []*monitor
 	forwards []*forward
 	routes   []*route
 
@@ -39,16 +40,32 @@ type Hub struct {
 	stop  atomic.Bool
 	done  chan struct{}
 	pkt   Packet
-	seen  []bool // per worker, while routing one message
+	seen  []bool  // per worker, while routing one message
+	logs  hubLogs // limiters of the lines handlers can trigger
 	// blocks publishes the handler addresses the ROUTER lane holds
 	// messages for, so the workers pause those handlers' sessions.
 	blocks *Blocks
 }
 
+// hubLogInterval: a line a handler can trigger per message is written at
+// most this often; the next one says how many were suppressed meanwhile.
+const hubLogInterval = time.Second
+
+// hubLogs are the hub's limiters, one per line (hub thread only). The zero
+// value lets every line through.
+type hubLogs struct {
+	reqNoPayload, noAddr, notForUs, ids logging.Limiter
+}
+
+func newHubLogs() hubLogs {
+	l := *logging.NewLimiter(hubLogInterval)
+	return hubLogs{reqNoPayload: l, noAddr: l, notForUs: l, ids: l}
+}
+
 // NewHub binds the external endpoints and the inproc pipes for `workers`
 // workers. Workers must create their sockets after NewHub returns.
 func NewHub(ctx *zmq.Context, cfg *Config, workers int) (*Hub, error) {
-	h := &Hub{instance: []byte(cfg.InstanceID), done: make(chan struct{}), seen: make([]bool, workers), blocks: NewBlocks()}
+	h := &Hub{instance: []byte(cfg.InstanceID), done: make(chan struct{}), seen: make([]bool, workers), logs: newHubLogs(), blocks: NewBlocks()}
 	if err := h.open(ctx, cfg, workers); err != nil {
 		h.closeSockets(0)
 		return nil, err
@@ -64,14 +81,24 @@ func (h *Hub) sock(ctx *zmq.Context, t zmq.Type, hwm int) (*Sock, error) {
 	return s, err
 }
 
-// external creates a socket bound to endpoints.
-func (h *Hub) external(ctx *zmq.Context, cfg *Config, t zmq.Type, endpoints []string, setup func(*Sock)) (*Sock, error) {
+// external creates a socket bound to endpoints that takes frames of at
+// most max bytes from them (limits.go); what names a receiving socket
+// whose connections are then watched (monitor.go).
+func (h *Hub) external(ctx *zmq.Context, cfg *Config, t zmq.Type, endpoints []string, max int64, what string, setup func(*Sock)) (*Sock, error) {
 	s, err := h.sock(ctx, t, cfg.HWM)
 	if err != nil {
 		return nil, err
 	}
 	if setup != nil {
 		setup(s)
+	}
+	s.limitInput(max)
+	if what != "" {
+		m, err := watch(ctx, s, what, max, nil)
+		if err != nil {
+			return nil, err
+		}
+		h.mons = append(h.mons, m)
 	}
 	return s, attach(s, endpoints, true, cfg.IPCMode)
 }
@@ -116,14 +143,14 @@ func (h *Hub) open(ctx *zmq.Context, cfg *Config, workers int) error {
 		return nil
 	}
 	if cfg.Stream {
-		out, err := h.external(ctx, cfg, zmq.PUSH, cfg.Out, nil)
+		out, err := h.external(ctx, cfg, zmq.PUSH, cfg.Out, cfg.StreamMaxMsg, "", nil) // PULL peers send nothing
 		if err != nil {
 			return err
 		}
 		if err = addForward(out, hubOutEndpoint); err != nil {
 			return err
 		}
-		stream, err := h.external(ctx, cfg, zmq.ROUTER, cfg.OutStream, func(s *Sock) {
+		stream, err := h.external(ctx, cfg, zmq.ROUTER, cfg.OutStream, cfg.StreamMaxMsg, "stream out (ROUTER)", func(s *Sock) {
 			s.s.SetRouterMandatory(1)
 			// A restarted handler reusing its identity takes over the old
 			// peer instead of being refused until the server next sends to it.
@@ -137,7 +164,7 @@ func (h *Hub) open(ctx *zmq.Context, cfg *Config, workers int) error {
 			return err
 		}
 		h.forwards = append(h.forwards, newParkingForward(src, stream, h.blocks, parkLimit))
-		in, err := h.external(ctx, cfg, zmq.SUB, cfg.In, func(s *Sock) { s.s.SetSubscribe(cfg.InstanceID + " ") })
+		in, err := h.external(ctx, cfg, zmq.SUB, cfg.In, cfg.StreamMaxMsg, "stream in (SUB)", func(s *Sock) { s.s.SetSubscribe(cfg.InstanceID + " ") })
 		if err != nil {
 			return err
 		}
@@ -146,7 +173,7 @@ func (h *Hub) open(ctx *zmq.Context, cfg *Config, workers int) error {
 		}
 	}
 	if cfg.HasReq() {
-		dealer, err := h.external(ctx, cfg, zmq.DEALER, cfg.Req, nil)
+		dealer, err := h.external(ctx, cfg, zmq.DEALER, cfg.Req, cfg.ReqMaxMsg, "req (DEALER)", nil)
 		if err != nil {
 			return err
 		}
@@ -190,6 +217,12 @@ func (h *Hub) Run(lingerMs int) {
 	for _, s := range h.socks {
 		p.Add(s.Fd(), reactor.EvIn, 1)
 	}
+	for _, m := range h.mons {
+		p.Add(m.Fd(), reactor.EvIn, 2)
+	}
+	// Until a reader has found its pipe empty, libzmq delivers without
+	// signalling: drain once so the monitors' fds fire from now on.
+	h.watch()
 	start := time.Now()
 	var yield reactor.Yielder
 	for !h.stop.Load() {
@@ -201,8 +234,11 @@ func (h *Hub) Run(lingerMs int) {
 		}
 		evs, _, _ := yield.Wait(p, timeout, start)
 		for _, ev := range evs {
-			if ev.Tag == 0 {
+			switch ev.Tag {
+			case 0:
 				h.waker.Drain()
+			case 2:
+				h.watch()
 			}
 		}
 	}
@@ -220,6 +256,14 @@ func (h *Hub) Run(lingerMs int) {
 // Blocks is the set of handler addresses whose messages the hub holds
 // back (their ROUTER pipe is full); workers pause those sessions.
 func (h *Hub) Blocks() *Blocks { return h.blocks }
+
+// watch handles the monitors' connection events (monitor.go).
+func (h *Hub) watch() {
+	now := time.Now()
+	for _, m := range h.mons {
+		m.drain(now)
+	}
+}
 
 // Stop asks Run to finish; Wait waits for it. Call both from one goroutine:
 // the waker is closed by Wait, after Run is done with it and Stop's Wake has
@@ -263,24 +307,32 @@ func (h *Hub) owners(dst []int, frames [][]byte, req bool) []int {
 	if req {
 		body = ReqPayload(frames)
 		if body == nil {
-			logging.Error(hubTarget, "req: reply without a payload after the envelope")
+			if l := &h.logs.reqNoPayload; l.Allow(time.Now()) {
+				logging.Error(hubTarget, "req: reply without a payload after the envelope%s", l.Note())
+			}
 			return dst
 		}
 	} else {
 		msg := frames[0]
 		sp := bytes.IndexByte(msg, ' ')
 		if sp < 0 {
-			logging.Warn(hubTarget, "unable to determine packet address")
+			if l := &h.logs.noAddr; l.Allow(time.Now()) {
+				logging.Warn(hubTarget, "unable to determine packet address%s", l.Note())
+			}
 			return dst
 		}
 		if !bytes.Equal(msg[:sp], h.instance) {
-			logging.Warn(hubTarget, "packet not for us")
+			if l := &h.logs.notForUs; l.Allow(time.Now()) {
+				logging.Warn(hubTarget, "packet not for us%s", l.Note())
+			}
 			return dst
 		}
 		body = msg[sp+1:]
 	}
 	if err := h.pkt.ParseIDs(body); err != nil {
-		logging.Warn(hubTarget, "unable to determine packet id(s): %v", err)
+		if l := &h.logs.ids; l.Allow(time.Now()) {
+			logging.Warn(hubTarget, "unable to determine packet id(s): %v%s", err, l.Note())
+		}
 		return dst
 	}
 	clear(h.seen)

@@ -44,6 +44,24 @@ static long condure_recv(void *s, zmq_msg_t *pending, void *buf, size_t cap, int
 	return (long)n;
 }
 
+// condure_skip receives and drops the rest of a message without copying
+// it; 0 or -errno (a message arrives whole, so not EAGAIN).
+static int condure_skip(void *s) {
+	zmq_msg_t m;
+	zmq_msg_init(&m);
+	int more = 1;
+	while (more) {
+		if (recv_msg(&m, s) < 0) {
+			int e = zmq_errno();
+			zmq_msg_close(&m);
+			return -e;
+		}
+		more = zmq_msg_more(&m);
+	}
+	zmq_msg_close(&m);
+	return 0;
+}
+
 // condure_take copies the pending frame into buf (large enough) and frees it.
 static void condure_take(zmq_msg_t *pending, void *buf) {
 	memcpy(buf, zmq_msg_data(pending), zmq_msg_size(pending));
@@ -72,6 +90,27 @@ import (
 // for every message and needs a second cgo call for ZMQ_RCVMORE. Receiving
 // into the socket's reused buffer makes the steady state allocation-free.
 
+const (
+	// 64 KiB: a socket's receive buffer to start with; it grows to hold
+	// the largest message received.
+	recvBufSize = 64 << 10
+	// 256 KiB: a buffer that grew past this (or past two of the largest
+	// frames the socket expects, if more) is dropped when the next message
+	// starts, so one big message does not hold its memory for good.
+	recvBufKeep = 256 << 10
+	// Frames of one message kept, as the hub's route lane keeps (ZHTTP
+	// uses at most a few); the rest is dropped without being copied.
+	recvMaxFrames = 16
+)
+
+// expect sizes the buffer-keeping threshold for frames up to max bytes.
+func (k *Sock) expect(max int64) {
+	k.keep = recvBufKeep
+	if max > 0 && 2*max > recvBufKeep {
+		k.keep = int(2 * max)
+	}
+}
+
 // rawSocket is the libzmq socket behind a zmq4 socket: the first field of
 // zmq4.Socket (v1.4.0, pinned in go.mod; TestRawSocketMatches checks it).
 func rawSocket(s *zmq.Socket) unsafe.Pointer {
@@ -80,12 +119,18 @@ func rawSocket(s *zmq.Socket) unsafe.Pointer {
 
 // recvFrame receives one frame into k.buf after the frames of the current
 // message (so a message's frames stay valid together), without blocking.
+// The recvMaxFrames-th frame of a message is reported as its last: the
+// rest is dropped.
 func (k *Sock) recvFrame() (frame []byte, more bool, ok bool, err error) {
 	if !k.inMsg {
+		if cap(k.buf) > k.keep {
+			k.buf = nil // back to the normal size below
+		}
 		k.buf = k.buf[:0]
+		k.frames = 0
 	}
 	if cap(k.buf)-len(k.buf) < 4096 {
-		k.buf = append(make([]byte, 0, 2*cap(k.buf)+65536), k.buf...)
+		k.buf = append(make([]byte, 0, 2*cap(k.buf)+recvBufSize), k.buf...)
 	}
 	start := len(k.buf)
 	free := k.buf[start:cap(k.buf)]
@@ -105,7 +150,20 @@ func (k *Sock) recvFrame() (frame []byte, more bool, ok bool, err error) {
 		k.buf = k.buf[:start+int(n)]
 	}
 	k.inMsg = k.more != 0
+	k.frames++
+	if k.inMsg && k.frames == recvMaxFrames {
+		k.SkipRest()
+	}
 	return k.buf[start:len(k.buf):len(k.buf)], k.inMsg, true, nil
+}
+
+// SkipRest discards the remaining frames of a multi-frame message without
+// copying them.
+func (k *Sock) SkipRest() {
+	if k.inMsg {
+		C.condure_skip(k.raw)
+		k.inMsg = false
+	}
 }
 
 // pendingSlot is a socket's C-side slot for an oversized frame (see

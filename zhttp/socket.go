@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"time"
 	"unsafe"
 
 	zmq "github.com/pebbe/zmq4"
@@ -34,8 +35,11 @@ type Sock struct {
 	fd       int
 	ipcFiles []string // socket files of ipc endpoints it bound, removed on Close
 	buf      []byte   // received frames of the current message (recv.go)
+	keep     int      // buf is dropped at the next message once over this (recv.go)
+	frames   int      // frames of the current message received so far
 	inMsg    bool     // the last frame received had more frames after it
 	more     int32    // condure_recv's ZMQ_RCVMORE output (a C int)
+	mon      *monitor // its connections' events (monitor.go), or nil
 }
 
 // Fd is the socket's ZMQ_FD, to register edge-triggered for reading.
@@ -49,19 +53,14 @@ func (k *Sock) Recv() (msg []byte, more bool, ok bool, err error) {
 	return k.recvFrame()
 }
 
-// SkipRest discards the remaining frames of a multi-frame message.
-func (k *Sock) SkipRest() {
-	for k.inMsg {
-		if _, _, ok, _ := k.recvFrame(); !ok {
-			return
-		}
-	}
-}
-
 // Close closes the socket with the given linger (milliseconds).
 func (k *Sock) Close(lingerMs int) {
 	if k.s == nil {
 		return
+	}
+	if k.mon != nil {
+		k.mon.close()
+		k.mon = nil
 	}
 	k.s.SetLinger(msDuration(lingerMs))
 	k.s.Close()
@@ -88,7 +87,17 @@ func newSock(ctx *zmq.Context, t zmq.Type, hwm int) (*Sock, error) {
 		s.Close()
 		return nil, err
 	}
-	return &Sock{s: s, raw: rawSocket(s), pending: pendingSlot(), fd: fd}, nil
+	return &Sock{s: s, raw: rawSocket(s), pending: pendingSlot(), fd: fd, keep: recvBufKeep}, nil
+}
+
+// limitInput sets ZMQ_MAXMSGSIZE (limits.go) on a socket that receives from
+// handlers, before it binds or connects, and sizes its receive buffer for
+// frames up to max (0: no limit).
+func (k *Sock) limitInput(max int64) {
+	if max > 0 {
+		k.s.SetMaxmsgsize(max)
+	}
+	k.expect(max)
 }
 
 // attach binds or connects s to every endpoint; after a bind to an ipc://
@@ -131,6 +140,38 @@ type WorkerSockets struct {
 	In        *Sock // messages "<instance-id> T<dict>"
 	Req       *Sock // req mode: frames ["", packet]
 	ReqIn     *Sock // req mode replies: frames [..., "", packet]; the same socket as Req in connect mode
+
+	mons []*monitor // connect mode: the receiving sockets' connections
+}
+
+// MonitorFds are the fds that say connection events are waiting (connect
+// mode only): register them like the sockets' and call Watch when one
+// fires.
+func (w *WorkerSockets) MonitorFds() []int {
+	var fds []int
+	for _, m := range w.mons {
+		fds = append(fds, m.Fd())
+	}
+	return fds
+}
+
+// Watch handles connection events (connect mode; monitor.go): it connects
+// again an endpoint libzmq dropped after a protocol error such as a
+// message over the size limit. It returns how long until it must be
+// called again (0: only when a monitor fd fires).
+func (w *WorkerSockets) Watch() time.Duration {
+	if len(w.mons) == 0 {
+		return 0
+	}
+	now := time.Now()
+	var next time.Duration
+	for _, m := range w.mons {
+		m.drain(now)
+		if d := m.check(now); d > 0 && (next == 0 || d < next) {
+			next = d
+		}
+	}
+	return next
 }
 
 // Close closes every socket with a bounded linger.
@@ -168,6 +209,9 @@ type Config struct {
 	Connect    bool     // --zclient-connect
 	HWM        int
 	IPCMode    uint32
+	// ZMQ_MAXMSGSIZE of the sockets receiving from handlers (limits.go):
+	// StreamMessageLimit and ReqMessageLimit of the flags; 0 for none.
+	StreamMaxMsg, ReqMaxMsg int64
 }
 
 // HasReq reports whether req-mode sockets are set up.
@@ -197,6 +241,7 @@ func (ws *WorkerSockets) open(ctx *zmq.Context, cfg *Config, w int) error {
 			if mk(&ws.Out, zmq.PUSH) != nil {
 				return err
 			}
+			ws.Out.limitInput(cfg.StreamMaxMsg) // PULL peers send nothing
 			// Requests go only to handlers that are connected: none queue
 			// for an endpoint that is down, where their clients could not
 			// take them back (docs/design.md "Backpressure").
@@ -214,6 +259,9 @@ func (ws *WorkerSockets) open(ctx *zmq.Context, cfg *Config, w int) error {
 			// A pipe is dropped with its connection, so a handler restarted
 			// under a new identity is routable (a kept pipe keeps the old one).
 			ws.OutStream.s.SetImmediate(true)
+			if err = ws.watchInput(ctx, ws.OutStream, "stream out (ROUTER)", cfg.StreamMaxMsg, cfg.OutStream); err != nil {
+				return err
+			}
 			if err = attach(ws.OutStream, cfg.OutStream, false, 0); err != nil {
 				return err
 			}
@@ -221,6 +269,9 @@ func (ws *WorkerSockets) open(ctx *zmq.Context, cfg *Config, w int) error {
 				return err
 			}
 			ws.In.s.SetSubscribe(cfg.InstanceID + " ")
+			if err = ws.watchInput(ctx, ws.In, "stream in (SUB)", cfg.StreamMaxMsg, cfg.In); err != nil {
+				return err
+			}
 			if err = attach(ws.In, cfg.In, false, 0); err != nil {
 				return err
 			}
@@ -230,6 +281,9 @@ func (ws *WorkerSockets) open(ctx *zmq.Context, cfg *Config, w int) error {
 				return err
 			}
 			ws.Req.s.SetImmediate(true)
+			if err = ws.watchInput(ctx, ws.Req, "req (DEALER)", cfg.ReqMaxMsg, cfg.Req); err != nil {
+				return err
+			}
 			if err = attach(ws.Req, cfg.Req, false, 0); err != nil {
 				return err
 			}
@@ -256,6 +310,7 @@ func (ws *WorkerSockets) open(ctx *zmq.Context, cfg *Config, w int) error {
 		if err = pipe(&ws.In, zmq.PULL, workerInEndpoint(w), true); err != nil {
 			return err
 		}
+		ws.In.expect(cfg.StreamMaxMsg) // the hub let nothing bigger in
 	}
 	if cfg.HasReq() {
 		if err = pipe(&ws.Req, zmq.PUSH, hubReqEndpoint, false); err != nil {
@@ -264,6 +319,19 @@ func (ws *WorkerSockets) open(ctx *zmq.Context, cfg *Config, w int) error {
 		if err = pipe(&ws.ReqIn, zmq.PULL, workerReqInEndpoint(w), true); err != nil {
 			return err
 		}
+		ws.ReqIn.expect(cfg.ReqMaxMsg)
 	}
+	return nil
+}
+
+// watchInput limits a connecting socket's input and watches its
+// connections (monitor.go).
+func (ws *WorkerSockets) watchInput(ctx *zmq.Context, s *Sock, what string, max int64, endpoints []string) error {
+	s.limitInput(max)
+	m, err := watch(ctx, s, what, max, endpoints)
+	if err != nil {
+		return err
+	}
+	ws.mons = append(ws.mons, m)
 	return nil
 }

@@ -298,6 +298,8 @@ func TestStreamClientDisconnectSendsCancel(t *testing.T) {
 	ss := newSession(t, h, req)
 	ss.send(map[string]any{"type": "keep-alive"})
 	time.Sleep(100 * time.Millisecond)
+	// A reset: a FIN alone is a half-close, served (e2e_edge_test.go).
+	c.(*net.TCPConn).SetLinger(0)
 	c.Close()
 	start := time.Now()
 	p := recv(t, h, "cancel")
@@ -309,12 +311,14 @@ func TestStreamClientDisconnectSendsCancel(t *testing.T) {
 func TestStreamClientDisconnectBeforeHandlerAnswers(t *testing.T) {
 	s := startServer(t, "--stream-maxconn", "2", "--workers", "1")
 	h := s.handler("h1")
-	// Fill both slots, drop both clients before any handler packet: the
-	// slots must be freed at once (§12 #3), so new clients are served.
+	// Fill both slots, reset both clients before any handler packet: the
+	// slots must be freed at once (§12 #3), so new clients are served. (A
+	// FIN alone is a half-close: the request is still served.)
 	for i := 0; i < 2; i++ {
 		c := s.dial()
 		fmt.Fprintf(c, "GET /gone HTTP/1.1\r\nHost: x\r\n\r\n")
 		recv(t, h, "")
+		c.(*net.TCPConn).SetLinger(0)
 		c.Close()
 	}
 	time.Sleep(200 * time.Millisecond)

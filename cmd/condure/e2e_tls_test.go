@@ -814,7 +814,9 @@ func TestTLSCurlAndOpenSSL(t *testing.T) {
 
 func TestTLSWebSocket(t *testing.T) {
 	env := newTLSEnv(t)
-	s := startTLSServer(t, env)
+	// A 100 kB message goes out in one packet below: handler messages are
+	// bounded by --buffer-size (ZMQ_MAXMSGSIZE, zhttp/limits.go).
+	s := startTLSServer(t, env, "--buffer-size", "131072")
 	h := s.handler("h1")
 
 	t.Run("raw_frames", func(t *testing.T) {
@@ -1476,83 +1478,6 @@ func TestTLSConcurrentClients(t *testing.T) {
 		if err := <-errs; err != nil {
 			t.Error(err)
 		}
-	}
-}
-
-// Past 512 handshakes in progress per worker new TLS connections are
-// refused (closed at once, a WARN logged); when the stalled clients leave,
-// the count goes back down and handshakes work again.
-func TestTLSHandshakeLimit(t *testing.T) {
-	env := newTLSEnv(t)
-	s := startTLSServer(t, env)
-	h := s.handler("h1")
-	const n = 1300 // 2 workers x 512, plus some
-	conns := make([]net.Conn, 0, n)
-	defer func() {
-		for _, c := range conns {
-			c.Close()
-		}
-	}()
-	start := time.Now()
-	for i := 0; i < n; i++ {
-		c, err := net.DialTimeout("tcp", s.tlsAddr, 5*time.Second)
-		if err != nil {
-			t.Fatalf("dial %d: %v", i, err)
-		}
-		conns = append(conns, c)
-	}
-	s.waitLog("TLS handshakes in progress, refusing more")
-	// Which ones did the server close at once?
-	var mu sync.Mutex
-	closed := 0
-	var wg sync.WaitGroup
-	for _, c := range conns {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			c.SetReadDeadline(time.Now().Add(1 * time.Second))
-			_, err := c.Read(make([]byte, 1))
-			if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
-				mu.Lock()
-				closed++
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
-	t.Logf("%d connections in %v; %d refused", n, time.Since(start).Round(time.Millisecond), closed)
-	// At most 512 in progress per worker, so at least n-1024 refused;
-	// exactly that many when both workers got more than 512.
-	if closed < n-1024 || closed > n-900 {
-		t.Errorf("%d connections refused, want about %d", closed, n-1024)
-	}
-	if time.Since(start) > 8*time.Second {
-		t.Fatalf("too slow to test within the 10 s handshake limit")
-	}
-	for _, c := range conns {
-		c.Close()
-	}
-	conns = nil
-	// The slots and the handshake count are released: a good client is
-	// served (allow the server a moment to see the closes).
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		c, err := tlsDial(t, s.tlsAddr, env.clientConfig("localhost"))
-		if err == nil {
-			tlsRoundTrip(t, c, bufio.NewReader(c), h, "localhost", "/after-flood", "ok")
-			c.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no TLS handshake possible after the stalled clients left: %v", err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	// And again, so both workers are likely exercised.
-	for i := 0; i < 8; i++ {
-		c := tlsMustDial(t, s.tlsAddr, env.clientConfig("localhost"))
-		tlsRoundTrip(t, c, bufio.NewReader(c), h, "localhost", "/again", "ok")
-		c.Close()
 	}
 }
 

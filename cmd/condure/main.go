@@ -99,12 +99,13 @@ func listeners(cfg *config.Config) ([]server.Listen, *server.CertStore, error) {
 	for _, l := range cfg.Listens {
 		sl := server.Listen{Addr: l.Addr, Req: l.Mode == config.ModeReq, DefaultCert: l.DefaultCert}
 		if l.Local {
-			fd, err := reactor.ListenUnix(l.Addr, 1024)
+			perm, err := socketFilePerm(l)
 			if err != nil {
-				return nil, nil, bindError(l.Addr, err)
-			}
-			if err := socketFileOwner(l); err != nil {
 				return nil, nil, err
+			}
+			fd, err := reactor.ListenUnix(l.Addr, 1024, perm)
+			if err != nil {
+				return nil, nil, err // "failed to bind <path>: …" and the like
 			}
 			sl.Fd = fd // tls is ignored on unix sockets, as in condure
 		} else if l.TLS {
@@ -121,34 +122,25 @@ func listeners(cfg *config.Config) ([]server.Listen, *server.CertStore, error) {
 	return out, certs, nil
 }
 
-// socketFileOwner applies mode=, user= and group= to a unix socket file.
-func socketFileOwner(l config.Listen) error {
-	if l.FileMode != 0 {
-		if err := os.Chmod(l.Addr, os.FileMode(l.FileMode)); err != nil {
-			return fmt.Errorf("failed to set mode on %s: %w", l.Addr, err)
-		}
-	}
-	uid, gid := -1, -1
+// socketFilePerm resolves mode=, user= and group= of a unix socket
+// listener; ListenUnix applies them before the socket accepts.
+func socketFilePerm(l config.Listen) (reactor.UnixPerm, error) {
+	perm := reactor.UnixPerm{Mode: l.FileMode, UID: -1, GID: -1}
 	if l.User != "" {
 		u, err := user.Lookup(l.User)
 		if err != nil {
-			return fmt.Errorf("failed to set user %q on %s: %w", l.User, l.Addr, err)
+			return perm, fmt.Errorf("failed to set user %q on %s: %w", l.User, l.Addr, err)
 		}
-		uid, _ = strconv.Atoi(u.Uid)
+		perm.UID, _ = strconv.Atoi(u.Uid)
 	}
 	if l.Group != "" {
 		g, err := user.LookupGroup(l.Group)
 		if err != nil {
-			return fmt.Errorf("failed to set group %q on %s: %w", l.Group, l.Addr, err)
+			return perm, fmt.Errorf("failed to set group %q on %s: %w", l.Group, l.Addr, err)
 		}
-		gid, _ = strconv.Atoi(g.Gid)
+		perm.GID, _ = strconv.Atoi(g.Gid)
 	}
-	if uid != -1 || gid != -1 {
-		if err := os.Chown(l.Addr, uid, gid); err != nil {
-			return fmt.Errorf("failed to set owner on %s: %w", l.Addr, err)
-		}
-	}
-	return nil
+	return perm, nil
 }
 
 // start sets up ZeroMQ, the hub (bind mode) and the workers, and returns the
@@ -163,6 +155,9 @@ func start(cfg *config.Config) (func(), error) {
 		Connect:    cfg.ZClientConnect,
 		HWM:        max((cfg.ReqMaxConn+cfg.StreamMaxConn)/20, 1),
 		IPCMode:    cfg.IPCFileMode,
+		// Handlers' messages are bounded by what the buffers can take.
+		StreamMaxMsg: zhttp.StreamMessageLimit(cfg.ID, cfg.BufferSize),
+		ReqMaxMsg:    zhttp.ReqMessageLimit(cfg.BufferSize, cfg.BodyBufferSize),
 	}
 	// The stream sockets exist only if a listener is in stream mode, the req
 	// socket only if one is in req mode (ZHTTP.md §2.1).
@@ -221,6 +216,8 @@ func start(cfg *config.Config) (func(), error) {
 		// condure has none for these.
 		SessionTimeout:    envDuration("CONDURE_TEST_SESSION_TIMEOUT"),
 		KeepAliveInterval: envDuration("CONDURE_TEST_KEEPALIVE_INTERVAL"),
+		MaxHandshakes:     envInt("CONDURE_TEST_TLS_HANDSHAKES"),
+		MaxParked:         envInt("CONDURE_TEST_TLS_PARKED"),
 	}
 	var workers []*server.Worker
 	stopAll := func() {
@@ -305,6 +302,12 @@ func hubBlocks(h *zhttp.Hub) *zhttp.Blocks {
 func envDuration(name string) time.Duration {
 	d, _ := time.ParseDuration(os.Getenv(name))
 	return d
+}
+
+// envInt reads a decimal integer from the environment (0 when unset or bad).
+func envInt(name string) int {
+	n, _ := strconv.Atoi(os.Getenv(name))
+	return n
 }
 
 // bindError is condure's message for a port or path it cannot listen on:

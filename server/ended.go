@@ -1,0 +1,93 @@
+package server
+
+import (
+	"time"
+
+	"github.com/condure-go/condure/internal/logging"
+	"github.com/condure-go/condure/zhttp"
+)
+
+// Cancels for sessions that ended before their handler spoke (ZHTTP.md
+// §4.6). A client that goes away before the handler's first packet frees its
+// slot at once (§12 #3), when no handler address is known to tell. The
+// handler learns of it when it speaks: its first packet for the ended
+// session is answered with a cancel to its `from`, as condure 1.9.1 does
+// (it notices the client's EOF only then, and sends `cancel` with seq 1).
+//
+// Nothing is kept per ended session. A packet is taken to be a handler's
+// first for a session of ours that ended when its id names this worker, a
+// slot in range and a counter already issued (never a future id) but no
+// live session, and it carries seq 0 (or no seq: handlers that omit it
+// cannot be told apart). Its later packets (seq ≥ 1), packets for sessions
+// whose handler was told or finished them, and cancel and error packets get
+// no answer, as before. Answers are budgeted per worker, so a flood of
+// packets for dead ids costs a bounded amount of work.
+
+const (
+	// Cancels for ended sessions per worker per 10 ms tick (6400/s): far
+	// above what clients leaving ahead of their handlers produce, and a
+	// handler flooding dead ids gets at most that back.
+	endedCancelsPerTick = 64
+	// Seq of the answer: the session sent its request (seq 0) and nothing
+	// after, since body and messages flow only once the handler has spoken.
+	endedCancelSeq = 1
+)
+
+// endedCancels is a worker's budget of those cancels.
+type endedCancels struct {
+	tick  uint64 // the tick the budget is for
+	left  int    // cancels left in it
+	over  uint64 // cancels dropped over budget, reported once a second
+	limit *logging.Limiter
+}
+
+// cancelEnded answers a handler packet naming id, for which no live session
+// exists, with a cancel if id names a session of ours that ended before the
+// handler's first packet.
+func (w *Worker) cancelEnded(p *zhttp.Packet, id *zhttp.IDSeq) {
+	if p.Type == zhttp.TypeCancel || p.Type == zhttp.TypeError || (id.HasSeq && id.Seq != 0) {
+		return
+	}
+	if len(p.From) == 0 || len(p.From) > zhttp.MaxFromLen || !w.endedID(id.ID) {
+		return
+	}
+	e := &w.ended
+	if e.tick != w.now {
+		e.tick, e.left = w.now, endedCancelsPerTick
+	}
+	if e.left == 0 {
+		e.over++
+		if e.limit == nil {
+			e.limit = logging.NewLimiter(time.Second)
+		}
+		if e.limit.Allow(time.Now()) {
+			logging.Warn(targetServer, "worker %d: cancels for ended sessions over budget (%d per 10 ms): %d not sent",
+				w.idx, endedCancelsPerTick, e.over)
+			e.over = 0
+		}
+		return
+	}
+	e.left--
+	if logging.Enabled(logging.LevelDebug) {
+		logging.Debug(targetConn, "conn %s: handler packet for a session that ended before it spoke: cancel", id.ID)
+	}
+	o := &w.out
+	*o = zhttp.Out{From: w.instance, ID: id.ID, Seq: endedCancelSeq, Type: zhttp.TypeCancel}
+	w.pktBuf = zhttp.AppendPacket(w.pktBuf[:0], o)
+	w.sendToName(p.From, w.pktBuf)
+}
+
+// endedID reports whether id names a session this worker issued that is no
+// longer live: a slot in range, a counter below the next one issued, and the
+// slot free or holding another (or a finished) session.
+func (w *Worker) endedID(id []byte) bool {
+	slot, counter, ok := w.parseID(id)
+	if !ok || counter >= w.idCounter {
+		return false
+	}
+	if !w.conns.InUse(slot) {
+		return true
+	}
+	c := w.conns.Get(slot)
+	return c.idCounter != counter || c.state == stRecvHeader
+}

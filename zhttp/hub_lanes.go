@@ -421,25 +421,15 @@ func (f *forward) close() {
 
 // unreach rate-limits condure's "Host unreachable" line: a handler that
 // went away leaves one unroutable message per packet for it.
-type unreach struct {
-	lim        *logging.Limiter
-	suppressed int
-}
+type unreach struct{ lim *logging.Limiter }
 
 func (u *unreach) dropped(n int) {
 	if u.lim == nil {
-		u.lim = logging.NewLimiter(time.Second)
+		u.lim = logging.NewLimiter(hubLogInterval)
 	}
-	if !u.lim.Allow(time.Now()) {
-		u.suppressed += n
-		return
+	if u.lim.AllowN(time.Now(), n) {
+		logging.Error(hubTarget, "stream zmq send to: Host unreachable%s", u.lim.Note())
 	}
-	if u.suppressed+n > 1 {
-		logging.Error(hubTarget, "stream zmq send to: Host unreachable (%d messages dropped since the last report)", u.suppressed+n)
-	} else {
-		logging.Error(hubTarget, "stream zmq send to: Host unreachable")
-	}
-	u.suppressed = 0
 }
 
 // route moves handler messages from a bound socket to the workers that own

@@ -9,7 +9,8 @@ type addrTable struct {
 	names [][]byte
 	refs  []int32
 	free  []int32
-	live  int // references held: sessions with a handler, which need keep-alives
+	live  int    // references held: sessions with a handler, which need keep-alives
+	gates []gate // per address: its sessions waiting for room (gates.go)
 }
 
 func newAddrTable() *addrTable { return &addrTable{index: make(map[string]int32)} }
@@ -27,10 +28,12 @@ func (t *addrTable) ref(name []byte) int32 {
 		t.free = t.free[:n-1]
 		t.names[i] = append(t.names[i][:0], name...)
 		t.refs[i] = 1
+		t.gates[i] = gate{fresh: true}
 	} else {
 		i = int32(len(t.names))
 		t.names = append(t.names, append([]byte(nil), name...))
 		t.refs = append(t.refs, 1)
+		t.gates = append(t.gates, gate{fresh: true})
 	}
 	t.index[string(t.names[i])] = i
 	return i + 1
@@ -48,6 +51,15 @@ func (t *addrTable) unref(r int32) {
 		return
 	}
 	t.live--
+	t.release(r)
+}
+
+// hold takes a reference that is not a session's (a cancel waiting to be
+// sent): it keeps the address without counting toward live.
+func (t *addrTable) hold(r int32) { t.refs[r-1]++ }
+
+// release drops a reference taken by hold (or, through unref, by ref).
+func (t *addrTable) release(r int32) {
 	i := r - 1
 	t.refs[i]--
 	if t.refs[i] == 0 && len(t.index) > keepAddrs {

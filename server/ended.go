@@ -74,7 +74,7 @@ func (w *Worker) cancelEnded(p *zhttp.Packet, id *zhttp.IDSeq) {
 	o := &w.out
 	*o = zhttp.Out{From: w.instance, ID: id.ID, Seq: endedCancelSeq, Type: zhttp.TypeCancel}
 	w.pktBuf = zhttp.AppendPacket(w.pktBuf[:0], o)
-	w.sendTo(p.From, w.pktBuf)
+	w.sendToName(p.From, w.pktBuf)
 }
 
 // endedID reports whether id names a session this worker issued that is no

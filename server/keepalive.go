@@ -83,12 +83,14 @@ func (w *Worker) skipSweeps(k uint64) {
 
 // sendBatched sends a packet of type t to every session in w.batch, one
 // multi-id packet per handler address and at most MaxIDs ids each, every id
-// with its session's next seq.
+// with its session's next seq. A handler that takes no packet now gets no
+// keep-alives (the next sweep sends them); its cancels are held (gates.go).
 func (w *Worker) sendBatched(t zhttp.PacketType) {
 	for len(w.batch) > 0 {
 		addr := w.conns.Get(w.batch[0]).addr
 		ids := w.batchIDs[:0]
 		arena := w.batchArena[:0]
+		incl := w.bp.incl[:0]
 		rest := w.batch[:0]
 		size := 0
 		for _, slot := range w.batch {
@@ -100,17 +102,31 @@ func (w *Worker) sendBatched(t zhttp.PacketType) {
 			start := len(arena)
 			arena = append(arena, w.appendID(slot, c)...)
 			ids = append(ids, zhttp.IDSeq{ID: arena[start:len(arena):len(arena)], Seq: c.outSeq, HasSeq: true})
+			incl = append(incl, slot)
 			size += len(arena) - start + 32
-			c.outSeq++
 		}
-		o := &w.out
-		*o = zhttp.Out{From: w.instance, Multi: ids, Type: t}
-		if len(ids) == 1 {
-			// A lone session gets the plain id form, as the reference sends.
-			*o = zhttp.Out{From: w.instance, ID: ids[0].ID, Seq: ids[0].Seq, Type: t}
+		w.bp.incl = incl
+		g := w.streamBlocked(addr)
+		if g == 0 {
+			o := &w.out
+			*o = zhttp.Out{From: w.instance, Multi: ids, Type: t}
+			if len(ids) == 1 {
+				// A lone session gets the plain id form, as the reference sends.
+				*o = zhttp.Out{From: w.instance, ID: ids[0].ID, Seq: ids[0].Seq, Type: t}
+			}
+			w.pktBuf = zhttp.AppendPacket(w.pktBuf[:0], o)
+			g = w.sendTo(addr, w.pktBuf)
 		}
-		w.pktBuf = zhttp.AppendPacket(w.pktBuf[:0], o)
-		w.sendTo(w.addrs.name(addr), w.pktBuf)
+		for _, slot := range incl {
+			c := w.conns.Get(slot)
+			switch {
+			case g == 0:
+				c.outSeq++
+			case t == zhttp.TypeCancel:
+				w.holdCancel(g, addr, slot, c.idCounter, c.outSeq)
+				c.outSeq++
+			}
+		}
 		w.batch = rest
 	}
 }

@@ -21,6 +21,7 @@ const wsOnReqBody = "WebSockets not supported on req mode interface.\n"
 
 // startReqRequest handles a parsed head on a req-mode connection.
 func (w *Worker) startReqRequest(slot int32, c *conn, n int) {
+	saved := *c // restored when the DEALER has no room: the request stays unread
 	req := &w.req
 	c.minor = uint8(req.Minor)
 	if req.Upgrade {
@@ -46,7 +47,11 @@ func (w *Worker) startReqRequest(slot int32, c *conn, n int) {
 	}
 	if !req.Chunked && req.ContentLength <= 0 {
 		// No body: the packet is built straight from the parsed head.
-		w.sendReqRequest(slot, c, req, nil)
+		if !w.sendReqRequest(slot, c, req, nil) {
+			*c = saved
+			w.waitRequest(slot, c, gateReq)
+			return
+		}
 		c.rstart += int32(n)
 		w.releaseRead(c)
 		return
@@ -69,6 +74,10 @@ func (w *Worker) startReqRequest(slot int32, c *conn, n int) {
 
 // readReqBody gathers the request body into the body block.
 func (w *Worker) readReqBody(slot int32, c *conn) {
+	if c.has(fReqDone) { // whole, waiting for room in the DEALER
+		w.sendReqBody(slot, c)
+		return
+	}
 	for i := 0; i < readBudget; {
 		if c.rstart == c.rend {
 			got, closed := w.fill(slot, c)
@@ -116,32 +125,53 @@ func (w *Worker) readReqBody(slot int32, c *conn) {
 		}
 		if done {
 			w.releaseRead(c)
-			head := w.bodyBufs.bytes(c.bbuf)[:c.hlen]
-			if _, err := http1.ParseRequest(head, &w.req, len(head)); err != nil {
-				w.reject(slot, c, err) // cannot happen: it parsed before
-				return
-			}
-			w.sendReqRequest(slot, c, &w.req, body[c.hlen:c.blen])
-			w.bodyBufs.put(c.bbuf)
-			c.bbuf, c.blen, c.hlen = 0, 0, 0
+			w.sendReqBody(slot, c)
 			return
 		}
 	}
 	w.queue(slot, c)
 }
 
-// sendReqRequest sends the request packet (§3.2: no from, no seq, no
-// credits) on the DEALER with the empty delimiter frame (§2.2).
-func (w *Worker) sendReqRequest(slot int32, c *conn, req *http1.Request, body []byte) {
-	o, ok := w.requestOut(slot, c, req, w.listeners[c.listener].scheme)
-	if !ok {
+// sendReqBody sends a request whose head and whole body are in the body
+// block. When the DEALER has no room the block is kept (fReqDone marks it
+// whole) and the connection waits.
+func (w *Worker) sendReqBody(slot int32, c *conn) {
+	body := w.bodyBufs.bytes(c.bbuf)
+	head := body[:c.hlen]
+	if _, err := http1.ParseRequest(head, &w.req, len(head)); err != nil {
+		w.reject(slot, c, err) // cannot happen: it parsed before
 		return
 	}
-	c.flags |= fReqDone
+	saved := *c
+	if !w.sendReqRequest(slot, c, &w.req, body[c.hlen:c.blen]) {
+		*c = saved
+		c.flags |= fReqDone
+		w.waitRequest(slot, c, gateReq)
+		return
+	}
+	if !w.conns.InUse(slot) {
+		return // answered and closed (closeConn returned the block)
+	}
+	w.bodyBufs.put(c.bbuf)
+	c.bbuf, c.blen, c.hlen = 0, 0, 0
+}
+
+// sendReqRequest sends the request packet (§3.2: no from, no seq, no
+// credits) on the DEALER with the empty delimiter frame (§2.2). It returns
+// false, having sent nothing, when the DEALER has no room.
+func (w *Worker) sendReqRequest(slot int32, c *conn, req *http1.Request, body []byte) bool {
+	o, ok := w.requestOut(slot, c, req, w.listeners[c.listener].scheme)
+	if !ok {
+		return true // answered
+	}
 	o.From, o.NoSeq, o.Body = nil, true, body
 	w.pktBuf = zhttp.AppendPacket(w.pktBuf[:0], o)
-	w.sendReq(w.pktBuf)
+	if !w.sendReq(w.pktBuf) {
+		return false
+	}
+	c.flags |= fReqDone
 	c.state = stReqAwait
+	return true
 }
 
 // reqReply applies a handler reply to a req session: only a data packet

@@ -67,6 +67,7 @@ func (w *Worker) newConn(fd int, peer netip.AddrPort, li int) {
 // idle connection costs. Bytes of a head arm the stream timer (fill), and
 // sessionExpired then extends the session timer to the full 60 s.
 func (w *Worker) startIdle(slot int32, c *conn) {
+	w.unwait(slot)
 	w.addrs.unref(c.addr)
 	c.addr = 0
 	c.state = stRecvHeader
@@ -104,6 +105,9 @@ func (w *Worker) connEvent(tag uint64, events uint32) {
 		c.flags |= fPeerFin
 		if w.finIsAbort(c) {
 			w.clientGone(slot, c, "client closed")
+			return
+		}
+		if w.finWhileWaiting(slot, c) {
 			return
 		}
 	}
@@ -146,8 +150,12 @@ func (w *Worker) finIsAbort(c *conn) bool {
 // inputEnded reports whether fill read the client's FIN: no more input.
 func inputEnded(c *conn) bool { return c.has(fPeerFin) && !c.has(fCanRead) }
 
-// advance does whatever the state allows with client input.
+// advance does whatever the state allows with client input. A session
+// waiting for room to send is not read (gates.go).
 func (w *Worker) advance(slot int32, c *conn) {
+	if w.waiting(slot) {
+		return
+	}
 	switch c.state {
 	case stRecvHeader:
 		w.recvHeader(slot, c)
@@ -293,7 +301,7 @@ func (w *Worker) reject(slot int32, c *conn, err error) {
 // A handler already involved is sent a cancel.
 func (w *Worker) respondError(slot int32, c *conn, code int, reason string) {
 	if c.addr != 0 && c.state != stRecvHeader {
-		w.sendTyped(c, slot, zhttp.TypeCancel, 0)
+		w.cancel(slot, c)
 	}
 	c.addr = w.dropAddr(c.addr)
 	minor := int(c.minor)
@@ -321,13 +329,15 @@ func (w *Worker) dropAddr(a int32) int32 {
 }
 
 // startRequest turns a parsed head into the request packet (§3.2) and sends
-// it through PUSH.
+// it through PUSH. When PUSH has no room the head stays unread in the read
+// buffer and the connection waits (gates.go); it is parsed again then.
 func (w *Worker) startRequest(slot int32, c *conn, n int) {
 	req := &w.req
 	if req.Upgrade {
 		w.startWebSocket(slot, c, n)
 		return
 	}
+	saved := *c
 	o, ok := w.requestOut(slot, c, req, w.listeners[c.listener].scheme)
 	if !ok {
 		return
@@ -356,8 +366,12 @@ func (w *Worker) startRequest(slot int32, c *conn, n int) {
 	o.More = hasBody
 	o.Stream = true
 	w.pktBuf = zhttp.AppendPacket(w.pktBuf[:0], o)
+	if !w.sendRequest(w.pktBuf) {
+		*c = saved
+		w.waitRequest(slot, c, gateOut)
+		return
+	}
 	c.outSeq = 1
-	w.sendRequest(w.pktBuf)
 
 	c.rstart += int32(n)
 	w.releaseRead(c)
@@ -402,18 +416,24 @@ func (w *Worker) resetOut(slot int32, c *conn) *zhttp.Out {
 	return o
 }
 
-// sendTyped sends a typed packet (credit, cancel, handoff-proceed) to the
-// session's handler.
-func (w *Worker) sendTyped(c *conn, slot int32, t zhttp.PacketType, credits int) {
+// sendTyped sends a typed packet (credit, handoff-proceed) to the session's
+// handler. It returns 0, or the gate that refused it (nothing sent).
+func (w *Worker) sendTyped(c *conn, slot int32, t zhttp.PacketType, credits int) int32 {
 	if c.addr == 0 {
-		return
+		return 0
+	}
+	if g := w.streamBlocked(c.addr); g != 0 {
+		return g
 	}
 	o := w.resetOut(slot, c)
 	o.Type = t
 	o.Credits = credits
-	c.outSeq++
 	w.pktBuf = zhttp.AppendPacket(w.pktBuf[:0], o)
-	w.sendTo(w.addrs.name(c.addr), w.pktBuf)
+	if g := w.sendTo(c.addr, w.pktBuf); g != 0 {
+		return g
+	}
+	c.outSeq++
+	return 0
 }
 
 // handlerPacket applies one handler packet to the session it names (§3.4, §3.6).
@@ -441,8 +461,13 @@ func (w *Worker) handlerPacket(slot int32, c *conn, p *zhttp.Packet, id *zhttp.I
 	// Every accepted packet names the current handler (handoff, respond
 	// from another process).
 	if c.addr == 0 || !bytes.Equal(w.addrs.name(c.addr), p.From) {
+		waited := w.bp.on[slot] >= gateAddr0
+		w.unwait(slot)
 		w.addrs.unref(c.addr)
 		c.addr = w.addrs.ref(p.From)
+		if waited { // what it waited to send now goes to the new address
+			w.wait(slot, addrGate(c.addr))
+		}
 	}
 	w.timers.Schedule(slot*timersPerConn+timerSession, w.now+w.sessionTicks)
 	if c.state == stHandoff {
@@ -522,18 +547,26 @@ func (w *Worker) violation(slot int32, c *conn, why string) {
 // proceedHandoff answers handoff-start once pending writes are flushed and
 // pauses the session (§4.7).
 func (w *Worker) proceedHandoff(slot int32, c *conn) {
+	if g := w.sendTyped(c, slot, zhttp.TypeHandoffProceed, 0); g != 0 {
+		w.wait(slot, g) // still pending: the gate runs it again
+		return
+	}
 	c.flags &^= fHandoffPending
-	w.sendTyped(c, slot, zhttp.TypeHandoffProceed, 0)
 	c.resume = c.state
 	c.state = stHandoff
 }
 
 // forwardBody sends request body bytes to the handler while it has credits,
-// at most --buffer-size per packet (§4.2).
+// at most --buffer-size per packet (§4.2), and while the handler takes
+// packets: otherwise the body waits unread (gates.go).
 func (w *Worker) forwardBody(slot int32, c *conn) {
 	for i := 0; i < readBudget; {
 		if c.credits <= 0 {
 			return // no read at all without credits (condure ≥1.7)
+		}
+		if g := w.streamBlocked(c.addr); g != 0 {
+			w.wait(slot, g)
+			return
 		}
 		if c.rstart == c.rend {
 			got, closed := w.fill(slot, c)
@@ -547,6 +580,7 @@ func (w *Worker) forwardBody(slot int32, c *conn) {
 			i++
 			continue
 		}
+		saved := *c // undone if the handler does not take the packet
 		limit := min(c.credits, int64(w.opts.BufferSize))
 		buf := w.bufs.bytes(c.rbuf)
 		var body []byte
@@ -582,13 +616,17 @@ func (w *Worker) forwardBody(slot int32, c *conn) {
 			done = c.bodyLeft == 0
 		}
 		if len(body) > 0 || done {
-			c.credits -= int64(len(body))
 			o := w.resetOut(slot, c)
 			o.Body = body
 			o.More = !done
-			c.outSeq++
 			w.pktBuf = zhttp.AppendPacket(w.pktBuf[:0], o)
-			w.sendTo(w.addrs.name(c.addr), w.pktBuf)
+			if g := w.sendTo(c.addr, w.pktBuf); g != 0 {
+				*c = saved // the bytes stay in the read buffer
+				w.wait(slot, g)
+				return
+			}
+			c.credits -= int64(len(body))
+			c.outSeq++
 		}
 		if done {
 			c.flags |= fReqDone
@@ -878,13 +916,17 @@ func (w *Worker) flush(slot int32, c *conn) bool {
 }
 
 // written runs when all output so far has reached the socket: credits go
-// back to the handler and a pending handoff proceeds.
+// back to the handler and a pending handoff proceeds. When the handler
+// takes no packet now, the credits add up in c.owed until it does.
 func (w *Worker) written(slot int32, c *conn) {
+	c.queued = 0
 	if c.owed > 0 && !c.has(fRespLast) {
-		w.sendTyped(c, slot, zhttp.TypeCredit, int(c.owed))
+		if g := w.sendTyped(c, slot, zhttp.TypeCredit, int(c.owed)); g != 0 {
+			w.wait(slot, g)
+			return
+		}
 	}
 	c.owed = 0
-	c.queued = 0
 	if c.has(fHandoffPending) {
 		w.proceedHandoff(slot, c)
 	}
@@ -933,6 +975,11 @@ func (w *Worker) sessionExpired(slot int32, c *conn) {
 	case c.state == stReqAwait:
 		logging.Debug(targetConn, "worker %d: conn %d: req timeout", w.idx, slot)
 		w.respondError(slot, c, 504, "Gateway Timeout")
+	case w.bp.on[slot] == gateOut || w.bp.on[slot] == gateReq:
+		// A whole request, but no handler took it in all that time.
+		logging.Debug(targetConn, "worker %d: conn %d: no handler took the request", w.idx, slot)
+		w.unwait(slot)
+		w.respondError(slot, c, 503, "Service Unavailable")
 	case c.state == stRecvHeader && w.headArriving(slot, c):
 		// The idle deadline was --stream-timeout, but a head is arriving:
 		// the stream timer watches its pace now, and the session timer
@@ -967,8 +1014,9 @@ func (w *Worker) streamTimedOut(slot int32, c *conn) {
 // closeConn closes the client socket and frees the slot; cancel sends a
 // cancel to the handler if one is known.
 func (w *Worker) closeConn(slot int32, c *conn, cancel bool) {
+	w.unwait(slot)
 	if cancel && c.addr != 0 && c.state != stRecvHeader {
-		w.sendTyped(c, slot, zhttp.TypeCancel, 0)
+		w.cancel(slot, c)
 	}
 	w.addrs.unref(c.addr)
 	c.addr = 0

@@ -129,6 +129,9 @@ type Options struct {
 	// waiting for their clients, per worker.
 	MaxHandshakes int
 	MaxParked     int
+
+	// Blocks (bind mode): the handler addresses the hub holds messages for.
+	Blocks *zhttp.Blocks
 }
 
 // Worker is one event loop.
@@ -189,12 +192,10 @@ type Worker struct {
 	// zmqWatch: when to call zs.Watch again (connect mode); -1 at once.
 	zmqWatch time.Duration
 
-	runq    []int32    // connections with input left to process (-1-i: listener i)
-	zmqBusy bool       // the receive budget ran out
-	pendOut [][]byte   // requests PUSH would not take yet
-	pendStr [][][]byte // stream frames the ROUTER would not take yet
-	pendReq [][]byte   // req requests the DEALER would not take yet
-	frames  [][]byte   // a multi-frame message being received
+	runq    []int32      // connections with input left to process (-1-i: listener i)
+	zmqBusy bool         // the receive budget ran out
+	bp      backpressure // sessions waiting for room to send (gates.go)
+	frames  [][]byte     // a multi-frame message being received
 
 	// TLS (tls.go): sessions beside the slots, events from handshake
 	// goroutines, buffers for ciphertext.
@@ -283,6 +284,7 @@ func (w *Worker) setup() error {
 	}
 	w.fullLog = logging.NewLimiter(time.Second)
 	w.logs = newPeerLogs()
+	w.setupBackpressure(capacity, o.Blocks)
 	w.reqTicks = uint64(max(o.ReqTimeout/tickDur, 1))
 
 	if w.zs, err = zhttp.NewWorkerSockets(o.Ctx, o.ZMQ, w.idx); err != nil {
@@ -359,6 +361,7 @@ func (w *Worker) loopOnce() {
 			w.tlsEvents()
 		case tagZmq:
 			// handled by pumpZmq below: ZMQ_FD only says "look again"
+			w.bp.signalled = true
 		case tagZmqMon:
 			w.zmqWatch = -1 // look below
 		case tagListener:
@@ -403,8 +406,8 @@ func (w *Worker) waitTimeout() int {
 		return 0
 	}
 	ms := idleWakeMs
-	if len(w.pendOut) > 0 || len(w.pendStr) > 0 || len(w.pendReq) > 0 {
-		ms = 50 // retry sends that hit the high-water mark, as condure does
+	if w.retryTimed() {
+		ms = retryTicks * int(tickDur/time.Millisecond) // retry sends that hit the high-water mark, as condure does
 	}
 	if !w.fdBackoff.IsZero() {
 		ms = min(ms, int(fdLimitBackoff/time.Millisecond))
@@ -510,7 +513,7 @@ func (w *Worker) queue(slot int32, c *conn) {
 
 // ---- ZeroMQ side ----
 
-// pumpZmq retries sends that were held back, then receives handler packets
+// pumpZmq runs the sessions waiting for room to send, then receives handler packets
 // until each socket says EAGAIN or the budget runs out. Ending every pass
 // with a receive that says EAGAIN is what re-arms an edge-triggered ZMQ_FD
 // (a send on the same socket can consume the edge, hence sends first);
@@ -518,7 +521,7 @@ func (w *Worker) queue(slot int32, c *conn) {
 // message.
 func (w *Worker) pumpZmq() {
 	w.zmqBusy = false
-	w.flushZmq()
+	w.retryGates(false)
 	if w.zs.In != nil {
 		for i := 0; ; i++ {
 			if i == zmqBudget {
@@ -569,49 +572,6 @@ func (w *Worker) recvFrames(s *zhttp.Sock) ([][]byte, bool) {
 	}
 }
 
-func (w *Worker) flushZmq() {
-	for len(w.pendOut) > 0 {
-		if w.zs.Out.Send(w.pendOut[0]) == zhttp.ErrWouldBlock {
-			break
-		}
-		w.pendOut = w.pendOut[1:]
-	}
-	for len(w.pendStr) > 0 {
-		err := w.zs.OutStream.Send(w.pendStr[0]...)
-		if err == zhttp.ErrWouldBlock {
-			break
-		}
-		if err != nil {
-			w.sendToError(err)
-		}
-		w.pendStr = w.pendStr[1:]
-	}
-	for len(w.pendReq) > 0 {
-		if w.zs.Req.Send(emptyFrame, w.pendReq[0]) == zhttp.ErrWouldBlock {
-			break
-		}
-		w.pendReq = w.pendReq[1:]
-	}
-}
-
-// sendReq sends a req-mode request: ["", packet] on the DEALER (§2.2).
-func (w *Worker) sendReq(p []byte) {
-	if logging.Enabled(logging.LevelTrace) {
-		logging.Trace(targetServer, "OUT req %q", p)
-	}
-	if len(w.pendReq) == 0 {
-		err := w.zs.Req.Send(emptyFrame, p)
-		if err == nil {
-			return
-		}
-		if err != zhttp.ErrWouldBlock {
-			w.sendReqError(err)
-			return
-		}
-	}
-	w.pendReq = append(w.pendReq, append([]byte(nil), p...))
-}
-
 // reqMessage handles a req-mode reply: [envelope..., "", packet].
 func (w *Worker) reqMessage(frames [][]byte) {
 	body := zhttp.ReqPayload(frames)
@@ -636,43 +596,6 @@ func (w *Worker) reqMessage(frames [][]byte) {
 			w.reqReply(slot, c, p)
 		}
 	}
-}
-
-// sendRequest sends the first packet of a session through PUSH.
-func (w *Worker) sendRequest(p []byte) {
-	if logging.Enabled(logging.LevelTrace) {
-		logging.Trace(targetServer, "OUT stream %q", p)
-	}
-	if len(w.pendOut) == 0 {
-		if err := w.zs.Out.Send(p); err == nil {
-			return
-		} else if err != zhttp.ErrWouldBlock {
-			w.sendOutError(err)
-			return
-		}
-	}
-	w.pendOut = append(w.pendOut, append([]byte(nil), p...))
-}
-
-var emptyFrame = []byte{}
-
-// sendTo sends a later packet of a session to the handler address through
-// the ROUTER.
-func (w *Worker) sendTo(addr []byte, p []byte) {
-	if logging.Enabled(logging.LevelTrace) {
-		logging.Trace(targetServer, "OUT stream to %s %q", addr, p)
-	}
-	if len(w.pendStr) == 0 {
-		err := w.zs.OutStream.Send(addr, emptyFrame, p)
-		if err == nil {
-			return
-		}
-		if err != zhttp.ErrWouldBlock {
-			w.sendToError(err)
-			return
-		}
-	}
-	w.pendStr = append(w.pendStr, [][]byte{append([]byte(nil), addr...), emptyFrame, append([]byte(nil), p...)})
 }
 
 // handlerMessage routes one "<instance-id> T<dict>" message to the sessions
@@ -775,12 +698,15 @@ func (w *Worker) parseID(id []byte) (int32, uint64, bool) {
 }
 
 // appendID writes a session's id into w.idBuf.
-func (w *Worker) appendID(slot int32, c *conn) []byte {
+func (w *Worker) appendID(slot int32, c *conn) []byte { return w.idText(slot, c.idCounter) }
+
+// idText writes the id "<worker>-<slot>-<counter hex>" into w.idBuf.
+func (w *Worker) idText(slot int32, counter uint64) []byte {
 	b := strconv.AppendInt(w.idBuf[:0], int64(w.idx), 10)
 	b = append(b, '-')
 	b = strconv.AppendInt(b, int64(slot), 10)
 	b = append(b, '-')
-	return strconv.AppendUint(b, c.idCounter, 16)
+	return strconv.AppendUint(b, counter, 16)
 }
 
 // ---- shutdown ----
@@ -801,7 +727,7 @@ func (w *Worker) shutdown() {
 	}
 	if len(w.batch) > 0 {
 		logging.Debug(targetServer, "worker %d: cancelling %d sessions", w.idx, len(w.batch))
-		w.sendBatched(zhttp.TypeCancel)
+		w.sendBatched(zhttp.TypeCancel) // cancels a handler cannot take are held
 	}
 	for slot := int32(0); slot < int32(w.conns.Cap()); slot++ {
 		if w.conns.InUse(slot) {
@@ -809,9 +735,9 @@ func (w *Worker) shutdown() {
 		}
 	}
 	deadline := time.Now().Add(w.opts.ShutdownLinger)
-	for (len(w.pendOut) > 0 || len(w.pendStr) > 0 || len(w.pendReq) > 0) && time.Now().Before(deadline) {
-		w.flushZmq()
+	for len(w.bp.cancels) > 0 && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
+		w.retryGates(true)
 	}
 	w.teardown()
 }

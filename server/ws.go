@@ -26,8 +26,24 @@ import (
 // 5 s: how long a client close waits for the handler's (§12 #12).
 const wsCloseWaitTicks = 500
 
+// Client control packets (ping, pong, empty messages) cost no credit, so a
+// client could make the server queue any number of them for a handler that
+// is not reading. They are counted instead, in the top bits of the slot's
+// flags: at most wsCtlBudget go to the handler between two of its packets
+// for the session, then the client is not read until the handler speaks.
+// Pushpin answers every ping with a pong; its keep-alives, credits and
+// messages reset the count too.
+const (
+	wsCtlBudget        = 32
+	wsCtlShift         = 26
+	wsCtlMask   uint32 = 0x3f << wsCtlShift
+)
+
+func wsCtlSpent(c *conn) bool { return c.flags&wsCtlMask>>wsCtlShift >= wsCtlBudget }
+
 // startWebSocket handles an upgrade request on a stream listener.
 func (w *Worker) startWebSocket(slot int32, c *conn, n int) {
+	saved := *c // restored when PUSH has no room: the request stays unread
 	req := &w.req
 	c.minor = uint8(req.Minor)
 	key, err := websocket.CheckUpgrade(req)
@@ -56,8 +72,12 @@ func (w *Worker) startWebSocket(slot int32, c *conn, n int) {
 	// The request packet has no `more` and no `stream` (§3.2).
 	o.Credits = w.opts.BufferSize
 	w.pktBuf = zhttp.AppendPacket(w.pktBuf[:0], o)
+	if !w.sendRequest(w.pktBuf) {
+		*c = saved
+		w.waitRequest(slot, c, gateOut)
+		return
+	}
 	c.outSeq = 1
-	w.sendRequest(w.pktBuf)
 	c.rstart += int32(n) // frames sent early stay buffered until the handshake
 	w.releaseRead(c)
 	c.state = stWsAwait
@@ -80,6 +100,14 @@ func (w *Worker) wsPacket(slot int32, c *conn, p *zhttp.Packet) {
 		w.wsHandshakeAnswer(slot, c, p)
 		return
 	}
+	// The handler spoke: the control budget is whole again, and credits
+	// on any packet may let client frames through that wait for them
+	// (buffered, or still in the kernel).
+	if (wsCtlSpent(c) || p.Credits > 0) && (c.state == stWsOpen || c.state == stWsClosing) &&
+		(c.rstart < c.rend || c.has(fCanRead) || c.has(fTLS)) {
+		w.queue(slot, c)
+	}
+	c.flags &^= wsCtlMask
 	switch p.Type {
 	case zhttp.TypeData:
 		if c.state == stWsClosing || c.state == stWsFinished {
@@ -275,9 +303,16 @@ func (w *Worker) wsFrame(slot int32, c *conn, op websocket.Opcode, fin bool, pay
 	}
 }
 
-// wsRead turns client frames into packets while credits allow (§6.3).
+// wsRead turns client frames into packets while credits allow (§6.3), and
+// while the handler takes packets: otherwise the frames wait unread
+// (gates.go). Ping and pong payloads use credits like data (Pushpin
+// returns them), and packets that cost no credit are counted (wsCtlBudget).
 func (w *Worker) wsRead(slot int32, c *conn) {
 	for i := 0; i < readBudget; {
+		if g := w.streamBlocked(c.addr); g != 0 {
+			w.wait(slot, g)
+			return
+		}
 		if c.rstart == c.rend {
 			got, closed := w.fill(slot, c)
 			if !got && !closed && inputEnded(c) {
@@ -292,6 +327,7 @@ func (w *Worker) wsRead(slot int32, c *conn) {
 		}
 		buf := w.bufs.bytes(c.rbuf)[c.rstart:c.rend]
 		limit := int(min(c.credits, int64(w.opts.BufferSize)))
+		before := c.reader
 		ev, n, err := c.reader.Next(buf, limit)
 		if err != nil {
 			w.wsProtocolError(slot, c, err)
@@ -312,34 +348,56 @@ func (w *Worker) wsRead(slot int32, c *conn) {
 			i++
 			continue
 		}
-		c.rstart += int32(n)
+		if ev.Kind == websocket.EvNone { // a frame header: the payload follows
+			c.rstart += int32(n)
+			continue
+		}
+		o := w.resetOut(slot, c)
+		cost, ctl := int64(len(ev.Payload)), false
 		switch ev.Kind {
 		case websocket.EvData:
-			o := w.resetOut(slot, c)
 			o.ContentType = contentTypeText
 			if ev.Opcode == websocket.OpBinary {
 				o.ContentType = contentTypeBinary
 			}
 			o.Body = ev.Payload
 			o.More = !ev.Fin
-			c.credits -= int64(len(ev.Payload))
-			w.sendOut(c)
+			ctl = cost == 0
 		case websocket.EvPing, websocket.EvPong:
-			o := w.resetOut(slot, c)
 			o.Type = zhttp.TypePing
 			if ev.Kind == websocket.EvPong {
 				o.Type = zhttp.TypePong
 			}
 			o.Body = ev.Payload
-			w.sendOut(c)
+			ctl = true
 		case websocket.EvClose:
-			o := w.resetOut(slot, c)
 			o.Type = zhttp.TypeClose
 			if ev.Code != 0 {
 				o.Code, o.HasCode = ev.Code, true
 			}
 			o.Body = ev.Payload
-			w.sendOut(c)
+			cost = 0
+		}
+		if ctl && wsCtlSpent(c) || cost > c.credits {
+			// The handler has not spoken since the last wsCtlBudget
+			// control packets, or has no credit for this payload: the
+			// frame stays unread until it does (wsPacket queues us).
+			c.reader.Unread(buf, n, ev, before)
+			return
+		}
+		w.pktBuf = zhttp.AppendPacket(w.pktBuf[:0], o)
+		if g := w.sendTo(c.addr, w.pktBuf); g != 0 {
+			c.reader.Unread(buf, n, ev, before) // the frame stays in the read buffer
+			w.wait(slot, g)
+			return
+		}
+		c.outSeq++
+		c.rstart += int32(n)
+		c.credits -= cost
+		if ctl {
+			c.flags += 1 << wsCtlShift
+		}
+		if ev.Kind == websocket.EvClose {
 			w.releaseRead(c)
 			if c.state == stWsClosing {
 				c.state = stWsFinished
@@ -361,13 +419,6 @@ var (
 	contentTypeBinary = []byte("binary")
 )
 
-// sendOut sends w.out (prepared by resetOut) to the session's handler.
-func (w *Worker) sendOut(c *conn) {
-	c.outSeq++
-	w.pktBuf = zhttp.AppendPacket(w.pktBuf[:0], &w.out)
-	w.sendTo(w.addrs.name(c.addr), w.pktBuf)
-}
-
 // wsProtocolError closes a connection whose client broke RFC 6455: a close
 // frame with the error's code, a cancel to the handler (§4.6), and the TCP
 // connection closed once the frame is written.
@@ -377,7 +428,7 @@ func (w *Worker) wsProtocolError(slot int32, c *conn, err error) {
 		code = pe.Code
 	}
 	logging.Debug(targetConn, "worker %d: conn %d: websocket protocol error: %v", w.idx, slot, err)
-	w.sendTyped(c, slot, zhttp.TypeCancel, 0)
+	w.cancel(slot, c)
 	c.addr = w.dropAddr(c.addr)
 	c.state = stWsFinished
 	c.flags |= fRespLast

@@ -346,3 +346,22 @@ func (r *Reader) fail(err *ProtocolError) (Event, int, error) {
 	}
 	return Event{}, 0, err
 }
+
+// Unread undoes the Next call that returned ev and n for buf, r having been
+// before that call: the payload bytes it unmasked in buf[:n] are masked
+// again and r is restored, so a later Next over the same bytes returns the
+// same event. A caller that cannot pass an event on yet (its consumer has
+// no room) keeps the bytes instead of a copy of the event.
+func (r *Reader) Unread(buf []byte, n int, ev Event, before Reader) {
+	switch ev.Kind {
+	case EvData:
+		if p := ev.Payload; len(p) > 0 {
+			maskBytes(r.mask, int(r.maskOff)-len(p), p)
+		}
+	case EvPing, EvPong, EvClose:
+		// Returned whole from buf[0]: a 7-bit length (§5.5), the key, the payload.
+		length := int(buf[1] & 0x7f)
+		maskBytes([4]byte(buf[2:6]), 0, buf[6:6+length])
+	}
+	*r = before
+}

@@ -448,3 +448,58 @@ func sameItems(a, b []item) bool {
 	bd, bc := split(b)
 	return slices.Equal(ad, bd) && slices.Equal(ac, bc)
 }
+
+func TestReaderUnread(t *testing.T) {
+	key := [4]byte{1, 2, 3, 4}
+	masked := func(fin bool, op Opcode, payload string) []byte {
+		b := []byte{byte(op), 0x80 | byte(len(payload))}
+		if fin {
+			b[0] |= 0x80
+		}
+		b = append(b, key[:]...)
+		for i := range len(payload) {
+			b = append(b, payload[i]^key[i%4])
+		}
+		return b
+	}
+	// A fragmented text message with a ping between its frames and a close.
+	var stream []byte
+	stream = append(stream, masked(false, OpText, "hello, ")...)
+	stream = append(stream, masked(true, OpPing, "are you there")...)
+	stream = append(stream, masked(true, OpContinuation, "world")...)
+	stream = append(stream, masked(true, OpClose, "\x03\xe8bye")...)
+	orig := append([]byte(nil), stream...)
+
+	// Every event is read, undone, and read again: same events, and an
+	// undone stream is byte for byte what arrived.
+	var r Reader
+	var got []string
+	buf := stream
+	for len(buf) > 0 {
+		before := r
+		ev, n, err := r.Next(buf, 3) // small credit: data in pieces
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			t.Fatalf("stuck with %d bytes left", len(buf))
+		}
+		first := string(ev.Payload)
+		r.Unread(buf, n, ev, before)
+		if pos := len(stream) - len(buf); !bytes.Equal(stream[pos:], orig[pos:]) {
+			t.Fatalf("after Unread of %q the bytes differ", first)
+		}
+		ev2, n2, err := r.Next(buf, 3)
+		if err != nil || n2 != n || string(ev2.Payload) != first || ev2.Kind != ev.Kind {
+			t.Fatalf("again: %v %d %q %v, first %d %q", ev2.Kind, n2, ev2.Payload, err, n, first)
+		}
+		if ev.Kind != EvNone {
+			got = append(got, first)
+		}
+		buf = buf[n:]
+	}
+	want := []string{"hel", "lo,", " ", "are you there", "wor", "ld", "bye"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("events %q, want %q", got, want)
+	}
+}

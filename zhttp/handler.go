@@ -27,22 +27,30 @@ type Handler struct {
 	router   *zmq.Socket
 	pub      *zmq.Socket
 	poller   *zmq.Poller
+	monitors []*zmq.Socket // bound handler: connections accepted by PULL and ROUTER
 }
 
 // DialHandler connects a handler to the stream endpoints of base (the
 // server's --zclient-stream) and waits briefly so the server's SUB
 // subscription reaches the PUB (the slow-joiner rule).
 func DialHandler(base, id, instance string) (*Handler, error) {
-	return dialHandler(base, id, instance, false)
+	return dialHandler(base, id, instance, false, 0)
+}
+
+// DialHandlerHWM is DialHandler (bind false) or BindHandler (bind true)
+// with the receive high-water mark of the handler's sockets set to hwm, so
+// a handler that stops reading fills its pipes after a few messages.
+func DialHandlerHWM(base, id, instance string, bind bool, hwm int) (*Handler, error) {
+	return dialHandler(base, id, instance, bind, hwm)
 }
 
 // BindHandler binds the endpoints instead, for a server run with
 // --zclient-connect.
 func BindHandler(base, id, instance string) (*Handler, error) {
-	return dialHandler(base, id, instance, true)
+	return dialHandler(base, id, instance, true, 0)
 }
 
-func dialHandler(base, id, instance string, bind bool) (*Handler, error) {
+func dialHandler(base, id, instance string, bind bool, hwm int) (*Handler, error) {
 	out, outStream, in, err := config.StreamSpecs(base)
 	if err != nil {
 		return nil, err
@@ -59,22 +67,42 @@ func dialHandler(base, id, instance string, bind bool) (*Handler, error) {
 		return s.Connect(ep)
 	}
 	if h.pull, err = ctx.NewSocket(zmq.PULL); err == nil {
-		err = attachOne(h.pull, out)
-	}
-	if err == nil {
 		if h.router, err = ctx.NewSocket(zmq.ROUTER); err == nil {
-			h.router.SetIdentity(id)
-			err = attachOne(h.router, outStream)
+			// XPUB rather than PUB: it hands us the server's
+			// subscriptions, so we know when publishing reaches it;
+			// verbose: every one comes up, one per worker in connect
+			// mode, also one repeated by a server that connects again
+			// (see WaitSubscribed).
+			h.pub, err = ctx.NewSocket(zmq.XPUB)
 		}
 	}
 	if err == nil {
-		// XPUB rather than PUB: it hands us the server's subscription, so
-		// we know when publishing starts to reach it.
-		if h.pub, err = ctx.NewSocket(zmq.XPUB); err == nil {
-			// Every subscription, also one repeated by a server that
-			// connects again (see WaitSubscribed).
-			h.pub.SetXpubVerbose(1)
-			err = attachOne(h.pub, in)
+		h.router.SetIdentity(id)
+		h.pub.SetXpubVerbose(1)
+		if hwm > 0 {
+			h.pull.SetRcvhwm(hwm)
+			h.router.SetRcvhwm(hwm)
+		}
+	}
+	if bind && err == nil {
+		// Bound: count the server's connections (WaitSubscribers).
+		for i, s := range []*zmq.Socket{h.pull, h.router} {
+			ep := fmt.Sprintf("inproc://handler-monitor-%d", i)
+			var m *zmq.Socket
+			if err = s.Monitor(ep, zmq.EVENT_HANDSHAKE_SUCCEEDED); err == nil {
+				if m, err = ctx.NewSocket(zmq.PAIR); err == nil {
+					h.monitors = append(h.monitors, m)
+					err = m.Connect(ep)
+				}
+			}
+			if err != nil {
+				break
+			}
+		}
+	}
+	for _, a := range [][2]any{{h.pull, out}, {h.router, outStream}, {h.pub, in}} {
+		if err == nil {
+			err = attachOne(a[0].(*zmq.Socket), a[1].(string))
 		}
 	}
 	if err != nil {
@@ -103,9 +131,44 @@ func dialHandler(base, id, instance string, bind bool) (*Handler, error) {
 	return h, nil
 }
 
+// WaitSubscribers waits until n subscriptions to the server's instance
+// reached the PUB and (a bound handler) n connections reached PULL and ROUTER:
+// one of each per worker of a server in connect mode. Packets published
+// from then on are delivered, and the server can send to us.
+func (h *Handler) WaitSubscribers(n int, timeout time.Duration) error {
+	for _, m := range h.monitors {
+		m.SetRcvtimeo(timeout)
+		for i := 0; i < n; i++ {
+			if _, _, _, err := m.RecvEvent(0); err != nil {
+				return err
+			}
+		}
+	}
+	h.pub.SetRcvtimeo(timeout)
+	for n > 0 {
+		sub, err := h.pub.RecvBytes(0)
+		if err != nil {
+			return err
+		}
+		if len(sub) > 0 && sub[0] == 1 && string(sub[1:]) == h.Instance+" " {
+			n--
+		}
+	}
+	return nil
+}
+
+// CloseRequests closes the PULL socket: the server's PUSH sends new
+// requests to the other handlers only.
+func (h *Handler) CloseRequests() {
+	h.poller.Remove(0)
+	h.pull.SetLinger(0)
+	h.pull.Close()
+	h.pull = nil
+}
+
 // Close closes the sockets without lingering.
 func (h *Handler) Close() {
-	for _, s := range []*zmq.Socket{h.pull, h.router, h.pub} {
+	for _, s := range append([]*zmq.Socket{h.pull, h.router, h.pub}, h.monitors...) {
 		if s != nil {
 			s.SetLinger(0)
 			s.Close()

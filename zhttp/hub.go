@@ -42,6 +42,9 @@ type Hub struct {
 	pkt   Packet
 	seen  []bool  // per worker, while routing one message
 	logs  hubLogs // limiters of the lines handlers can trigger
+	// blocks publishes the handler addresses the ROUTER lane holds
+	// messages for, so the workers pause those handlers' sessions.
+	blocks *Blocks
 }
 
 // hubLogInterval: a line a handler can trigger per message is written at
@@ -62,7 +65,7 @@ func newHubLogs() hubLogs {
 // NewHub binds the external endpoints and the inproc pipes for `workers`
 // workers. Workers must create their sockets after NewHub returns.
 func NewHub(ctx *zmq.Context, cfg *Config, workers int) (*Hub, error) {
-	h := &Hub{instance: []byte(cfg.InstanceID), done: make(chan struct{}), seen: make([]bool, workers), logs: newHubLogs()}
+	h := &Hub{instance: []byte(cfg.InstanceID), done: make(chan struct{}), seen: make([]bool, workers), logs: newHubLogs(), blocks: NewBlocks()}
 	if err := h.open(ctx, cfg, workers); err != nil {
 		h.closeSockets(0)
 		return nil, err
@@ -114,6 +117,9 @@ func (h *Hub) pipe(ctx *zmq.Context, cfg *Config, t zmq.Type, ep string, bind bo
 
 func (h *Hub) open(ctx *zmq.Context, cfg *Config, workers int) error {
 	var err error
+	// The ROUTER lane parks at most what the workers' pipes can hold: once a
+	// destination is published as blocked they produce nothing more for it.
+	parkLimit := workers * 2 * max(cfg.HWM, 1)
 	// addForward wires workers' inproc PUSHes (at ep) to an external socket.
 	addForward := func(ext *Sock, ep string) error {
 		src, err := h.pipe(ctx, cfg, zmq.PULL, ep, true)
@@ -153,9 +159,11 @@ func (h *Hub) open(ctx *zmq.Context, cfg *Config, workers int) error {
 		if err != nil {
 			return err
 		}
-		if err = addForward(stream, hubOutStreamEndpoint); err != nil {
+		src, err := h.pipe(ctx, cfg, zmq.PULL, hubOutStreamEndpoint, true)
+		if err != nil {
 			return err
 		}
+		h.forwards = append(h.forwards, newParkingForward(src, stream, h.blocks, parkLimit))
 		in, err := h.external(ctx, cfg, zmq.SUB, cfg.In, cfg.StreamMaxMsg, "stream in (SUB)", func(s *Sock) { s.s.SetSubscribe(cfg.InstanceID + " ") })
 		if err != nil {
 			return err
@@ -244,6 +252,10 @@ func (h *Hub) Run(lingerMs int) {
 	}
 	h.closeSockets(lingerMs)
 }
+
+// Blocks is the set of handler addresses whose messages the hub holds
+// back (their ROUTER pipe is full); workers pause those sessions.
+func (h *Hub) Blocks() *Blocks { return h.blocks }
 
 // watch handles the monitors' connection events (monitor.go).
 func (h *Hub) watch() {

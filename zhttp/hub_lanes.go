@@ -3,6 +3,7 @@ package zhttp
 /*
 #cgo pkg-config: libzmq
 #include <stdlib.h>
+#include <string.h>
 #include "zmqcall.h"
 
 enum { fwdSrcEmpty = 0, fwdDstFull = 1, fwdBudget = 2 };
@@ -51,6 +52,195 @@ static int condure_forward(void *src, void *dst, zmq_msg_t *pend, int *has_pend,
 		}
 	}
 	return fwdBudget;
+}
+
+// ---- the ROUTER lane: per-destination parking ----
+//
+// A handler that stops reading fills its ROUTER pipe; with ROUTER_MANDATORY
+// a send to it then fails with EAGAIN while the other handlers' pipes still
+// take messages. Instead of holding the lane on that message (which froze
+// every handler behind one), the lane parks it, moved and not copied, in
+// the destination's list and goes on; every later message for a parked
+// destination goes behind it, so each session's order holds. Go publishes
+// the parked destinations to the workers (Blocks), which stop producing for
+// them, so a park holds at most what was in flight: parkLimit bounds the
+// total, past which the lane stops reading as before.
+
+enum { parkMaxFrames = 3, parkMaxID = 255 };
+
+typedef struct parked {
+	struct parked *next;
+	int n;
+	zmq_msg_t f[parkMaxFrames];
+} parked_t;
+
+typedef struct {
+	unsigned char id[parkMaxID];
+	size_t idlen;
+	parked_t *head, *tail;
+} park_dest_t;
+
+typedef struct {
+	park_dest_t *d; // blocked destinations, d[0..n)
+	int n, cap;
+	int total;      // messages parked
+	int limit;      // parked messages at which the lane stops reading
+	int changed;    // the set of destinations changed since Go last looked
+	parked_t cur;   // the message being forwarded
+} condure_park_t;
+
+static condure_park_t *condure_park_new(int limit) {
+	condure_park_t *p = calloc(1, sizeof *p);
+	p->limit = limit;
+	for (int i = 0; i < parkMaxFrames; i++) zmq_msg_init(&p->cur.f[i]);
+	return p;
+}
+
+static void parked_close(parked_t *m) {
+	for (int i = 0; i < parkMaxFrames; i++) {
+		zmq_msg_close(&m->f[i]);
+		zmq_msg_init(&m->f[i]);
+	}
+	m->n = 0;
+}
+
+static void condure_park_free(condure_park_t *p) {
+	for (int i = 0; i < p->n; i++) {
+		for (parked_t *m = p->d[i].head, *next; m; m = next) {
+			next = m->next;
+			parked_close(m);
+			free(m);
+		}
+	}
+	parked_close(&p->cur);
+	free(p->d);
+	free(p);
+}
+
+// park_recv receives a whole message into m (frames past parkMaxFrames are
+// dropped); it returns 0, or -1 when src is empty (errno kept in *err).
+static int park_recv(parked_t *m, void *src, int *err) {
+	m->n = 0;
+	for (;;) {
+		zmq_msg_t extra, *f = m->n < parkMaxFrames ? &m->f[m->n] : &extra;
+		if (f == &extra) zmq_msg_init(&extra);
+		if (recv_msg(f, src) < 0) {
+			if (f == &extra) zmq_msg_close(&extra);
+			if (m->n > 0) return 0; // cannot happen: messages arrive whole
+			if (zmq_errno() != EAGAIN) *err = zmq_errno();
+			return -1;
+		}
+		int more = zmq_msg_more(f);
+		if (f == &extra) zmq_msg_close(&extra); else m->n++;
+		if (!more) return 0;
+	}
+}
+
+// park_send sends m to dst. It returns 0 (m's frames are gone), or the errno
+// of the first frame (EAGAIN, EHOSTUNREACH: nothing sent, m intact).
+static int park_send(parked_t *m, void *dst) {
+	for (int i = 0; i < m->n; i++) {
+		if (send_msg(&m->f[i], dst, i < m->n - 1) < 0) {
+			if (i == 0) return zmq_errno();
+			break; // cannot happen: the rest of a message is always taken
+		}
+	}
+	parked_close(m);
+	return 0;
+}
+
+static park_dest_t *park_find(condure_park_t *p, zmq_msg_t *id) {
+	size_t len = zmq_msg_size(id);
+	for (int i = 0; i < p->n; i++)
+		if (p->d[i].idlen == len && memcmp(p->d[i].id, zmq_msg_data(id), len) == 0) return &p->d[i];
+	return NULL;
+}
+
+// park_append moves m's frames to the end of d's list.
+static void park_append(condure_park_t *p, park_dest_t *d, parked_t *m) {
+	parked_t *q = malloc(sizeof *q);
+	q->next = NULL;
+	q->n = m->n;
+	for (int i = 0; i < parkMaxFrames; i++) {
+		zmq_msg_init(&q->f[i]);
+		if (i < m->n) zmq_msg_move(&q->f[i], &m->f[i]);
+	}
+	m->n = 0;
+	if (d->tail) d->tail->next = q; else d->head = q;
+	d->tail = q;
+	p->total++;
+}
+
+static park_dest_t *park_add(condure_park_t *p, zmq_msg_t *id) {
+	if (p->n == p->cap) {
+		p->cap = p->cap ? 2 * p->cap : 8;
+		p->d = realloc(p->d, p->cap * sizeof *p->d);
+	}
+	park_dest_t *d = &p->d[p->n++];
+	d->idlen = zmq_msg_size(id) < parkMaxID ? zmq_msg_size(id) : parkMaxID;
+	memcpy(d->id, zmq_msg_data(id), d->idlen);
+	d->head = d->tail = NULL;
+	p->changed = 1;
+	return d;
+}
+
+// condure_park_forward is condure_forward for the ROUTER lane: a message for
+// a parked destination, or one the ROUTER refuses with EAGAIN, is parked.
+static int condure_park_forward(void *src, void *dst, condure_park_t *p, int budget,
+		int *unroutable, int *err) {
+	for (int n = 0; n < budget; n++) {
+		if (p->total >= p->limit) return fwdDstFull;
+		parked_t *m = &p->cur;
+		if (park_recv(m, src, err) < 0) return fwdSrcEmpty;
+		if (m->n < 2) { // not [address, "", packet]: nothing to route by
+			parked_close(m);
+			continue;
+		}
+		park_dest_t *d = park_find(p, &m->f[0]);
+		if (d) {
+			park_append(p, d, m);
+			continue;
+		}
+		int e = park_send(m, dst);
+		if (e == EAGAIN && has_room(dst)) e = park_send(m, dst);
+		if (e == EAGAIN) {
+			park_append(p, park_add(p, &m->f[0]), m);
+			continue;
+		}
+		if (e == EHOSTUNREACH) (*unroutable)++; else if (e) *err = e;
+		parked_close(m);
+	}
+	return fwdBudget;
+}
+
+// condure_park_retry sends parked messages, oldest first per destination,
+// until the ROUTER refuses again; a destination that is gone
+// (EHOSTUNREACH) has its messages dropped and counted. Destinations left
+// empty leave the park.
+static void condure_park_retry(void *dst, condure_park_t *p, int *unroutable) {
+	if (p->n == 0) return;
+	int room = has_room(dst); // drains the mailbox, so ZMQ_FD fires on room
+	(void)room;
+	for (int i = 0; i < p->n;) {
+		park_dest_t *d = &p->d[i];
+		while (d->head) {
+			int e = park_send(d->head, dst);
+			if (e == EAGAIN) break;
+			if (e == EHOSTUNREACH) (*unroutable)++;
+			parked_t *m = d->head;
+			d->head = m->next;
+			parked_close(m);
+			free(m);
+			p->total--;
+		}
+		if (d->head) {
+			i++;
+			continue;
+		}
+		d->tail = NULL;
+		p->d[i] = p->d[--p->n];
+		p->changed = 1;
+	}
 }
 
 enum { routeMaxFrames = 16 };
@@ -132,6 +322,7 @@ import "C"
 
 import (
 	"syscall"
+	"time"
 	"unsafe"
 
 	zmq "github.com/pebbe/zmq4"
@@ -145,30 +336,56 @@ import (
 // wake-up instead of two per frame.
 
 // forward moves whole messages from a workers' inproc PULL to a bound
-// socket.
+// socket. The ROUTER lane parks per destination (park, blocks); the PUSH
+// and DEALER lanes, which have no destination to tell apart, hold one
+// message and stop reading when dst is full.
 type forward struct {
 	src, dst *Sock
 	pend     unsafe.Pointer // C zmq_msg_t: a first frame dst would not take yet
 	state    struct {       // C ints written by condure_forward
 		hasPend, unroutable, err C.int
 	}
+	park   *C.condure_park_t // ROUTER lane only
+	blocks *Blocks           // where the parked destinations are published
+	names  [][]byte
+	unreach
 }
 
 func newForward(src, dst *Sock) *forward {
 	return &forward{src: src, dst: dst, pend: pendingSlot()}
 }
 
+// newParkingForward is the ROUTER lane: at most limit messages parked.
+func newParkingForward(src, dst *Sock, blocks *Blocks, limit int) *forward {
+	f := newForward(src, dst)
+	f.park = C.condure_park_new(C.int(limit))
+	f.blocks = blocks
+	return f
+}
+
 // pending reports a message waiting for room in dst.
-func (f *forward) pending() bool { return f.state.hasPend != 0 }
+func (f *forward) pending() bool {
+	return f.state.hasPend != 0 || (f.park != nil && f.park.n > 0)
+}
 
 // pump moves messages until src is empty (re-arming its ZMQ_FD), dst is
 // full, or the budget runs out; it reports whether the budget ran out.
 func (f *forward) pump() bool {
 	s := &f.state
-	r := C.condure_forward(f.src.raw, f.dst.raw, (*C.zmq_msg_t)(f.pend), &s.hasPend,
-		C.int(hubBudget), &s.unroutable, &s.err)
-	for ; s.unroutable > 0; s.unroutable-- { // condure's line, once per message
-		logging.Error(hubTarget, "stream zmq send to: Host unreachable")
+	var r C.int
+	if f.park != nil {
+		C.condure_park_retry(f.dst.raw, f.park, &s.unroutable)
+		r = C.condure_park_forward(f.src.raw, f.dst.raw, f.park, C.int(hubBudget), &s.unroutable, &s.err)
+		if f.park.changed != 0 {
+			f.publish()
+		}
+	} else {
+		r = C.condure_forward(f.src.raw, f.dst.raw, (*C.zmq_msg_t)(f.pend), &s.hasPend,
+			C.int(hubBudget), &s.unroutable, &s.err)
+	}
+	if s.unroutable > 0 {
+		f.unreach.dropped(int(s.unroutable))
+		s.unroutable = 0
 	}
 	if s.err != 0 {
 		logging.Error(hubTarget, "zmq forward: %v", zmq.Errno(syscall.Errno(s.err)))
@@ -177,9 +394,42 @@ func (f *forward) pump() bool {
 	return r == C.fwdBudget
 }
 
+// publish tells the workers which destinations are parked now.
+func (f *forward) publish() {
+	f.park.changed = 0
+	f.names = f.names[:0]
+	for i := 0; i < int(f.park.n); i++ {
+		d := &unsafe.Slice(f.park.d, f.park.n)[i]
+		f.names = append(f.names, C.GoBytes(unsafe.Pointer(&d.id[0]), C.int(d.idlen)))
+	}
+	if logging.Enabled(logging.LevelDebug) {
+		logging.Debug(hubTarget, "handlers not reading: %d, messages held: %d", len(f.names), int(f.park.total))
+	}
+	if f.blocks != nil {
+		f.blocks.set(f.names)
+	}
+}
+
 func (f *forward) close() {
 	freePendingSlot(f.pend)
 	f.pend = nil
+	if f.park != nil {
+		C.condure_park_free(f.park)
+		f.park = nil
+	}
+}
+
+// unreach rate-limits condure's "Host unreachable" line: a handler that
+// went away leaves one unroutable message per packet for it.
+type unreach struct{ lim *logging.Limiter }
+
+func (u *unreach) dropped(n int) {
+	if u.lim == nil {
+		u.lim = logging.NewLimiter(hubLogInterval)
+	}
+	if u.lim.AllowN(time.Now(), n) {
+		logging.Error(hubTarget, "stream zmq send to: Host unreachable%s", u.lim.Note())
+	}
 }
 
 // route moves handler messages from a bound socket to the workers that own

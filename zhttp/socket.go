@@ -242,6 +242,10 @@ func (ws *WorkerSockets) open(ctx *zmq.Context, cfg *Config, w int) error {
 				return err
 			}
 			ws.Out.limitInput(cfg.StreamMaxMsg) // PULL peers send nothing
+			// Requests go only to handlers that are connected: none queue
+			// for an endpoint that is down, where their clients could not
+			// take them back (docs/design.md "Backpressure").
+			ws.Out.s.SetImmediate(true)
 			if err = attach(ws.Out, cfg.Out, false, 0); err != nil {
 				return err
 			}
@@ -252,6 +256,9 @@ func (ws *WorkerSockets) open(ctx *zmq.Context, cfg *Config, w int) error {
 			// A restarted handler reusing its identity takes over the old
 			// peer instead of being refused until the server next sends to it.
 			ws.OutStream.s.SetRouterHandover(true)
+			// A pipe is dropped with its connection, so a handler restarted
+			// under a new identity is routable (a kept pipe keeps the old one).
+			ws.OutStream.s.SetImmediate(true)
 			if err = ws.watchInput(ctx, ws.OutStream, "stream out (ROUTER)", cfg.StreamMaxMsg, cfg.OutStream); err != nil {
 				return err
 			}
@@ -273,6 +280,7 @@ func (ws *WorkerSockets) open(ctx *zmq.Context, cfg *Config, w int) error {
 			if mk(&ws.Req, zmq.DEALER) != nil {
 				return err
 			}
+			ws.Req.s.SetImmediate(true)
 			if err = ws.watchInput(ctx, ws.Req, "req (DEALER)", cfg.ReqMaxMsg, cfg.Req); err != nil {
 				return err
 			}

@@ -210,6 +210,7 @@ func start(cfg *config.Config) (func(), error) {
 		ReqTimeout:     time.Duration(cfg.ReqTimeout) * time.Second,
 		ZMQ:            sc,
 		Ctx:            ctx,
+		Blocks:         hubBlocks(hub),
 		ShutdownLinger: shutdownLinger,
 		// Test hooks, so tests need not wait 60 s: not flags, because
 		// condure has none for these.
@@ -287,6 +288,14 @@ func startHub(ctx *zmq.Context, sc *zhttp.Config, workers int) (*zhttp.Hub, erro
 	}()
 	r := <-ch
 	return r.hub, r.err
+}
+
+// hubBlocks is the hub's set of handlers not reading (nil in connect mode).
+func hubBlocks(h *zhttp.Hub) *zhttp.Blocks {
+	if h == nil {
+		return nil
+	}
+	return h.Blocks()
 }
 
 // envDuration reads a Go duration from the environment (0 when unset or bad).

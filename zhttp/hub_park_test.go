@@ -1,0 +1,96 @@
+package zhttp
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	zmq "github.com/pebbe/zmq4"
+)
+
+// The ROUTER lane parks messages for a handler that stops reading and goes
+// on with the others; parked destinations are published, and flushed in
+// order once the handler reads again.
+func TestParkingForwardIsolatesAStalledHandler(t *testing.T) {
+	ctx, _ := zmq.NewContext()
+	src, _ := newSock(ctx, zmq.PULL, 0)
+	src.s.Bind("inproc://park-src")
+	dst, _ := newSock(ctx, zmq.ROUTER, 0)
+	dst.s.SetRouterMandatory(1)
+	dst.s.SetSndhwm(4)
+	dst.s.Bind("inproc://park-dst")
+	push, _ := ctx.NewSocket(zmq.PUSH)
+	push.Connect("inproc://park-src")
+	peers := map[string]*zmq.Socket{}
+	for _, id := range []string{"slow", "fast"} {
+		p, _ := ctx.NewSocket(zmq.DEALER)
+		p.SetIdentity(id)
+		p.SetRcvhwm(4)
+		p.Connect("inproc://park-dst")
+		peers[id] = p
+	}
+	blocks := NewBlocks()
+	woken := make(chan struct{}, 16)
+	blocks.Subscribe(func() { woken <- struct{}{} })
+	f := newParkingForward(src, dst, blocks, 1000)
+	t.Cleanup(func() {
+		push.Close()
+		for _, p := range peers {
+			p.Close()
+		}
+		src.Close(0)
+		dst.Close(0)
+		f.close()
+		ctx.Term()
+	})
+	time.Sleep(20 * time.Millisecond) // the peers' identities reach the ROUTER
+
+	// 50 messages for "slow" (which reads nothing yet), then 50 for "fast".
+	for i := 0; i < 50; i++ {
+		push.SendMessage("slow", "", fmt.Sprintf("s%d", i))
+	}
+	for i := 0; i < 50; i++ {
+		push.SendMessage("fast", "", fmt.Sprintf("f%d", i))
+	}
+	recvAll := func(p *zmq.Socket, n int) []string {
+		var got []string
+		deadline := time.Now().Add(5 * time.Second)
+		for len(got) < n && time.Now().Before(deadline) {
+			f.pump()
+			if m, err := p.RecvMessageBytes(zmq.DONTWAIT); err == nil {
+				got = append(got, string(m[len(m)-1]))
+			} else {
+				time.Sleep(time.Millisecond)
+			}
+		}
+		return got
+	}
+	got := recvAll(peers["fast"], 50)
+	if len(got) != 50 || got[0] != "f0" || got[49] != "f49" {
+		t.Fatalf("fast handler got %d messages behind the slow one: %v", len(got), got)
+	}
+	if !blocks.Has([]byte("slow")) || blocks.Has([]byte("fast")) || !f.pending() {
+		t.Fatalf("published set: slow %v fast %v, pending %v", blocks.Has([]byte("slow")), blocks.Has([]byte("fast")), f.pending())
+	}
+	// "slow" reads again: everything, in order, and it leaves the set.
+	got = recvAll(peers["slow"], 50)
+	for i, m := range got {
+		if m != fmt.Sprintf("s%d", i) {
+			t.Fatalf("slow handler got %q at %d", m, i)
+		}
+	}
+	if len(got) != 50 {
+		t.Fatalf("slow handler got %d of 50", len(got))
+	}
+	for i := 0; i < 10 && f.pending(); i++ {
+		f.pump()
+	}
+	if blocks.Has([]byte("slow")) || f.pending() {
+		t.Fatal("slow handler still parked after reading everything")
+	}
+	select {
+	case <-woken:
+	default:
+		t.Fatal("workers not woken when the handler left the set")
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/condure-go/condure/zhttp"
+	"github.com/condure-go/condure/zhttp/zhttptest"
 )
 
 // Edges of a session's life (project issue #13, items 1-3): idle
@@ -279,7 +280,7 @@ func TestEdgeEndedSessionAnswersAreBounded(t *testing.T) {
 	got := 0
 	for {
 		p, err := h.Recv(500 * time.Millisecond)
-		if err == zhttp.ErrTimeout {
+		if err == zhttptest.ErrTimeout {
 			break
 		}
 		if err != nil {

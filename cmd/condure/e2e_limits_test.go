@@ -23,7 +23,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/condure-go/condure/config"
-	"github.com/condure-go/condure/zhttp"
+	"github.com/condure-go/condure/zhttp/zhttptest"
 )
 
 // Limits and hostile peers: unix-socket listener paths that are in use or
@@ -428,7 +428,7 @@ func TestOversizedHandlerMessageDropped(t *testing.T) {
 func TestOversizedHandlerMessageConnectMode(t *testing.T) {
 	dir := t.TempDir()
 	base := "ipc://" + dir + "/h"
-	h, err := zhttp.BindHandler(base, "h1", "condure")
+	h, err := zhttptest.BindHandler(base, "h1", "condure")
 	if err != nil {
 		t.Fatal(err)
 	}

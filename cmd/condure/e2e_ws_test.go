@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/condure-go/condure/zhttp"
+	"github.com/condure-go/condure/zhttp/zhttptest"
 )
 
 // WebSocket sessions (ZHTTP.md §4.4, §6) with raw client sockets.
@@ -80,7 +80,7 @@ func readFrame(t *testing.T, br *bufio.Reader) wsFrame {
 
 // wsOpen performs the handshake with handler h answering 101; it returns
 // the client's reader and the handler's session.
-func wsOpen(t *testing.T, s *testServer, h *zhttp.Handler, extraHeaders ...string) (net.Conn, *bufio.Reader, *session) {
+func wsOpen(t *testing.T, s *testServer, h *zhttptest.Handler, extraHeaders ...string) (net.Conn, *bufio.Reader, *session) {
 	t.Helper()
 	c := s.dial()
 	fmt.Fprintf(c, "%s\r\n", wsUpgrade)

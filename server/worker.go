@@ -412,7 +412,7 @@ func (w *Worker) waitTimeout() int {
 	if !w.fdBackoff.IsZero() {
 		ms = min(ms, int(fdLimitBackoff/time.Millisecond))
 	}
-	if w.zmqWatch > 0 { // a dropped connection to check (zhttp/monitor.go)
+	if w.zmqWatch > 0 { // a dropped connection to check (zmqio/monitor.go)
 		ms = min(ms, int(w.zmqWatch/time.Millisecond)+1)
 	}
 	if w.kaNext > 0 && (!w.kaQuiet || w.addrs.live > 0) { // quiet until a session appears

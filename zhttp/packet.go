@@ -1,6 +1,3 @@
-// Package zhttp holds the ZHTTP protocol: the tnetstring codec, the packet
-// types (parse and serialize, zero-copy views), and the ZeroMQ sockets.
-// tnetstring.go and packet.go are pure: bytes in, bytes out.
 package zhttp
 
 import (

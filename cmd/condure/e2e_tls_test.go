@@ -815,7 +815,7 @@ func TestTLSCurlAndOpenSSL(t *testing.T) {
 func TestTLSWebSocket(t *testing.T) {
 	env := newTLSEnv(t)
 	// A 100 kB message goes out in one packet below: handler messages are
-	// bounded by --buffer-size (ZMQ_MAXMSGSIZE, zhttp/limits.go).
+	// bounded by --buffer-size (ZMQ_MAXMSGSIZE, zmqio/limits.go).
 	s := startTLSServer(t, env, "--buffer-size", "131072")
 	h := s.handler("h1")
 

@@ -1,3 +1,7 @@
+// Package zhttptest is the handler side of ZHTTP, for tests, benchmarks and
+// example handlers written in Go: it connects to a server's stream or req
+// endpoints like any handler would. It favours convenience over speed:
+// packets are decoded into maps.
 package zhttptest
 
 import (
@@ -12,11 +16,6 @@ import (
 	"github.com/condure-go/condure/config"
 	"github.com/condure-go/condure/zhttp"
 )
-
-// This file is the handler side of ZHTTP, for tests, benchmarks and example
-// handlers written in Go: it connects to a server's bound stream endpoints
-// like any handler would. It favours convenience over speed: packets are
-// decoded into maps.
 
 // Handler is one handler process's sockets: PULL on B-out, ROUTER (identity
 // = ID) on B-out-stream, PUB on B-in. Use it from one goroutine.
@@ -368,7 +367,7 @@ func encodeValue(dst []byte, v any) []byte {
 		}
 		return zhttp.EndContainer(dst, mark, zhttp.TnetDict)
 	}
-	panic(fmt.Sprintf("zhttp: cannot encode %T", v))
+	panic(fmt.Sprintf("zhttptest: cannot encode %T", v))
 }
 
 // ReqHandler is a req-mode handler: a ROUTER connected to (or bound at) the

@@ -3,6 +3,9 @@
 // one goroutine locked to its OS thread that owns its epoll set, its
 // listeners, its connections and its ZeroMQ sockets outright: nothing on the
 // data path is shared with another worker.
+//
+// Comments cite docs/reference.md: protocol sections as "§N.M", decisions
+// as "§12 #N".
 package server
 
 import (
@@ -29,7 +32,7 @@ const (
 	// 10 ms: timer resolution; every timeout here is seconds long.
 	tickDur = 10 * time.Millisecond
 	// 60 s: handlers expire a session after 60 s of silence, and condure
-	// closes idle keep-alive connections after the same time (ZHTTP.md §4.5).
+	// closes idle keep-alive connections after the same time (reference.md §4.5).
 	sessionTimeoutTicks = 6000
 	// Connections accepted per listener per wake-up, so one busy port
 	// cannot starve the others.
@@ -629,7 +632,7 @@ func (w *Worker) handlerMessage(msg []byte) {
 		id := &p.IDs[i]
 		slot, ok := w.lookup(id.ID)
 		if !ok {
-			// Unknown or stale id: dropped silently (ZHTTP.md §2.4), unless
+			// Unknown or stale id: dropped silently (reference.md §2.4), unless
 			// its session ended before this handler spoke (ended.go).
 			w.cancelEnded(p, id)
 			continue
@@ -674,7 +677,7 @@ func (w *Worker) idText(slot int32, counter uint64) []byte {
 // ---- shutdown ----
 
 // shutdown drops every client connection and sends `cancel` to the handler
-// of every session whose handler is known (ZHTTP.md §8.5, §12 #17), then
+// of every session whose handler is known (reference.md §8.5, §12 #17), then
 // closes the sockets with a bounded linger.
 func (w *Worker) shutdown() {
 	for _, l := range w.listeners {

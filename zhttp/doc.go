@@ -5,5 +5,5 @@
 // without libzmq (CGO_ENABLED=0 go test ./zhttp). The ZeroMQ sockets that
 // carry the packets are package zmqio; map-based helpers for tests and
 // example handlers are package zhttp/zhttptest. docs/zhttp.md describes
-// the protocol.
+// the protocol; comments cite docs/reference.md's sections as "§N.M".
 package zhttp

@@ -49,7 +49,7 @@ func testHeaders(pairs ...string) []Header {
 	return h
 }
 
-// Server → handler packets captured from condure 1.9.1 (ZHTTP.md §10).
+// Server → handler packets captured from condure 1.9.1 (reference.md §10).
 var appendVectors = []struct {
 	name string
 	out  Out
@@ -206,7 +206,7 @@ func TestTypeName(t *testing.T) {
 	}
 }
 
-// Handler → server packets captured from condure 1.9.1 (ZHTTP.md §10), with
+// Handler → server packets captured from condure 1.9.1 (reference.md §10), with
 // the PUB address prefix "condure " removed.
 var parseVectors = []struct {
 	name string
@@ -460,7 +460,7 @@ func wantHeaders(n int) []Header {
 	return h
 }
 
-// Rejections from ZHTTP.md §3.6: the error text and the sentinel it wraps.
+// Rejections from reference.md §3.6: the error text and the sentinel it wraps.
 func TestPacketParseErrors(t *testing.T) {
 	id := tnStr("x")
 	tests := []struct {

@@ -349,7 +349,7 @@ func (h *Hub) owners(dst []int, frames [][]byte, req bool) []int {
 }
 
 // ReqPayload returns the packet of a req-mode reply: the frame after the
-// first empty one (ZHTTP.md §2.2), or nil when there is none.
+// first empty one (reference.md §2.2), or nil when there is none.
 func ReqPayload(frames [][]byte) []byte {
 	for i, f := range frames {
 		if len(f) == 0 {

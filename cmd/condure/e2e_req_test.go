@@ -16,7 +16,7 @@ import (
 	"github.com/condure-go/condure/zhttp/zhttptest"
 )
 
-// req mode (ZHTTP.md §2.2, §4.3): whole requests over a DEALER.
+// req mode (reference.md §2.2, §4.3): whole requests over a DEALER.
 
 type reqServer struct {
 	*testServer

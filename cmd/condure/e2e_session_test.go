@@ -18,7 +18,7 @@ import (
 	"github.com/condure-go/condure/zhttp/zhttptest"
 )
 
-// Session control (ZHTTP.md §3.6, §4, §8.5, §9): keep-alives, expiry,
+// Session control (reference.md §3.6, §4, §8.5, §9): keep-alives, expiry,
 // handoff, multi-id packets, validation, timeouts, shutdown.
 
 // openStreams opens n client connections whose responses have started

@@ -364,7 +364,7 @@ func TestStreamHandlerCancelMidResponseCloses(t *testing.T) {
 	}
 }
 
-// TestStreamBadInput sends each kind of bad request of ZHTTP.md §12 and
+// TestStreamBadInput sends each kind of bad request of reference.md §12 and
 // checks the status, the close, and that the server keeps serving.
 func TestStreamBadInput(t *testing.T) {
 	s := startServer(t, "--buffer-size", "4096")

@@ -31,7 +31,7 @@ import (
 	"github.com/condure-go/condure/zhttp/zhttptest"
 )
 
-// TLS termination (ZHTTP.md §7) and unix-socket listeners (§8.2, local)
+// TLS termination (reference.md §7) and unix-socket listeners (§8.2, local)
 // end to end: certificates made here with crypto/x509, the real binary,
 // real handlers, and Go, curl, openssl and Python clients.
 

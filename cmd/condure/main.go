@@ -28,7 +28,7 @@ import (
 const (
 	target = "condure"
 	// 1 s: shutdown flushes cancels this long at most, well inside the 4 s
-	// Pushpin's runner waits before it kills (ZHTTP.md §12 #17).
+	// Pushpin's runner waits before it kills (reference.md §12 #17).
 	shutdownLinger = time.Second
 )
 
@@ -73,7 +73,7 @@ func run(args []string) int {
 	<-sigs
 	logging.Info(target, "stopping...")
 	go func() {
-		<-sigs // a second signal: give up at once (ZHTTP.md §8.5)
+		<-sigs // a second signal: give up at once (reference.md §8.5)
 		os.Exit(1)
 	}()
 	stop()
@@ -160,7 +160,7 @@ func start(cfg *config.Config) (func(), error) {
 		ReqMaxMsg:    zmqio.ReqMessageLimit(cfg.BufferSize, cfg.BodyBufferSize),
 	}
 	// The stream sockets exist only if a listener is in stream mode, the req
-	// socket only if one is in req mode (ZHTTP.md §2.1).
+	// socket only if one is in req mode (reference.md §2.1).
 	for _, l := range cfg.Listens {
 		if l.Mode == config.ModeReq {
 			sc.Req = cfg.ZClientReq
@@ -311,7 +311,7 @@ func envInt(name string) int {
 }
 
 // bindError is condure's message for a port or path it cannot listen on:
-// "failed to bind <addr>: <os error>" (ZHTTP.md §8.2).
+// "failed to bind <addr>: <os error>" (reference.md §8.2).
 func bindError(addr string, err error) error {
 	var errno syscall.Errno
 	if errors.As(err, &errno) {

@@ -12,16 +12,17 @@
 // errors, so a reader need not check each:
 //
 //   - A call that receives returns a count (bytes or frames, ≥ 0) or
-//     -errno: negative means failed, and EAGAIN means "nothing queued".
-//     Go reads it back as syscall.Errno(-n).
+//     -errno: negative means failed, and -EAGAIN means "nothing queued"
+//     (condure_route_recv, whose count of frames is never 0 otherwise,
+//     returns 0 for it). Go reads the error back as syscall.Errno(-n).
 //   - A call that sends returns 0 or a positive errno: EAGAIN means the
 //     high-water mark (nothing was sent; the socket's ZMQ_FD fires again
 //     when there is room), EHOSTUNREACH an unknown ROUTER peer. Only a
 //     message's first frame can fail: libzmq takes the rest of a message
 //     once it took the first frame.
-//   - A call that moves many messages (the hub's lanes) returns what
-//     stopped it, counts EHOSTUNREACH drops in *unroutable and keeps any
-//     other errno in *err for Go to log.
+//   - A call that moves many messages (the hub's lanes, and their helpers
+//     such as park_recv) returns what stopped it, counts EHOSTUNREACH drops
+//     in *unroutable and keeps any other errno in *err for Go to log.
 //   - Every call retries EINTR (zmqcall.h): a signal (the Go runtime's
 //     preemption) is not "empty", and only EAGAIN re-arms the
 //     edge-triggered ZMQ_FD.

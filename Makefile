@@ -6,7 +6,7 @@ BIN     := bin/condure
 PY      ?= /usr/bin/python3
 FUZZTIME ?= 30s
 # Packages that run goroutines of their own (workers, hub, handlers, logging).
-RACE_PKGS := ./reactor/... ./zhttp/... ./server/... ./internal/... ./cmd/...
+RACE_PKGS := ./reactor/... ./zhttp/... ./zmqio/... ./server/... ./internal/... ./cmd/...
 
 .PHONY: build run test test-race bench bench-micro fuzz lint deps clean
 
@@ -35,7 +35,7 @@ bench-micro:
 # each package's testdata/fuzz.
 fuzz:
 	@for t in FuzzParseRequest FuzzChunkedDecoder FuzzValidAuthority; do $(GO) test ./http1 -run='^$$' -fuzz="^$$t$$" -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s || exit 1; done
-	@for t in FuzzParseTnet FuzzPacketParse; do $(GO) test ./zhttp -run='^$$' -fuzz="^$$t$$" -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s || exit 1; done
+	@for t in FuzzParseTnet FuzzPacketParse FuzzSessionID; do $(GO) test ./zhttp -run='^$$' -fuzz="^$$t$$" -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s || exit 1; done
 	$(GO) test ./websocket -run='^$$' -fuzz='^FuzzReader$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s
 
 lint:

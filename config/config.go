@@ -1,4 +1,4 @@
-// Package config turns condure's command line (condure 1.4.0 flags, ZHTTP.md
+// Package config turns condure's command line (condure 1.4.0 flags, reference.md
 // §8) into a validated Config. It does no I/O besides what flag validation
 // needs and never exits: cmd/condure prints the error and exits 1.
 //
@@ -14,7 +14,7 @@ import (
 	"strings"
 )
 
-// Limits condure applies to its flags (ZHTTP.md §8.1).
+// Limits condure applies to its flags (reference.md §8.1).
 const (
 	maxWorkers      = 1024       // "failed to parse workers: value too large"
 	maxTotalMaxConn = 10_000_000 // req-maxconn + stream-maxconn
@@ -31,7 +31,7 @@ const (
 	ModeReq
 )
 
-// Listen is one --listen entry (ZHTTP.md §8.2).
+// Listen is one --listen entry (reference.md §8.2).
 type Listen struct {
 	// Addr is "host:port" for TCP, normalized (IPv6 bracketed and
 	// compressed, e.g. "[::1]:8000"; port without leading zeros). It is the
@@ -75,7 +75,7 @@ type Config struct {
 	// known to expand with StreamSpecs); ["ipc://client"] when none is given.
 	ZClientStream  []string
 	ZClientConnect bool
-	// IPCFileMode is --ipc-file-mode, parsed as octal (ZHTTP.md §12 #18),
+	// IPCFileMode is --ipc-file-mode, parsed as octal (reference.md §12 #18),
 	// at most 0o7777; 0 = unset.
 	IPCFileMode      uint32
 	TLSIdentitiesDir string // default "."
@@ -116,7 +116,7 @@ func defaults() *Config {
 // large"). A usage error (unknown flag, missing value) wraps ErrUsage: the
 // caller prints usage and exits 2.
 //
-// Checks run in condure's order (ZHTTP.md §8.1), so of several bad flags the
+// Checks run in condure's order (reference.md §8.1), so of several bad flags the
 // one condure would name is reported:
 //
 //  1. the numeric parses: log-level, workers, req-maxconn, stream-maxconn,

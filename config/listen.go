@@ -17,7 +17,7 @@ var (
 	errValueTooLarge     = errors.New("value too large")
 )
 
-// parseListen parses one --listen value (ZHTTP.md §8.2):
+// parseListen parses one --listen value (reference.md §8.2):
 //
 //	[ADDR:]PORT[,param[,param…]]     TCP
 //	PATH,local[,param…]              unix socket (condure ≥1.5)

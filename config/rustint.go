@@ -6,7 +6,7 @@ import (
 )
 
 // The messages of Rust's core::num::ParseIntError. Condure reports its flag
-// parse failures with them (ZHTTP.md §8.1), so we reproduce them exactly.
+// parse failures with them (reference.md §8.1), so we reproduce them exactly.
 var (
 	errIntEmpty    = errors.New("cannot parse integer from empty string")
 	errIntDigit    = errors.New("invalid digit found in string")

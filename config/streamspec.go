@@ -10,7 +10,7 @@ import (
 var errBaseScheme = errors.New("base spec must be ipc or tcp")
 
 // StreamSpecs expands one --zclient-stream base spec into its out,
-// out-stream and in endpoints (ZHTTP.md §2.1):
+// out-stream and in endpoints (reference.md §2.1):
 //
 //	ipc://P          → ipc://P-out, ipc://P-out-stream, ipc://P-in
 //	tcp://HOST:PORT  → tcp://HOST:PORT, tcp://HOST:PORT+1, tcp://HOST:PORT+2

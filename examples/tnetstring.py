@@ -1,4 +1,4 @@
-"""Minimal tnetstring encoder/decoder for the ZHTTP examples (ZHTTP.md section 1).
+"""Minimal tnetstring encoder/decoder for the ZHTTP examples (docs/reference.md section 1).
 
 dumps() accepts bytes, str (written as a UTF-8 byte string), int, float, bool,
 None, list/tuple and dict (keys str or bytes). loads() returns byte strings as

@@ -1,4 +1,4 @@
-"""Helpers shared by the example handlers (see /work/shared/ZHTTP.md sections 2 and 3)."""
+"""Helpers shared by the example handlers (see docs/reference.md sections 2 and 3)."""
 
 import argparse
 import sys

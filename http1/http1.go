@@ -6,7 +6,7 @@
 //
 // Files: parser.go (request head, RFC 9112 §2-§6), chunked.go (chunked body,
 // RFC 9112 §7.1), response.go (response head and chunk framing), uri.go (the
-// ZHTTP uri field, ZHTTP.md §5.2), target.go (request-target forms and the
+// ZHTTP uri field, reference.md §5.2), target.go (request-target forms and the
 // Host authority, RFC 9112 §3.2) and token.go (RFC 9110 token and field-value
 // rules shared by all of them).
 package http1
@@ -16,7 +16,7 @@ import "errors"
 // MaxHeaders is the most request or response headers accepted (condure ≥1.6).
 const MaxHeaders = 64
 
-// MaxURI bounds the assembled request URI (ZHTTP.md §9).
+// MaxURI bounds the assembled request URI (reference.md §9).
 const MaxURI = 4096
 
 // Header is one header line, name and value as views (value trimmed of
@@ -42,7 +42,7 @@ var (
 )
 
 // Status returns the HTTP status code the server answers a parse error with,
-// and its reason phrase (ZHTTP.md §12 #1). Wrapped errors are recognised; an
+// and its reason phrase (reference.md §12 #1). Wrapped errors are recognised; an
 // unknown error is a 400.
 func Status(err error) (int, string) {
 	switch {

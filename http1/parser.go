@@ -18,7 +18,7 @@ type Request struct {
 
 	ContentLength int64 // -1 when absent (or when Chunked)
 	Chunked       bool  // Transfer-Encoding: chunked
-	KeepAlive     bool  // persistence per RFC 9112 §9.3 / ZHTTP.md §5.4, tokens case-insensitive
+	KeepAlive     bool  // persistence per RFC 9112 §9.3 / reference.md §5.4, tokens case-insensitive
 	Expect100     bool  // HTTP/1.1, body declared, Expect contains 100-continue
 	Upgrade       bool  // an Upgrade header whose value is "websocket" (case-insensitive)
 	HeadLen       int   // bytes of the head including the final empty line
@@ -228,7 +228,7 @@ type headerState struct {
 }
 
 // note applies the headers the server itself interprets. Names compare
-// case-insensitively (RFC 9110 §5.1, ZHTTP.md §12 #4).
+// case-insensitively (RFC 9110 §5.1, reference.md §12 #4).
 func (h *headerState) note(req *Request, name, value []byte) error {
 	switch len(name) {
 	case len("host"):

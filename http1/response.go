@@ -29,9 +29,9 @@ type ResponseHead struct {
 // "Content-Length: N" or "Transfer-Encoding: chunked" per Framing.
 //
 // Reason and header names and values are written as given: the caller checks
-// them with ValidHeaderName and ValidHeaderValue first (ZHTTP.md §12 #10).
+// them with ValidHeaderName and ValidHeaderValue first (reference.md §12 #10).
 // A Minor other than 0 is written as 1. No "Connection: Transfer-Encoding"
-// (ZHTTP.md §12 #5). It does not allocate when dst has room for the head.
+// (reference.md §12 #5). It does not allocate when dst has room for the head.
 func AppendResponseHead(dst []byte, h *ResponseHead) []byte {
 	dst = appendStatusLine(dst, h.Minor, h.Code, h.Reason)
 	for _, f := range h.Headers {

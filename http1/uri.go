@@ -1,7 +1,7 @@
 package http1
 
 // localhost stands in for the Host an HTTP/1.0 request may omit (or send
-// empty), as condure does (ZHTTP.md §5.2).
+// empty), as condure does (reference.md §5.2).
 var localhost = []byte("localhost")
 
 // AppendURI appends the target URI of a request (RFC 9112 §3.3) as scheme +
@@ -11,7 +11,7 @@ var localhost = []byte("localhost")
 //   - origin-form ("/p?q"): the authority is host, or "localhost" when
 //     host is empty (HTTP/1.0 only), and the path is the target;
 //   - absolute-form ("http://a/p"): authority and path come from the
-//     target and host is ignored (RFC 9112 §3.2.2, ZHTTP.md §12 #9); the
+//     target and host is ignored (RFC 9112 §3.2.2, reference.md §12 #9); the
 //     path defaults to "/" and the listener's scheme argument is kept;
 //   - asterisk-form ("*", OPTIONS): the authority alone, the path empty.
 //

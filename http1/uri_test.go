@@ -34,7 +34,7 @@ func TestAppendURI(t *testing.T) {
 		{"websocket_tls", "wss", "GET /ws HTTP/1.1", []string{"Host: h"}, "wss://h/ws"},
 		{"ipv6_host", "http", "GET /x HTTP/1.1", []string{"Host: [::1]:8080"}, "http://[::1]:8080/x"},
 		{"origin_form_double_slash", "http", "GET //evil/x HTTP/1.1", []string{"Host: good"}, "http://good//evil/x"},
-		// RFC 9112 §3.2.2, ZHTTP.md §12 #9: the target's authority, Host ignored.
+		// RFC 9112 §3.2.2, reference.md §12 #9: the target's authority, Host ignored.
 		{"absolute_form", "http", "GET http://other/x?y HTTP/1.1", []string{"Host: x"}, "http://other/x?y"},
 		{"absolute_form_host_differs", "http", "GET http://evil.example/admin HTTP/1.1", []string{"Host: good.example"}, "http://evil.example/admin"},
 		{"absolute_form_https", "http", "GET https://other:8443/x HTTP/1.1", []string{"Host: x"}, "http://other:8443/x"}, // listener's scheme kept

@@ -7,17 +7,18 @@ import (
 	"github.com/condure-go/condure/http1"
 	"github.com/condure-go/condure/websocket"
 	"github.com/condure-go/condure/zhttp"
+	"github.com/condure-go/condure/zhttp/zhttptest"
 )
 
 // The steady state of the data path allocates nothing: a keep-alive request
 // parsed and turned into its packet, a handler response packet parsed and
 // its head written, a client WebSocket frame decoded and turned into a
-// packet, and a handler message framed (DESIGN.md "Memory").
+// packet, and a handler message framed (docs/design.md "Memory").
 
 func TestZeroAllocsHTTPRequestPath(t *testing.T) {
 	raw := []byte("GET /items?id=7 HTTP/1.1\r\nHost: api.example\r\nUser-Agent: bench\r\nAccept: */*\r\nCookie: a=b\r\n\r\n")
 	// A handler response as handlers send it (code, reason, headers, body).
-	resp := zhttp.EncodePacket(map[string]any{"from": "h1", "id": "0-12-1f", "seq": 0, "code": 200, "reason": "OK",
+	resp := zhttptest.EncodePacket(map[string]any{"from": "h1", "id": "0-12-1f", "seq": 0, "code": 200, "reason": "OK",
 		"headers": [][]string{{"Content-Type", "text/plain"}}, "body": "hi"})
 	from, peer := []byte("condure"), []byte("127.0.0.1")
 	var (
@@ -83,7 +84,7 @@ func TestZeroAllocsWebSocketMessagePath(t *testing.T) {
 }
 
 // The connection slot is the per-connection memory that does not depend on
-// traffic; keep it small (DESIGN.md: well under 1 KiB per idle connection,
+// traffic; keep it small (docs/scaling.md: well under 1 KiB per idle connection,
 // kernel buffers aside).
 func TestConnSlotSize(t *testing.T) {
 	const budget = 256

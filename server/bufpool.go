@@ -2,7 +2,7 @@ package server
 
 // bufPool lends fixed-size byte blocks to connections that must keep bytes
 // (a partial request, an unsent response) and takes them back as soon as they
-// drain, so idle connections hold no buffer (DESIGN.md "Memory"). A
+// drain, so idle connections hold no buffer (docs/design.md "Memory"). A
 // connection refers to a block by index (1-based, 0 = none) so the connection
 // slot stays free of Go pointers. A block can be swapped for a larger one
 // when a response head does not fit; larger blocks are dropped on return.

@@ -14,7 +14,7 @@ import (
 )
 
 // CertStore finds the certificate for a TLS handshake in
-// --tls-identities-dir (ZHTTP.md §7): NAME.crt + NAME.key pairs, chosen by
+// --tls-identities-dir (reference.md §7): NAME.crt + NAME.key pairs, chosen by
 // the lower-cased SNI name, then the one-level wildcard file "_.rest", then
 // the listener's default-cert. Files are loaded on first use, cached, and
 // reloaded when either file is newer than the cached copy. It is shared by
@@ -81,7 +81,7 @@ func NewCertStore(dir string) (*CertStore, error) {
 }
 
 // validName reports whether an SNI name may name a file: at most 253 bytes,
-// no control characters, no '/' (ZHTTP.md §7).
+// no control characters, no '/' (reference.md §7).
 func validName(name string) bool {
 	if name == "" || len(name) > 253 || strings.Contains(name, "..") {
 		return false

@@ -7,7 +7,7 @@ import (
 	"github.com/condure-go/condure/websocket"
 )
 
-// connState is where a stream-mode HTTP session stands (ZHTTP.md §4.1).
+// connState is where a stream-mode HTTP session stands (reference.md §4.1).
 type connState uint8
 
 const (

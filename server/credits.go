@@ -2,7 +2,7 @@ package server
 
 import "math"
 
-// addCredits returns the credits c plus a handler's grant (ZHTTP.md §4.2),
+// addCredits returns the credits c plus a handler's grant (reference.md §4.2),
 // saturating at math.MaxInt64. A grant is any non-negative int64 (zhttp
 // clamps it to int); two large ones must not wrap the sum negative, which
 // would stop the session's input for good. condure copes with such grants.

@@ -7,7 +7,7 @@ import (
 	"github.com/condure-go/condure/zhttp"
 )
 
-// Cancels for sessions that ended before their handler spoke (ZHTTP.md
+// Cancels for sessions that ended before their handler spoke (reference.md
 // §4.6). A client that goes away before the handler's first packet frees its
 // slot at once (§12 #3), when no handler address is known to tell. The
 // handler learns of it when it speaks: its first packet for the ended

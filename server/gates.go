@@ -5,6 +5,7 @@ import (
 
 	"github.com/condure-go/condure/internal/logging"
 	"github.com/condure-go/condure/zhttp"
+	"github.com/condure-go/condure/zmqio"
 )
 
 // Backpressure (docs/design.md "Backpressure"). A packet for handlers goes
@@ -68,7 +69,7 @@ type backpressure struct {
 	maxCancels int
 	dropLog    *logging.Limiter // cancels dropped at maxCancels
 	blockLog   *logging.Limiter
-	blocks     *zhttp.Blocks // bind mode: the hub's blocked addresses
+	blocks     *zmqio.Blocks // bind mode: the hub's blocked addresses
 	blocksVer  uint64
 	hubCleared bool   // an address left the hub's set: open its gate
 	retryAt    uint64 // tick of the next timed retry
@@ -76,7 +77,7 @@ type backpressure struct {
 	signalled  bool   // a ZeroMQ fd fired since the last retry
 }
 
-func (w *Worker) setupBackpressure(capacity int, blocks *zhttp.Blocks) {
+func (w *Worker) setupBackpressure(capacity int, blocks *zmqio.Blocks) {
 	b := &w.bp
 	b.next = make([]int32, capacity)
 	b.prev = make([]int32, capacity)
@@ -381,7 +382,7 @@ func (w *Worker) routerSend(name, p []byte) bool {
 	}
 	switch err := w.zs.OutStream.Send(name, emptyFrame, p); err {
 	case nil:
-	case zhttp.ErrWouldBlock:
+	case zmqio.ErrWouldBlock:
 		return false
 	default: // Host unreachable: the handler is gone, or its from is not its identity
 		w.sendToError(err)
@@ -401,7 +402,7 @@ func (w *Worker) sendRequest(p []byte) bool {
 	}
 	switch err := w.zs.Out.Send(p); err {
 	case nil:
-	case zhttp.ErrWouldBlock:
+	case zmqio.ErrWouldBlock:
 		w.block(gateOut)
 		return false
 	default:
@@ -421,7 +422,7 @@ func (w *Worker) sendReq(p []byte) bool {
 	}
 	switch err := w.zs.Req.Send(emptyFrame, p); err {
 	case nil:
-	case zhttp.ErrWouldBlock:
+	case zmqio.ErrWouldBlock:
 		w.block(gateReq)
 		return false
 	default:

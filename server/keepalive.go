@@ -7,7 +7,7 @@ import (
 	"github.com/condure-go/condure/zhttp"
 )
 
-// Keep-alives to handlers (ZHTTP.md §4.5). Handlers expire a session after
+// Keep-alives to handlers (reference.md §4.5). Handlers expire a session after
 // 60 s without a packet, so every session whose handler is known gets a
 // keep-alive about every 45 s. A sweep visits a slice of the slots at a
 // time, so a worker's sessions are spread evenly over the interval instead

@@ -38,7 +38,7 @@ func newPeerLogs() peerLogs {
 
 // sendToError logs a failed send to a handler's address, typically Host
 // unreachable: a handler whose ROUTER identity is not the from it sends
-// makes every later packet of its sessions fail (ZHTTP.md §2.1).
+// makes every later packet of its sessions fail (reference.md §2.1).
 func (w *Worker) sendToError(err error) {
 	if l := w.logs.sendTo; l.Allow(time.Now()) {
 		logging.Error(targetServer, "stream zmq send to: %v%s", err, l.Note())

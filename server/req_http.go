@@ -6,7 +6,7 @@ import (
 	"github.com/condure-go/condure/zhttp"
 )
 
-// The req-mode HTTP session (ZHTTP.md §4.3): the whole request, body
+// The req-mode HTTP session (reference.md §4.3): the whole request, body
 // included, goes to a handler as one packet over the DEALER, and the one
 // reply packet is the whole response.
 //

@@ -13,7 +13,7 @@ import (
 	"github.com/condure-go/condure/zhttp"
 )
 
-// The stream-mode HTTP session (ZHTTP.md §4.1). One function per step:
+// The stream-mode HTTP session (reference.md §4.1). One function per step:
 //
 //	recvHeader ─► startRequest ─► (first handler packet) ─► forwardBody ─► startResponse ─► writeBody … ─► finishResponse
 //	                                                                                      └─ keep-alive: back to recvHeader with a new id

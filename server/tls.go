@@ -13,7 +13,7 @@ import (
 	"github.com/condure-go/condure/reactor"
 )
 
-// TLS stays inside the worker (DESIGN.md "I/O details"): crypto/tls runs
+// TLS stays inside the worker (docs/design.md "Threads"): crypto/tls runs
 // over an in-memory transport that the worker feeds with ciphertext read
 // from the socket and drains into the same write path as plain output, so
 // an established TLS connection costs one fd and no goroutine. Go's

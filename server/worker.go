@@ -3,12 +3,14 @@
 // one goroutine locked to its OS thread that owns its epoll set, its
 // listeners, its connections and its ZeroMQ sockets outright: nothing on the
 // data path is shared with another worker.
+//
+// Comments cite docs/reference.md: protocol sections as "§N.M", decisions
+// as "§12 #N".
 package server
 
 import (
 	"crypto/tls"
 	"runtime"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,6 +22,7 @@ import (
 	"github.com/condure-go/condure/internal/logging"
 	"github.com/condure-go/condure/reactor"
 	"github.com/condure-go/condure/zhttp"
+	"github.com/condure-go/condure/zmqio"
 )
 
 const (
@@ -29,7 +32,7 @@ const (
 	// 10 ms: timer resolution; every timeout here is seconds long.
 	tickDur = 10 * time.Millisecond
 	// 60 s: handlers expire a session after 60 s of silence, and condure
-	// closes idle keep-alive connections after the same time (ZHTTP.md §4.5).
+	// closes idle keep-alive connections after the same time (reference.md §4.5).
 	sessionTimeoutTicks = 6000
 	// Connections accepted per listener per wake-up, so one busy port
 	// cannot starve the others.
@@ -116,7 +119,7 @@ type Options struct {
 	StreamTimeout  time.Duration
 	ReqTimeout     time.Duration
 	Listens        []Listen
-	ZMQ            *zhttp.Config
+	ZMQ            *zmqio.Config
 	Certs          *CertStore // --tls-identities-dir, when a listener has tls
 	Ctx            *zmq.Context
 	// ShutdownLinger bounds how long a stopping worker flushes cancels.
@@ -131,7 +134,7 @@ type Options struct {
 	MaxParked     int
 
 	// Blocks (bind mode): the handler addresses the hub holds messages for.
-	Blocks *zhttp.Blocks
+	Blocks *zmqio.Blocks
 }
 
 // Worker is one event loop.
@@ -143,7 +146,7 @@ type Worker struct {
 	waker    *reactor.Waker
 	acceptor *reactor.Acceptor
 	writer   reactor.Writer
-	zs       *zhttp.WorkerSockets
+	zs       *zmqio.WorkerSockets
 
 	listeners []listener
 	open      [2]int    // connections per mode
@@ -287,7 +290,7 @@ func (w *Worker) setup() error {
 	w.setupBackpressure(capacity, o.Blocks)
 	w.reqTicks = uint64(max(o.ReqTimeout/tickDur, 1))
 
-	if w.zs, err = zhttp.NewWorkerSockets(o.Ctx, o.ZMQ, w.idx); err != nil {
+	if w.zs, err = zmqio.NewWorkerSockets(o.Ctx, o.ZMQ, w.idx); err != nil {
 		return err
 	}
 	w.poller.Add(w.waker.Fd(), reactor.EvIn, tagWaker)
@@ -296,7 +299,7 @@ func (w *Worker) setup() error {
 	// timer (kept as the fallback) — 1000 WebSocket echoes had a 175 ms p99
 	// waiting for that timer.
 	seen := map[int]bool{}
-	for _, s := range []*zhttp.Sock{w.zs.In, w.zs.ReqIn, w.zs.Out, w.zs.OutStream, w.zs.Req} {
+	for _, s := range []*zmqio.Sock{w.zs.In, w.zs.ReqIn, w.zs.Out, w.zs.OutStream, w.zs.Req} {
 		if s != nil && !seen[s.Fd()] {
 			seen[s.Fd()] = true
 			w.poller.Add(s.Fd(), reactor.EvIn, tagZmq)
@@ -412,7 +415,7 @@ func (w *Worker) waitTimeout() int {
 	if !w.fdBackoff.IsZero() {
 		ms = min(ms, int(fdLimitBackoff/time.Millisecond))
 	}
-	if w.zmqWatch > 0 { // a dropped connection to check (zhttp/monitor.go)
+	if w.zmqWatch > 0 { // a dropped connection to check (zmqio/monitor.go)
 		ms = min(ms, int(w.zmqWatch/time.Millisecond)+1)
 	}
 	if w.kaNext > 0 && (!w.kaQuiet || w.addrs.live > 0) { // quiet until a session appears
@@ -558,7 +561,7 @@ func (w *Worker) pumpZmq() {
 }
 
 // recvFrames receives one whole message into w.frames.
-func (w *Worker) recvFrames(s *zhttp.Sock) ([][]byte, bool) {
+func (w *Worker) recvFrames(s *zmqio.Sock) ([][]byte, bool) {
 	w.frames = w.frames[:0]
 	for {
 		msg, more, ok, err := s.Recv()
@@ -574,7 +577,7 @@ func (w *Worker) recvFrames(s *zhttp.Sock) ([][]byte, bool) {
 
 // reqMessage handles a req-mode reply: [envelope..., "", packet].
 func (w *Worker) reqMessage(frames [][]byte) {
-	body := zhttp.ReqPayload(frames)
+	body := zmqio.ReqPayload(frames)
 	if body == nil {
 		w.reqNoPayloadLog()
 		return
@@ -629,7 +632,7 @@ func (w *Worker) handlerMessage(msg []byte) {
 		id := &p.IDs[i]
 		slot, ok := w.lookup(id.ID)
 		if !ok {
-			// Unknown or stale id: dropped silently (ZHTTP.md §2.4), unless
+			// Unknown or stale id: dropped silently (reference.md §2.4), unless
 			// its session ended before this handler spoke (ended.go).
 			w.cancelEnded(p, id)
 			continue
@@ -653,66 +656,28 @@ func (w *Worker) lookup(id []byte) (int32, bool) {
 	return s, true
 }
 
-// parseID reads an id of this worker: "<worker>-<slot>-<counter hex>", with
-// slot within the slab.
+// parseID reads an id of this worker (zhttp.SessionID), with slot within
+// the slab.
 func (w *Worker) parseID(id []byte) (int32, uint64, bool) {
-	wi, ok := zhttp.WorkerOf(id)
-	if !ok || wi != w.idx {
+	sid, ok := zhttp.ParseSessionID(id)
+	if !ok || sid.Worker != w.idx || int(sid.Slot) >= w.conns.Cap() {
 		return 0, 0, false
 	}
-	i := 0
-	for id[i] != '-' {
-		i++
-	}
-	i++
-	slot := 0
-	j := i
-	for ; j < len(id) && id[j] != '-'; j++ {
-		c := id[j]
-		if c < '0' || c > '9' || j-i > 9 {
-			return 0, 0, false
-		}
-		slot = slot*10 + int(c-'0')
-	}
-	if j == i || j >= len(id)-1 || slot >= w.conns.Cap() {
-		return 0, 0, false
-	}
-	var counter uint64
-	for k := j + 1; k < len(id); k++ {
-		c := id[k]
-		var d byte
-		switch {
-		case c >= '0' && c <= '9':
-			d = c - '0'
-		case c >= 'a' && c <= 'f':
-			d = c - 'a' + 10
-		default:
-			return 0, 0, false
-		}
-		if k-j > 16 {
-			return 0, 0, false
-		}
-		counter = counter<<4 | uint64(d)
-	}
-	return int32(slot), counter, true
+	return sid.Slot, sid.Counter, true
 }
 
 // appendID writes a session's id into w.idBuf.
 func (w *Worker) appendID(slot int32, c *conn) []byte { return w.idText(slot, c.idCounter) }
 
-// idText writes the id "<worker>-<slot>-<counter hex>" into w.idBuf.
+// idText writes the id of a session (zhttp.SessionID) into w.idBuf.
 func (w *Worker) idText(slot int32, counter uint64) []byte {
-	b := strconv.AppendInt(w.idBuf[:0], int64(w.idx), 10)
-	b = append(b, '-')
-	b = strconv.AppendInt(b, int64(slot), 10)
-	b = append(b, '-')
-	return strconv.AppendUint(b, counter, 16)
+	return zhttp.SessionID{Worker: w.idx, Slot: slot, Counter: counter}.Append(w.idBuf[:0])
 }
 
 // ---- shutdown ----
 
 // shutdown drops every client connection and sends `cancel` to the handler
-// of every session whose handler is known (ZHTTP.md §8.5, §12 #17), then
+// of every session whose handler is known (reference.md §8.5, §12 #17), then
 // closes the sockets with a bounded linger.
 func (w *Worker) shutdown() {
 	for _, l := range w.listeners {

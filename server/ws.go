@@ -9,7 +9,7 @@ import (
 	"github.com/condure-go/condure/zhttp"
 )
 
-// The WebSocket session (ZHTTP.md §4.4, §6). After a valid upgrade request
+// The WebSocket session (reference.md §4.4, §6). After a valid upgrade request
 // the session waits for the handler's answer (stWsAwait): a 101 completes
 // the handshake, anything else is written as a plain HTTP rejection (§12
 // #11). Then:

@@ -12,7 +12,7 @@ package websocket
 // does not match is malformed: an empty element ("a,,b", "a,"), an empty name
 // ("; =x", "a;"), an empty value ("a; b="), a stray byte ("a b") or an
 // unterminated quoted string. The reference (≥1.9) refuses the handshake for
-// a malformed header even without compression (ZHTTP.md §6.6); whether a
+// a malformed header even without compression (reference.md §6.6); whether a
 // well-formed offer is usable is not decided here.
 func validExtensions(v []byte) bool {
 	i := skipOWS(v, 0)

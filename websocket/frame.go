@@ -30,8 +30,8 @@ func AppendFrameHeader(dst []byte, fin bool, op Opcode, length int) []byte {
 // AppendCloseFrame appends a whole close frame (RFC 6455 §5.5.1): the
 // status code big-endian followed by reason. Code 0 means "no code" and gives
 // an empty payload (the reason is then dropped); a handler close without a
-// code is sent as 1000 (ZHTTP.md §6.4), so the server passes 1000 for it.
-// The caller checks the code with ValidCloseCode first (ZHTTP.md §12 #16);
+// code is sent as 1000 (reference.md §6.4), so the server passes 1000 for it.
+// The caller checks the code with ValidCloseCode first (reference.md §12 #16);
 // it is written modulo 65536.
 //
 // A reason longer than 123 bytes (the 125-byte control payload limit minus

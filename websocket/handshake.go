@@ -11,7 +11,7 @@ import (
 // acceptGUID is appended to the client's key before hashing (RFC 6455 §1.3).
 const acceptGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
-// maxKeyHash bounds key+GUID: the reference refuses longer keys (ZHTTP.md
+// maxKeyHash bounds key+GUID: the reference refuses longer keys (reference.md
 // §6.1), which also keeps AppendAccept's hash input on the stack.
 const maxKeyHash = 256
 
@@ -46,7 +46,7 @@ const (
 
 // CheckUpgrade checks a request the http1 parser flagged as a WebSocket
 // upgrade (req.Upgrade) against RFC 6455 §4.2.1
-// (https://www.rfc-editor.org/rfc/rfc6455#section-4.2.1) and ZHTTP.md §6.1,
+// (https://www.rfc-editor.org/rfc/rfc6455#section-4.2.1) and reference.md §6.1,
 // and returns the Sec-WebSocket-Key value, a view into the request buffer.
 //
 // ErrBadRequest (400) when:
@@ -58,7 +58,7 @@ const (
 //     than 220 bytes (key + GUID over 256 bytes, as the reference). The key
 //     is not checked to be 16 base64-encoded bytes (reference behaviour);
 //   - Sec-WebSocket-Version is repeated (§11.3.5);
-//   - a Sec-WebSocket-Extensions header is malformed (§9.1, ZHTTP.md §6.6):
+//   - a Sec-WebSocket-Extensions header is malformed (§9.1, reference.md §6.6):
 //     an empty element ("a,,b"), an empty extension or parameter name
 //     ("; =x"), an empty value ("a; b="), a byte outside the token set in a
 //     name or unquoted value, or an unterminated quoted string. An empty
@@ -125,7 +125,7 @@ func AppendAccept(dst, key []byte) []byte {
 }
 
 // AppendHandshakeResponse appends the 101 response head accepting a
-// WebSocket handshake (RFC 6455 §4.2.2, ZHTTP.md §6.2):
+// WebSocket handshake (RFC 6455 §4.2.2, reference.md §6.2):
 //
 //	HTTP/1.1 101 <reason, "Switching Protocols" if empty>\r\n
 //	<the handler's headers in order, minus Upgrade, Connection,
@@ -137,7 +137,7 @@ func AppendAccept(dst, key []byte) []byte {
 //	\r\n
 //
 // The reason and the headers are written as given: the caller checks them
-// with http1.ValidHeaderName and http1.ValidHeaderValue first (ZHTTP.md
+// with http1.ValidHeaderName and http1.ValidHeaderValue first (reference.md
 // §12 #10). It does not allocate when dst has room.
 func AppendHandshakeResponse(dst []byte, reason []byte, headers []http1.Header, key []byte) []byte {
 	return AppendHandshakeResponseAccept(dst, reason, headers, AppendAccept(make([]byte, 0, AcceptLen), key))

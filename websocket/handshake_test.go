@@ -21,7 +21,7 @@ func parse(t testing.TB, raw string) *http1.Request {
 	return req
 }
 
-// upgradeRequest builds a handshake request: the standard one (ZHTTP.md
+// upgradeRequest builds a handshake request: the standard one (reference.md
 // §10.3) with header lines replaced or added by extra ("Name: value";
 // "Name:" with no value removes the header; "+Name: value" adds a line
 // even when the header exists).

@@ -11,7 +11,7 @@ import (
 // Test helpers: building client frames and running a Reader over input split
 // into chunks.
 
-var testKey = [4]byte{0x37, 0xfa, 0x21, 0x3d} // the key of ZHTTP.md §10.3
+var testKey = [4]byte{0x37, 0xfa, 0x21, 0x3d} // the key of reference.md §10.3
 
 // cframe builds a masked client frame with the minimal length encoding.
 func cframe(fin bool, op Opcode, payload string) []byte {

@@ -82,13 +82,13 @@ var readerErrors = [...]*ProtocolError{nil, errRSV, errUnmasked, errOpcode, errC
 //
 // What it refuses, each with its close code (a *ProtocolError):
 //   - an unmasked frame: 1002. Clients must mask (§5.1); we are stricter
-//     than the reference, which accepts unmasked frames (ZHTTP.md §6.3);
+//     than the reference, which accepts unmasked frames (reference.md §6.3);
 //   - RSV1-3 set, no extension being negotiated (§5.2): 1002;
 //   - a reserved opcode, 3-7 or 11-15 (§5.2): 1002;
 //   - a control frame that is not final or has over 125 bytes (§5.5): 1002;
 //   - a continuation frame without a message in progress, or a text or
 //     binary frame while one is (§5.4): 1002. Control frames between the
-//     fragments of a message are allowed (§5.4, ZHTTP.md §12 #12);
+//     fragments of a message are allowed (§5.4, reference.md §12 #12);
 //   - a payload length not in its minimal encoding (a 16-bit length under
 //     126, a 64-bit length under 65536) or a 64-bit length with the most
 //     significant bit set (§5.2 "MUST"): 1002;

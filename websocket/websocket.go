@@ -5,10 +5,10 @@
 // (keys, payloads) are views into the caller's buffers and stay valid only as
 // long as those buffers are not modified.
 //
-// Files: handshake.go (RFC 6455 §4.2, ZHTTP.md §6.1, §6.2),
+// Files: handshake.go (RFC 6455 §4.2, reference.md §6.1, §6.2),
 // extensions.go (Sec-WebSocket-Extensions syntax, RFC 6455 §9.1),
-// reader.go (client frames, RFC 6455 §5, ZHTTP.md §6.3),
-// frame.go (server frames, ZHTTP.md §6.4), mask.go (RFC 6455 §5.3) and
+// reader.go (client frames, RFC 6455 §5, reference.md §6.3),
+// frame.go (server frames, reference.md §6.4), mask.go (RFC 6455 §5.3) and
 // utf8.go (incremental UTF-8 validation, RFC 3629).
 package websocket
 
@@ -71,7 +71,7 @@ const (
 	CloseProtocolError = 1002
 	CloseInvalidData   = 1007 // payload not consistent with the message type (bad UTF-8)
 	CloseTooBig        = 1009
-	CloseInternalError = 1011 // replaces a handler's invalid close code (ZHTTP.md §12 #16)
+	CloseInternalError = 1011 // replaces a handler's invalid close code (reference.md §12 #16)
 )
 
 // ValidCloseCode reports whether code may be sent in a close frame
@@ -82,7 +82,7 @@ const (
 // anything below 1000 or above 4999 is invalid.
 //
 // The Reader answers a client close with an invalid code with 1002; the
-// server replaces an invalid code in a handler's close with 1011 (ZHTTP.md
+// server replaces an invalid code in a handler's close with 1011 (reference.md
 // §12 #16).
 func ValidCloseCode(code int) bool {
 	switch {

@@ -1,6 +1,3 @@
-// Package zhttp holds the ZHTTP protocol: the tnetstring codec, the packet
-// types (parse and serialize, zero-copy views), and the ZeroMQ sockets.
-// tnetstring.go and packet.go are pure: bytes in, bytes out.
 package zhttp
 
 import (
@@ -16,7 +13,7 @@ import (
 type Header = http1.Header
 
 const (
-	MaxIDs        = 128 // ids per packet (ZHTTP.md §3.1)
+	MaxIDs        = 128 // ids per packet (reference.md §3.1)
 	MaxHeaders    = 64  // headers per handler packet (condure ≥1.6)
 	MaxFromLen    = 64  // handler address
 	MaxPacketSize = 65000
@@ -96,7 +93,7 @@ type IDSeq struct {
 	HasSeq bool
 }
 
-// Packet is a parsed handler→server packet (ZHTTP.md §3.4). Slices are views
+// Packet is a parsed handler→server packet (reference.md §3.4). Slices are views
 // into the message given to Parse. Reuse one Packet: Parse does not allocate.
 type Packet struct {
 	From        []byte
@@ -126,7 +123,7 @@ var (
 	ErrTooMany   = errors.New("too many ids or headers")
 )
 
-// Parse errors with condure's texts (ZHTTP.md §3.6). Package-level values, so
+// Parse errors with condure's texts (reference.md §3.6). Package-level values, so
 // a rejected packet costs no allocation either.
 var (
 	errFormat      error = &protoError{"unrecognized data format", ErrFormat}
@@ -164,7 +161,7 @@ var (
 func fieldTypeError(msg string) *protoError { return &protoError{msg, ErrFieldType} }
 
 // Parse parses "T" + tnetstring dict as a handler→server packet, validating
-// field types as ZHTTP.md §3.6 says (from/type/reason/condition/content-type/
+// field types as reference.md §3.6 says (from/type/reason/condition/content-type/
 // body strings; seq/code/credits non-negative ints; more bool; ext dict with
 // bool multi; headers list of ≥2-element lists of strings, header names UTF-8;
 // id string or list of {id, seq} dicts, ≤128; unknown fields ignored; later
@@ -292,7 +289,7 @@ func (p *Packet) parse(msg []byte, idsOnly bool) error {
 		return ErrNoID
 	}
 	// A top-level seq belongs to the first id unless that id has its own
-	// (ZHTTP.md §3.1).
+	// (reference.md §3.1).
 	if hasSeq && !p.IDs[0].HasSeq {
 		p.IDs[0].Seq, p.IDs[0].HasSeq = seq, true
 	}
@@ -578,7 +575,7 @@ func AppendPacket(dst []byte, o *Out) []byte {
 	return EndContainer(dst, top, TnetDict)
 }
 
-// appendData writes the fields of a data packet (ZHTTP.md §3.3).
+// appendData writes the fields of a data packet (reference.md §3.3).
 func appendData(dst []byte, o *Out) []byte {
 	if len(o.Method) > 0 {
 		dst = append(dst, keyMethod...)
@@ -629,7 +626,7 @@ func appendData(dst []byte, o *Out) []byte {
 	return dst
 }
 
-// appendTyped writes the fields of a typed packet (ZHTTP.md §3.3).
+// appendTyped writes the fields of a typed packet (reference.md §3.3).
 func appendTyped(dst []byte, o *Out, name string) []byte {
 	dst = append(dst, keyType...)
 	dst = appendTnetStr(dst, name)

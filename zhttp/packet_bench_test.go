@@ -3,7 +3,7 @@ package zhttp
 import "testing"
 
 // A handler's first response packet: code, reason, headers, body, more
-// (ZHTTP.md §10.1).
+// (reference.md §10.1).
 func BenchmarkPacketParseResponse(b *testing.B) {
 	in := []byte(parseVectors[1].in)
 	var p Packet
@@ -16,7 +16,7 @@ func BenchmarkPacketParseResponse(b *testing.B) {
 	}
 }
 
-// The server's stream-mode request packet with two headers (ZHTTP.md §10.1).
+// The server's stream-mode request packet with two headers (reference.md §10.1).
 func BenchmarkAppendPacketRequest(b *testing.B) {
 	o := &appendVectors[0].out
 	buf := make([]byte, 0, 1024)
@@ -27,7 +27,7 @@ func BenchmarkAppendPacketRequest(b *testing.B) {
 	}
 }
 
-// The WebSocket request packet with five headers (ZHTTP.md §10.3).
+// The WebSocket request packet with five headers (reference.md §10.3).
 func BenchmarkAppendPacketWebSocketRequest(b *testing.B) {
 	o := &appendVectors[6].out
 	buf := make([]byte, 0, 1024)

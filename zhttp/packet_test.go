@@ -49,7 +49,7 @@ func testHeaders(pairs ...string) []Header {
 	return h
 }
 
-// Server → handler packets captured from condure 1.9.1 (ZHTTP.md §10).
+// Server → handler packets captured from condure 1.9.1 (reference.md §10).
 var appendVectors = []struct {
 	name string
 	out  Out
@@ -206,7 +206,7 @@ func TestTypeName(t *testing.T) {
 	}
 }
 
-// Handler → server packets captured from condure 1.9.1 (ZHTTP.md §10), with
+// Handler → server packets captured from condure 1.9.1 (reference.md §10), with
 // the PUB address prefix "condure " removed.
 var parseVectors = []struct {
 	name string
@@ -460,7 +460,7 @@ func wantHeaders(n int) []Header {
 	return h
 }
 
-// Rejections from ZHTTP.md §3.6: the error text and the sentinel it wraps.
+// Rejections from reference.md §3.6: the error text and the sentinel it wraps.
 func TestPacketParseErrors(t *testing.T) {
 	id := tnStr("x")
 	tests := []struct {
@@ -691,5 +691,25 @@ func TestAppendThenParseRoundTrip(t *testing.T) {
 		if d := diffPacket(&p, &want); d != "" {
 			t.Fatalf("case %d: %s\n%q", i, d, buf)
 		}
+	}
+}
+
+func TestParseIDsIgnoresOtherFields(t *testing.T) {
+	var p Packet
+	// `more` has the wrong type: Parse refuses the packet, ParseIDs only
+	// needs the ids (the worker will log the error).
+	msg := []byte("T48:2:id,5:1-2-3,4:more,3:yes,4:from,2:h1,3:seq,1:0#}")
+	if err := p.Parse(msg); err == nil {
+		t.Fatal("Parse accepted a string more")
+	}
+	if err := p.ParseIDs(msg); err != nil || len(p.IDs) != 1 || string(p.IDs[0].ID) != "1-2-3" {
+		t.Fatalf("ParseIDs: %v %v", err, p.IDs)
+	}
+	multi := AppendPacket(nil, &Out{Multi: []IDSeq{{ID: []byte("0-1-1")}, {ID: []byte("1-4-2")}}, Type: TypeKeepAlive})
+	if err := p.ParseIDs(multi); err != nil || len(p.IDs) != 2 || string(p.IDs[1].ID) != "1-4-2" {
+		t.Fatalf("ParseIDs multi: %v %v", err, p.IDs)
+	}
+	if err := p.ParseIDs([]byte("T11:4:type,1:x,}")); err != ErrNoID {
+		t.Fatalf("no id: %v", err)
 	}
 }

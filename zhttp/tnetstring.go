@@ -1,6 +1,6 @@
 package zhttp
 
-// Tnetstring codec (ZHTTP.md §1). The reader works on views into the caller's
+// Tnetstring codec (reference.md §1). The reader works on views into the caller's
 // buffer and never allocates; the writer appends to the caller's buffer and
 // allocates only when that buffer has to grow.
 
@@ -43,7 +43,7 @@ type protoError struct {
 func (e *protoError) Error() string { return e.msg }
 func (e *protoError) Unwrap() error { return e.err }
 
-// Tnetstring errors (texts as condure's, ZHTTP.md §3.6).
+// Tnetstring errors (texts as condure's, reference.md §3.6).
 var (
 	errTnetEOF       error = &protoError{"unexpected eof", ErrTnet}
 	errTnetInvalid   error = &protoError{"invalid data", ErrTnet}
@@ -146,7 +146,7 @@ func (v TnetValue) Bool() (bool, error) {
 }
 
 // Tnet writer helpers: Append* append one encoded value in canonical form
-// (ZHTTP.md §1.3). They do not allocate when dst has room.
+// (reference.md §1.3). They do not allocate when dst has room.
 
 // AppendTnetString appends s as a byte string.
 func AppendTnetString(dst, s []byte) []byte {

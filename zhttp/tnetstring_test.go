@@ -166,7 +166,7 @@ func TestAppendTnetScalars(t *testing.T) {
 	}
 }
 
-// The example from ZHTTP.md §1.1: [1, -2, 2.5, true, null, "x", {"k":"v"}].
+// The example from reference.md §1.1: [1, -2, 2.5, true, null, "x", {"k":"v"}].
 func TestContainerNestedSpecExample(t *testing.T) {
 	dst, list := BeginContainer([]byte("T"))
 	dst = AppendTnetInt(dst, 1)

@@ -28,7 +28,7 @@ import (
 
 	"github.com/condure-go/condure/bench/internal/proc"
 	"github.com/condure-go/condure/config"
-	"github.com/condure-go/condure/zhttp"
+	"github.com/condure-go/condure/zhttp/zhttptest"
 )
 
 func main() {
@@ -79,7 +79,7 @@ func run(bin string, size, workers int, settle time.Duration) error {
 		time.Sleep(20 * time.Millisecond)
 	}
 
-	good, err := zhttp.DialHandler(base, "good", "condure")
+	good, err := zhttptest.DialHandler(base, "good", "condure")
 	if err != nil {
 		return err
 	}
@@ -134,7 +134,7 @@ func run(bin string, size, workers int, settle time.Duration) error {
 		return err
 	}
 
-	huge := "condure " + string(zhttp.EncodePacket(map[string]any{"from": "rogue", "id": stray, "seq": int64(0),
+	huge := "condure " + string(zhttptest.EncodePacket(map[string]any{"from": "rogue", "id": stray, "seq": int64(0),
 		"body": strings.Repeat("H", size)}))
 	sent := time.Now()
 	if _, err := rogue.Send(huge, 0); err != nil {
@@ -192,7 +192,7 @@ func run(bin string, size, workers int, settle time.Duration) error {
 }
 
 // recvRequest skips keep-alives and credits until a request arrives.
-func recvRequest(h *zhttp.Handler) (map[string]any, error) {
+func recvRequest(h *zhttptest.Handler) (map[string]any, error) {
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		p, err := h.Recv(time.Until(deadline))

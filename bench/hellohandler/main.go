@@ -44,7 +44,7 @@ func run(spec, instance, id string, bind bool) error {
 	}
 	out, outStream, in := spec+"-out", spec+"-out-stream", spec+"-in"
 	if strings.HasPrefix(spec, "tcp://") {
-		return fmt.Errorf("tcp specs: use the zhttp.Handler helpers")
+		return fmt.Errorf("tcp specs: use the zhttptest.Handler helpers")
 	}
 	pull, _ := ctx.NewSocket(zmq.PULL)
 	router, _ := ctx.NewSocket(zmq.ROUTER)

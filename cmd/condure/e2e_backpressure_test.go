@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/condure-go/condure/zhttp"
+	"github.com/condure-go/condure/zhttp/zhttptest"
 )
 
 // Bounded under failure (docs/design.md "Backpressure"): handlers that are
@@ -241,7 +241,7 @@ func TestBackpressureWebSocketPings(t *testing.T) {
 		got := 0
 		for {
 			p, err := h.Recv(time.Second)
-			if err == zhttp.ErrTimeout {
+			if err == zhttptest.ErrTimeout {
 				return got
 			}
 			if err != nil {
@@ -278,7 +278,7 @@ func TestBackpressureWebSocketPings(t *testing.T) {
 // bpHandler serves POSTs (answering "<name> <body bytes>") and echoes
 // WebSocket messages; its 101 and responses name it in X-Handler.
 type bpHandler struct {
-	h        *zhttp.Handler
+	h        *zhttptest.Handler
 	name     string
 	sessions map[string]*bpSession
 }
@@ -307,7 +307,7 @@ func (b *bpHandler) serve(stop chan struct{}) error {
 		default:
 		}
 		p, err := b.h.Recv(100 * time.Millisecond)
-		if err == zhttp.ErrTimeout {
+		if err == zhttptest.ErrTimeout {
 			continue
 		}
 		if err != nil {
@@ -384,7 +384,7 @@ func bpHandlerProcess(mode string) int {
 	if mode == "stall" {
 		hwm = 2
 	}
-	h, err := zhttp.DialHandlerHWM(base, id, "condure", bind, hwm)
+	h, err := zhttptest.DialHandlerHWM(base, id, "condure", bind, hwm)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
@@ -608,15 +608,15 @@ func stalledHandler(t *testing.T, connect bool) {
 	s := startServerWith(t, baseA, args...)
 
 	// B serves from the start (in this process).
-	var hb *zhttp.Handler
+	var hb *zhttptest.Handler
 	var err error
 	if connect {
-		hb, err = zhttp.BindHandler(baseB, "hB", "condure")
+		hb, err = zhttptest.BindHandler(baseB, "hB", "condure")
 		if err == nil {
 			err = hb.WaitSubscribers(2, 10*time.Second)
 		}
 	} else {
-		hb, err = zhttp.DialHandler(baseA, "hB", "condure")
+		hb, err = zhttptest.DialHandler(baseA, "hB", "condure")
 	}
 	if err != nil {
 		t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/condure-go/condure/zhttp"
+	"github.com/condure-go/condure/zhttp/zhttptest"
 )
 
 // Edges of a session's life (project issue #13, items 1-3): idle
@@ -73,7 +74,7 @@ func stillOpen(t *testing.T, c net.Conn, d time.Duration) {
 
 // condure 1.9.1 with --stream-timeout 2 closes both a connection that never
 // sends a byte and a keep-alive connection idle after its response at 2.0 s
-// (ZHTTP.md §4.5: the 60 s session timer and --stream-timeout both bound an
+// (reference.md §4.5: the 60 s session timer and --stream-timeout both bound an
 // idle connection, the shorter wins).
 func TestEdgeStreamTimeoutClosesIdleConnections(t *testing.T) {
 	s := edgeServer(t, "--stream-timeout", "1")
@@ -105,7 +106,7 @@ func TestEdgeStreamTimeoutClosesIdleConnections(t *testing.T) {
 
 // A head that trickles in is governed by --stream-timeout between its bytes
 // (not cut at the idle deadline), and the session timer still bounds the
-// whole wait for it (ZHTTP.md §4.5: "a client that takes more than 60 s to
+// whole wait for it (reference.md §4.5: "a client that takes more than 60 s to
 // send its request header is cut off").
 func TestEdgeStreamTimeoutSlowHead(t *testing.T) {
 	t.Setenv("CONDURE_TEST_SESSION_TIMEOUT", "3s")
@@ -150,7 +151,7 @@ func TestEdgeStreamTimeoutSlowHead(t *testing.T) {
 	expectNothing(t, h, 100*time.Millisecond)
 }
 
-// An idle WebSocket is client inactivity too (ZHTTP.md §4.5: the stream
+// An idle WebSocket is client inactivity too (reference.md §4.5: the stream
 // timer restarts on every frame read or written); condure 1.9.1 closes it
 // at --stream-timeout.
 func TestEdgeStreamTimeoutIdleWebSocket(t *testing.T) {
@@ -168,7 +169,7 @@ func TestEdgeStreamTimeoutIdleWebSocket(t *testing.T) {
 }
 
 // req mode has no client inactivity timer: --req-timeout bounds the whole
-// cycle and the idle keep-alive connection (ZHTTP.md §4.3). condure 1.9.1
+// cycle and the idle keep-alive connection (reference.md §4.3). condure 1.9.1
 // with --stream-timeout 2 --req-timeout 6 answers a request its handler
 // took 3 s over, and closes the idle connection 6.0 s after the response.
 func TestEdgeReqModeIgnoresStreamTimeout(t *testing.T) {
@@ -279,7 +280,7 @@ func TestEdgeEndedSessionAnswersAreBounded(t *testing.T) {
 	got := 0
 	for {
 		p, err := h.Recv(500 * time.Millisecond)
-		if err == zhttp.ErrTimeout {
+		if err == zhttptest.ErrTimeout {
 			break
 		}
 		if err != nil {
@@ -456,7 +457,7 @@ func TestEdgeHalfClosedReqRequest(t *testing.T) {
 }
 
 // A WebSocket close frame that arrives with the client's FIN is a close
-// handshake like any other (ZHTTP.md §4.4): the handler gets the message
+// handshake like any other (reference.md §4.4): the handler gets the message
 // and the close, its close is written, then TCP closes. A FIN without a
 // close frame is the client leaving: cancel.
 func TestEdgeWebSocketCloseWithFIN(t *testing.T) {

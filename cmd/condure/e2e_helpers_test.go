@@ -17,10 +17,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/condure-go/condure/zhttp"
+	"github.com/condure-go/condure/zhttp/zhttptest"
 )
 
-// End-to-end tests: the real binary, real ZeroMQ handlers (zhttp.Handler)
+// End-to-end tests: the real binary, real ZeroMQ handlers (zhttptest.Handler)
 // and real client sockets on 127.0.0.1.
 
 var binPath string
@@ -145,9 +145,9 @@ func startServerWith(t *testing.T, base string, extra ...string) *testServer {
 	return s
 }
 
-func (s *testServer) handler(id string) *zhttp.Handler {
+func (s *testServer) handler(id string) *zhttptest.Handler {
 	s.t.Helper()
-	h, err := zhttp.DialHandler(s.base, id, "condure")
+	h, err := zhttptest.DialHandler(s.base, id, "condure")
 	if err != nil {
 		s.t.Fatal(err)
 	}
@@ -167,7 +167,7 @@ func (s *testServer) dial() net.Conn {
 }
 
 // recv waits for the next packet of the given type ("" = data; "*" = any).
-func recv(t *testing.T, h *zhttp.Handler, typ string) map[string]any {
+func recv(t *testing.T, h *zhttptest.Handler, typ string) map[string]any {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
@@ -189,12 +189,12 @@ func recv(t *testing.T, h *zhttp.Handler, typ string) map[string]any {
 }
 
 // expectNothing checks that no packet other than keep-alives arrives for d.
-func expectNothing(t *testing.T, h *zhttp.Handler, d time.Duration) {
+func expectNothing(t *testing.T, h *zhttptest.Handler, d time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for time.Now().Before(deadline) {
 		p, err := h.Recv(time.Until(deadline))
-		if err == zhttp.ErrTimeout {
+		if err == zhttptest.ErrTimeout {
 			return
 		}
 		if err != nil {
@@ -212,12 +212,12 @@ func num(p map[string]any, k string) int64  { n, _ := p[k].(int64); return n }
 // reply sends a packet for request p, filling id and the next seq.
 type session struct {
 	t   *testing.T
-	h   *zhttp.Handler
+	h   *zhttptest.Handler
 	id  string
 	seq int64
 }
 
-func newSession(t *testing.T, h *zhttp.Handler, req map[string]any) *session {
+func newSession(t *testing.T, h *zhttptest.Handler, req map[string]any) *session {
 	return &session{t: t, h: h, id: str(req, "id")}
 }
 

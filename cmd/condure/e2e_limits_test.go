@@ -23,11 +23,11 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/condure-go/condure/config"
-	"github.com/condure-go/condure/zhttp"
+	"github.com/condure-go/condure/zhttp/zhttptest"
 )
 
 // Limits and hostile peers: unix-socket listener paths that are in use or
-// not sockets (ZHTTP.md §8.2), oversized handler messages, and log lines a
+// not sockets (reference.md §8.2), oversized handler messages, and log lines a
 // peer can trigger in bulk.
 
 // runExpectingFailure runs the binary with args and returns its output,
@@ -202,7 +202,7 @@ func linesWith(log, sub string) []string {
 
 // A handler flooding malformed packets (10k: half whose ids do not parse,
 // rejected by the hub, half whose ids parse but a field has the wrong
-// type, rejected by the worker; ZHTTP.md §3.6) makes a few log lines, not
+// type, rejected by the worker; reference.md §3.6) makes a few log lines, not
 // one per packet; the next line after a quiet second says how many were
 // suppressed; sessions and new requests carry on.
 func TestFloodOfMalformedHandlerPacketsIsRateLimited(t *testing.T) {
@@ -428,7 +428,7 @@ func TestOversizedHandlerMessageDropped(t *testing.T) {
 func TestOversizedHandlerMessageConnectMode(t *testing.T) {
 	dir := t.TempDir()
 	base := "ipc://" + dir + "/h"
-	h, err := zhttp.BindHandler(base, "h1", "condure")
+	h, err := zhttptest.BindHandler(base, "h1", "condure")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/condure-go/condure/zhttp"
+	"github.com/condure-go/condure/zhttp/zhttptest"
 )
 
 // WebSocket with real clients: Python's `websockets` library and headless
@@ -30,7 +30,7 @@ const chromiumBin = "/usr/bin/chromium"
 // GET /result?... (see serveHTTP).
 type echoHandler struct {
 	t        *testing.T
-	h        *zhttp.Handler
+	h        *zhttptest.Handler
 	page     []byte      // served at /page
 	results  chan string // raw queries of GET /result
 	sessions map[string]*echoSession
@@ -89,7 +89,7 @@ func (e *echoHandler) run(stop chan struct{}) {
 		default:
 		}
 		p, err := e.h.Recv(100 * time.Millisecond)
-		if err == zhttp.ErrTimeout {
+		if err == zhttptest.ErrTimeout {
 			continue
 		}
 		if err != nil {

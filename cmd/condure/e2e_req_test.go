@@ -13,10 +13,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/condure-go/condure/zhttp"
+	"github.com/condure-go/condure/zhttp/zhttptest"
 )
 
-// req mode (ZHTTP.md §2.2, §4.3): whole requests over a DEALER.
+// req mode (reference.md §2.2, §4.3): whole requests over a DEALER.
 
 type reqServer struct {
 	*testServer
@@ -46,9 +46,9 @@ func (r *reqServer) dialReq() net.Conn {
 	return c
 }
 
-func reqHandler(t *testing.T, spec string) *zhttp.ReqHandler {
+func reqHandler(t *testing.T, spec string) *zhttptest.ReqHandler {
 	t.Helper()
-	h, err := zhttp.DialReqHandler(spec)
+	h, err := zhttptest.DialReqHandler(spec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +56,7 @@ func reqHandler(t *testing.T, spec string) *zhttp.ReqHandler {
 	return h
 }
 
-func recvReq(t *testing.T, h *zhttp.ReqHandler) *zhttp.ReqRequest {
+func recvReq(t *testing.T, h *zhttptest.ReqHandler) *zhttptest.ReqRequest {
 	t.Helper()
 	r, err := h.Recv(10 * time.Second)
 	if err != nil {
@@ -211,7 +211,7 @@ func TestReqAndStreamListenersTogether(t *testing.T) {
 func TestReqConnectMode(t *testing.T) {
 	dir := t.TempDir()
 	spec := "ipc://" + dir + "/r"
-	h, err := zhttp.BindReqHandler(spec)
+	h, err := zhttptest.BindReqHandler(spec)
 	if err != nil {
 		t.Fatal(err)
 	}

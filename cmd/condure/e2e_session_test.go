@@ -15,15 +15,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/condure-go/condure/zhttp"
+	"github.com/condure-go/condure/zhttp/zhttptest"
 )
 
-// Session control (ZHTTP.md §3.6, §4, §8.5, §9): keep-alives, expiry,
+// Session control (reference.md §3.6, §4, §8.5, §9): keep-alives, expiry,
 // handoff, multi-id packets, validation, timeouts, shutdown.
 
 // openStreams opens n client connections whose responses have started
 // streaming (so their handler address is known); it returns the sessions.
-func openStreams(t *testing.T, s *testServer, h *zhttp.Handler, n int) []*session {
+func openStreams(t *testing.T, s *testServer, h *zhttptest.Handler, n int) []*session {
 	t.Helper()
 	var out []*session
 	for i := 0; i < n; i++ {
@@ -285,7 +285,7 @@ func TestHandlerPacketValidation(t *testing.T) {
 // resume session $ID at seq $SEQ and finish the response.
 func handlerProcess(mode string) int {
 	base, id := os.Getenv("CONDURE_E2E_BASE"), os.Getenv("CONDURE_E2E_ID")
-	h, err := zhttp.DialHandler(base, id, "condure")
+	h, err := zhttptest.DialHandler(base, id, "condure")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2

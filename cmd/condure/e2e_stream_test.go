@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/condure-go/condure/zhttp"
+	"github.com/condure-go/condure/zhttp/zhttptest"
 )
 
 func TestStreamGetRequestFields(t *testing.T) {
@@ -121,7 +121,7 @@ func TestStreamPostBodyWithCredits(t *testing.T) {
 }
 
 // streamResponse has the handler send body in credit-sized packets.
-func streamResponse(t *testing.T, h *zhttp.Handler, ss *session, data []byte, credits int64) {
+func streamResponse(t *testing.T, h *zhttptest.Handler, ss *session, data []byte, credits int64) {
 	t.Helper()
 	first := true
 	for len(data) > 0 {
@@ -364,7 +364,7 @@ func TestStreamHandlerCancelMidResponseCloses(t *testing.T) {
 	}
 }
 
-// TestStreamBadInput sends each kind of bad request of ZHTTP.md §12 and
+// TestStreamBadInput sends each kind of bad request of reference.md §12 and
 // checks the status, the close, and that the server keeps serving.
 func TestStreamBadInput(t *testing.T) {
 	s := startServer(t, "--buffer-size", "4096")
@@ -469,7 +469,7 @@ func TestStreamBadHandlerPackets(t *testing.T) {
 func TestStreamConnectMode(t *testing.T) {
 	dir := t.TempDir()
 	base := "ipc://" + dir + "/h"
-	h, err := zhttp.BindHandler(base, "h1", "condure")
+	h, err := zhttptest.BindHandler(base, "h1", "condure")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/condure-go/condure/zhttp"
+	"github.com/condure-go/condure/zhttp/zhttptest"
 )
 
 // TLS handshakes under a flood (issue #12, items 4 and 5): connections that
@@ -29,7 +29,7 @@ import (
 
 // answerAll has h answer every request with 200 and the request's path,
 // until the test ends.
-func answerAll(t *testing.T, h *zhttp.Handler) {
+func answerAll(t *testing.T, h *zhttptest.Handler) {
 	stop, done := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(done)

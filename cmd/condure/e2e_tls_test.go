@@ -28,10 +28,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/condure-go/condure/zhttp"
+	"github.com/condure-go/condure/zhttp/zhttptest"
 )
 
-// TLS termination (ZHTTP.md §7) and unix-socket listeners (§8.2, local)
+// TLS termination (reference.md §7) and unix-socket listeners (§8.2, local)
 // end to end: certificates made here with crypto/x509, the real binary,
 // real handlers, and Go, curl, openssl and Python clients.
 
@@ -319,7 +319,7 @@ func tlsLeaf(t *testing.T, env *tlsEnv, addr, sni string, maxVersion uint16) (*x
 
 // tlsRoundTrip sends GET path on c and has h answer with body; it returns the
 // request packet.
-func tlsRoundTrip(t *testing.T, c net.Conn, br *bufio.Reader, h *zhttp.Handler, host, path, body string) map[string]any {
+func tlsRoundTrip(t *testing.T, c net.Conn, br *bufio.Reader, h *zhttptest.Handler, host, path, body string) map[string]any {
 	t.Helper()
 	fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: %s\r\n\r\n", path, host)
 	req := recv(t, h, "")
@@ -332,7 +332,7 @@ func tlsRoundTrip(t *testing.T, c net.Conn, br *bufio.Reader, h *zhttp.Handler, 
 }
 
 // goodClient checks that the TLS listener still serves a verified client.
-func (s *tlsServer) goodClient(t *testing.T, h *zhttp.Handler) {
+func (s *tlsServer) goodClient(t *testing.T, h *zhttptest.Handler) {
 	t.Helper()
 	c := tlsMustDial(t, s.tlsAddr, s.env.clientConfig("localhost"))
 	defer c.Close()
@@ -592,7 +592,7 @@ func TestTLSCertReload(t *testing.T) {
 // ---- 4. large bodies ----
 
 // tlsRecvBody collects a request body, granting credits back in batches.
-func tlsRecvBody(t *testing.T, h *zhttp.Handler, ss *session, req map[string]any) []byte {
+func tlsRecvBody(t *testing.T, h *zhttptest.Handler, ss *session, req map[string]any) []byte {
 	t.Helper()
 	got := []byte(str(req, "body"))
 	if req["more"] != true {
@@ -815,7 +815,7 @@ func TestTLSCurlAndOpenSSL(t *testing.T) {
 func TestTLSWebSocket(t *testing.T) {
 	env := newTLSEnv(t)
 	// A 100 kB message goes out in one packet below: handler messages are
-	// bounded by --buffer-size (ZMQ_MAXMSGSIZE, zhttp/limits.go).
+	// bounded by --buffer-size (ZMQ_MAXMSGSIZE, zmqio/limits.go).
 	s := startTLSServer(t, env, "--buffer-size", "131072")
 	h := s.handler("h1")
 

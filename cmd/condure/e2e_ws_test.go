@@ -12,10 +12,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/condure-go/condure/zhttp"
+	"github.com/condure-go/condure/zhttp/zhttptest"
 )
 
-// WebSocket sessions (ZHTTP.md §4.4, §6) with raw client sockets.
+// WebSocket sessions (reference.md §4.4, §6) with raw client sockets.
 
 const wsUpgrade = "GET /chat HTTP/1.1\r\nHost: ws.example\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
 	"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
@@ -80,7 +80,7 @@ func readFrame(t *testing.T, br *bufio.Reader) wsFrame {
 
 // wsOpen performs the handshake with handler h answering 101; it returns
 // the client's reader and the handler's session.
-func wsOpen(t *testing.T, s *testServer, h *zhttp.Handler, extraHeaders ...string) (net.Conn, *bufio.Reader, *session) {
+func wsOpen(t *testing.T, s *testServer, h *zhttptest.Handler, extraHeaders ...string) (net.Conn, *bufio.Reader, *session) {
 	t.Helper()
 	c := s.dial()
 	fmt.Fprintf(c, "%s\r\n", wsUpgrade)
@@ -147,7 +147,7 @@ func TestWebSocketHandshakeAndMessages(t *testing.T) {
 	}
 	recv(t, h, "credit")
 	// A fragmented client message with a ping between the fragments
-	// (allowed by RFC 6455 §5.4, ZHTTP.md §12 #12).
+	// (allowed by RFC 6455 §5.4, reference.md §12 #12).
 	c.Write(clientFrame(false, 1, []byte("frag1-")))
 	c.Write(clientFrame(true, 9, []byte("ping!")))
 	c.Write(clientFrame(true, 0, []byte("frag2")))

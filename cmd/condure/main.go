@@ -22,13 +22,13 @@ import (
 	"github.com/condure-go/condure/internal/logging"
 	"github.com/condure-go/condure/reactor"
 	"github.com/condure-go/condure/server"
-	"github.com/condure-go/condure/zhttp"
+	"github.com/condure-go/condure/zmqio"
 )
 
 const (
 	target = "condure"
 	// 1 s: shutdown flushes cancels this long at most, well inside the 4 s
-	// Pushpin's runner waits before it kills (ZHTTP.md §12 #17).
+	// Pushpin's runner waits before it kills (reference.md §12 #17).
 	shutdownLinger = time.Second
 )
 
@@ -73,7 +73,7 @@ func run(args []string) int {
 	<-sigs
 	logging.Info(target, "stopping...")
 	go func() {
-		<-sigs // a second signal: give up at once (ZHTTP.md §8.5)
+		<-sigs // a second signal: give up at once (reference.md §8.5)
 		os.Exit(1)
 	}()
 	stop()
@@ -150,17 +150,17 @@ func start(cfg *config.Config) (func(), error) {
 	if err != nil {
 		return nil, fmt.Errorf("zmq context: %w", err)
 	}
-	sc := &zhttp.Config{
+	sc := &zmqio.Config{
 		InstanceID: cfg.ID,
 		Connect:    cfg.ZClientConnect,
 		HWM:        max((cfg.ReqMaxConn+cfg.StreamMaxConn)/20, 1),
 		IPCMode:    cfg.IPCFileMode,
 		// Handlers' messages are bounded by what the buffers can take.
-		StreamMaxMsg: zhttp.StreamMessageLimit(cfg.ID, cfg.BufferSize),
-		ReqMaxMsg:    zhttp.ReqMessageLimit(cfg.BufferSize, cfg.BodyBufferSize),
+		StreamMaxMsg: zmqio.StreamMessageLimit(cfg.ID, cfg.BufferSize),
+		ReqMaxMsg:    zmqio.ReqMessageLimit(cfg.BufferSize, cfg.BodyBufferSize),
 	}
 	// The stream sockets exist only if a listener is in stream mode, the req
-	// socket only if one is in req mode (ZHTTP.md §2.1).
+	// socket only if one is in req mode (reference.md §2.1).
 	for _, l := range cfg.Listens {
 		if l.Mode == config.ModeReq {
 			sc.Req = cfg.ZClientReq
@@ -180,7 +180,7 @@ func start(cfg *config.Config) (func(), error) {
 		}
 	}
 	reservePs(cfg.Workers + 1) // workers and the hub
-	var hub *zhttp.Hub
+	var hub *zmqio.Hub
 	if !cfg.ZClientConnect {
 		if hub, err = startHub(ctx, sc, cfg.Workers); err != nil {
 			return nil, fmt.Errorf("failed to set zhttp client specs: %w", err)
@@ -272,15 +272,15 @@ func reservePs(loops int) {
 
 // startHub creates and runs the hub on its own locked OS thread, so its
 // sockets are used only by the thread that made them.
-func startHub(ctx *zmq.Context, sc *zhttp.Config, workers int) (*zhttp.Hub, error) {
+func startHub(ctx *zmq.Context, sc *zmqio.Config, workers int) (*zmqio.Hub, error) {
 	type result struct {
-		hub *zhttp.Hub
+		hub *zmqio.Hub
 		err error
 	}
 	ch := make(chan result, 1)
 	go func() {
 		runtime.LockOSThread()
-		hub, err := zhttp.NewHub(ctx, sc, workers)
+		hub, err := zmqio.NewHub(ctx, sc, workers)
 		ch <- result{hub, err}
 		if err == nil {
 			hub.Run(int(shutdownLinger / time.Millisecond))
@@ -291,7 +291,7 @@ func startHub(ctx *zmq.Context, sc *zhttp.Config, workers int) (*zhttp.Hub, erro
 }
 
 // hubBlocks is the hub's set of handlers not reading (nil in connect mode).
-func hubBlocks(h *zhttp.Hub) *zhttp.Blocks {
+func hubBlocks(h *zmqio.Hub) *zmqio.Blocks {
 	if h == nil {
 		return nil
 	}
@@ -311,7 +311,7 @@ func envInt(name string) int {
 }
 
 // bindError is condure's message for a port or path it cannot listen on:
-// "failed to bind <addr>: <os error>" (ZHTTP.md §8.2).
+// "failed to bind <addr>: <os error>" (reference.md §8.2).
 func bindError(addr string, err error) error {
 	var errno syscall.Errno
 	if errors.As(err, &errno) {

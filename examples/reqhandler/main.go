@@ -11,7 +11,7 @@ import (
 
 	zmq "github.com/pebbe/zmq4"
 
-	"github.com/condure-go/condure/zhttp"
+	"github.com/condure-go/condure/zhttp/zhttptest"
 )
 
 func main() {
@@ -30,7 +30,7 @@ func main() {
 		if err != nil {
 			log.Fatal(err)
 		}
-		req, err := zhttp.DecodePacket(msg)
+		req, err := zhttptest.DecodePacket(msg)
 		if err != nil {
 			log.Printf("bad packet: %v", err)
 			rep.SendBytes(nil, 0) // REP must answer before it can receive again
@@ -38,7 +38,7 @@ func main() {
 		}
 		body, _ := req["body"].(string)
 		log.Printf("%v %v (%d body bytes)", req["method"], req["uri"], len(body))
-		reply := zhttp.EncodePacket(map[string]any{
+		reply := zhttptest.EncodePacket(map[string]any{
 			"id":      req["id"],
 			"code":    200,
 			"reason":  "OK",

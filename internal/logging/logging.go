@@ -1,5 +1,5 @@
 // Package logging writes condure's log lines to stdout:
-// "[LEVEL] YYYY-MM-DD HH:MM:SS.mmm [target] message" (ZHTTP.md §8.4).
+// "[LEVEL] YYYY-MM-DD HH:MM:SS.mmm [target] message" (reference.md §8.4).
 // Safe for concurrent use; a line is written with one write call.
 package logging
 

@@ -1,4 +1,4 @@
-package zhttp
+package zmqio
 
 import (
 	"bytes"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/condure-go/condure/internal/logging"
 	"github.com/condure-go/condure/reactor"
+	"github.com/condure-go/condure/zhttp"
 )
 
 // The hub exists because an endpoint can be bound by one socket only: in bind
@@ -39,7 +40,7 @@ type Hub struct {
 	waker *reactor.Waker
 	stop  atomic.Bool
 	done  chan struct{}
-	pkt   Packet
+	pkt   zhttp.Packet
 	seen  []bool  // per worker, while routing one message
 	logs  hubLogs // limiters of the lines handlers can trigger
 	// blocks publishes the handler addresses the ROUTER lane holds
@@ -337,7 +338,7 @@ func (h *Hub) owners(dst []int, frames [][]byte, req bool) []int {
 	}
 	clear(h.seen)
 	for _, id := range h.pkt.IDs {
-		w, ok := WorkerOf(id.ID)
+		w, ok := zhttp.WorkerOf(id.ID)
 		if !ok || w >= len(h.seen) || h.seen[w] {
 			continue
 		}
@@ -348,7 +349,7 @@ func (h *Hub) owners(dst []int, frames [][]byte, req bool) []int {
 }
 
 // ReqPayload returns the packet of a req-mode reply: the frame after the
-// first empty one (ZHTTP.md §2.2), or nil when there is none.
+// first empty one (reference.md §2.2), or nil when there is none.
 func ReqPayload(frames [][]byte) []byte {
 	for i, f := range frames {
 		if len(f) == 0 {
@@ -359,22 +360,6 @@ func ReqPayload(frames [][]byte) []byte {
 		}
 	}
 	return nil
-}
-
-// WorkerOf returns the worker index an id was issued by: the decimal digits
-// before its first '-'.
-func WorkerOf(id []byte) (int, bool) {
-	n := 0
-	for i, c := range id {
-		if c == '-' {
-			return n, i > 0
-		}
-		if c < '0' || c > '9' || i > 4 {
-			return 0, false
-		}
-		n = n*10 + int(c-'0')
-	}
-	return 0, false
 }
 
 func msDuration(ms int) time.Duration { return time.Duration(ms) * time.Millisecond }

@@ -1,4 +1,4 @@
-package zhttp
+package zmqio
 
 /*
 #cgo pkg-config: libzmq
@@ -450,7 +450,7 @@ func newRoute(src *Sock, req bool) *route {
 
 func (r *route) pump(h *Hub) bool {
 	for i := 0; i < hubBudget; i++ {
-		count := C.int(1) // frames after the first are ignored (ZHTTP.md §2.3)
+		count := C.int(1) // frames after the first are ignored (reference.md §2.3)
 		if r.req {
 			count = r.c.n
 		}

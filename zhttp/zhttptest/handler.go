@@ -1,4 +1,8 @@
-package zhttp
+// Package zhttptest is the handler side of ZHTTP, for tests, benchmarks and
+// example handlers written in Go: it connects to a server's stream or req
+// endpoints like any handler would. It favours convenience over speed:
+// packets are decoded into maps.
+package zhttptest
 
 import (
 	"errors"
@@ -10,12 +14,8 @@ import (
 	zmq "github.com/pebbe/zmq4"
 
 	"github.com/condure-go/condure/config"
+	"github.com/condure-go/condure/zhttp"
 )
-
-// This file is the handler side of ZHTTP, for tests, benchmarks and example
-// handlers written in Go: it connects to a server's bound stream endpoints
-// like any handler would. It favours convenience over speed: packets are
-// decoded into maps.
 
 // Handler is one handler process's sockets: PULL on B-out, ROUTER (identity
 // = ID) on B-out-stream, PUB on B-in. Use it from one goroutine.
@@ -241,9 +241,9 @@ func (h *Handler) SendRaw(msg []byte) error {
 // string, ints int64, lists []any, dicts map[string]any.
 func DecodePacket(b []byte) (map[string]any, error) {
 	if len(b) == 0 || b[0] != 'T' {
-		return nil, ErrFormat
+		return nil, zhttp.ErrFormat
 	}
-	v, _, err := ParseTnet(b[1:])
+	v, _, err := zhttp.ParseTnet(b[1:])
 	if err != nil {
 		return nil, err
 	}
@@ -253,28 +253,28 @@ func DecodePacket(b []byte) (map[string]any, error) {
 	}
 	m, ok := d.(map[string]any)
 	if !ok {
-		return nil, ErrFormat
+		return nil, zhttp.ErrFormat
 	}
 	return m, nil
 }
 
-func decodeValue(v TnetValue) (any, error) {
+func decodeValue(v zhttp.TnetValue) (any, error) {
 	switch v.Kind {
-	case TnetString:
+	case zhttp.TnetString:
 		return string(v.Payload), nil
-	case TnetInt:
+	case zhttp.TnetInt:
 		return v.Int()
-	case TnetBool:
+	case zhttp.TnetBool:
 		return v.Bool()
-	case TnetNull:
+	case zhttp.TnetNull:
 		return nil, nil
-	case TnetFloat:
+	case zhttp.TnetFloat:
 		return strconv.ParseFloat(string(v.Payload), 64)
-	case TnetList:
+	case zhttp.TnetList:
 		list := []any{}
 		rest := v.Payload
 		for len(rest) > 0 {
-			e, r, err := ParseTnet(rest)
+			e, r, err := zhttp.ParseTnet(rest)
 			if err != nil {
 				return nil, err
 			}
@@ -286,15 +286,15 @@ func decodeValue(v TnetValue) (any, error) {
 			rest = r
 		}
 		return list, nil
-	case TnetDict:
+	case zhttp.TnetDict:
 		m := map[string]any{}
 		rest := v.Payload
 		for len(rest) > 0 {
-			k, r, err := ParseTnet(rest)
+			k, r, err := zhttp.ParseTnet(rest)
 			if err != nil {
 				return nil, err
 			}
-			e, r2, err := ParseTnet(r)
+			e, r2, err := zhttp.ParseTnet(r)
 			if err != nil {
 				return nil, err
 			}
@@ -307,7 +307,7 @@ func decodeValue(v TnetValue) (any, error) {
 		}
 		return m, nil
 	}
-	return nil, ErrTnet
+	return nil, zhttp.ErrTnet
 }
 
 // EncodePacket encodes a map as "T" + tnetstring dict, keys sorted. Values
@@ -320,54 +320,54 @@ func EncodePacket(p map[string]any) []byte {
 func encodeValue(dst []byte, v any) []byte {
 	switch x := v.(type) {
 	case string:
-		return AppendTnetString(dst, []byte(x))
+		return zhttp.AppendTnetString(dst, []byte(x))
 	case []byte:
-		return AppendTnetString(dst, x)
+		return zhttp.AppendTnetString(dst, x)
 	case int:
-		return AppendTnetInt(dst, int64(x))
+		return zhttp.AppendTnetInt(dst, int64(x))
 	case int64:
-		return AppendTnetInt(dst, x)
+		return zhttp.AppendTnetInt(dst, x)
 	case bool:
-		return AppendTnetBool(dst, x)
+		return zhttp.AppendTnetBool(dst, x)
 	case nil:
 		return append(dst, "0:~"...)
 	case []any:
-		dst, mark := BeginContainer(dst)
+		dst, mark := zhttp.BeginContainer(dst)
 		for _, e := range x {
 			dst = encodeValue(dst, e)
 		}
-		return EndContainer(dst, mark, TnetList)
+		return zhttp.EndContainer(dst, mark, zhttp.TnetList)
 	case [][]string:
-		dst, mark := BeginContainer(dst)
+		dst, mark := zhttp.BeginContainer(dst)
 		for _, e := range x {
 			m2 := 0
-			dst, m2 = BeginContainer(dst)
+			dst, m2 = zhttp.BeginContainer(dst)
 			for _, s := range e {
-				dst = AppendTnetString(dst, []byte(s))
+				dst = zhttp.AppendTnetString(dst, []byte(s))
 			}
-			dst = EndContainer(dst, m2, TnetList)
+			dst = zhttp.EndContainer(dst, m2, zhttp.TnetList)
 		}
-		return EndContainer(dst, mark, TnetList)
+		return zhttp.EndContainer(dst, mark, zhttp.TnetList)
 	case []map[string]any:
-		dst, mark := BeginContainer(dst)
+		dst, mark := zhttp.BeginContainer(dst)
 		for _, e := range x {
 			dst = encodeValue(dst, e)
 		}
-		return EndContainer(dst, mark, TnetList)
+		return zhttp.EndContainer(dst, mark, zhttp.TnetList)
 	case map[string]any:
 		keys := make([]string, 0, len(x))
 		for k := range x {
 			keys = append(keys, k)
 		}
 		sort.Strings(keys)
-		dst, mark := BeginContainer(dst)
+		dst, mark := zhttp.BeginContainer(dst)
 		for _, k := range keys {
-			dst = AppendTnetString(dst, []byte(k))
+			dst = zhttp.AppendTnetString(dst, []byte(k))
 			dst = encodeValue(dst, x[k])
 		}
-		return EndContainer(dst, mark, TnetDict)
+		return zhttp.EndContainer(dst, mark, zhttp.TnetDict)
 	}
-	panic(fmt.Sprintf("zhttp: cannot encode %T", v))
+	panic(fmt.Sprintf("zhttptest: cannot encode %T", v))
 }
 
 // ReqHandler is a req-mode handler: a ROUTER connected to (or bound at) the

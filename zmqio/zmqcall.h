@@ -1,7 +1,7 @@
-// Non-blocking libzmq calls shared by the cgo files of package zhttp
+// Non-blocking libzmq calls shared by the cgo files of package zmqio
 // (recv.go, send.go, hub_lanes.go). They retry when a signal (the Go runtime's
 // preemption) interrupts libzmq: EINTR is not "empty", and only EAGAIN
-// re-arms the edge-triggered ZMQ_FD.
+// re-arms the edge-triggered ZMQ_FD. Error conventions: doc.go.
 #include <zmq.h>
 #include <errno.h>
 

@@ -1,4 +1,4 @@
-package zhttp
+package zmqio
 
 import (
 	"errors"
@@ -15,7 +15,7 @@ import (
 // stream packets on and receives handler packets from, the receiving one
 // registered in the worker's epoll through ZMQ_FD. ZMQ_FD is edge-triggered
 // and only means "look again": the owner receives until EAGAIN, which leaves
-// the fd armed for the next message (DESIGN.md "Threads and ZeroMQ").
+// the fd armed for the next message (docs/design.md "ZeroMQ in epoll").
 //
 // A socket is used only by the goroutine (locked OS thread) that created it
 // and closed there explicitly.
@@ -67,7 +67,7 @@ func (k *Sock) Close(lingerMs int) {
 	k.s = nil
 	freePendingSlot(k.pending)
 	k.pending = nil
-	// condure removes its ipc socket files on shutdown (ZHTTP.md §2.1).
+	// condure removes its ipc socket files on shutdown (reference.md §2.1).
 	for _, f := range k.ipcFiles {
 		os.Remove(f)
 	}

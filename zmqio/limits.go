@@ -1,4 +1,6 @@
-package zhttp
+package zmqio
+
+import "github.com/condure-go/condure/zhttp"
 
 // The largest message a handler may send, derived from the flags, is set as
 // ZMQ_MAXMSGSIZE on every socket that receives from handlers: a bigger one
@@ -16,7 +18,7 @@ package zhttp
 // everything else (up to 128 ids, from, ext: the bound the server's own
 // packets keep to). 81392 bytes with the defaults.
 func StreamMessageLimit(instanceID string, bufferSize int) int64 {
-	return int64(2*bufferSize+MaxPacketSize) + int64(len(instanceID)+1)
+	return int64(2*bufferSize+zhttp.MaxPacketSize) + int64(len(instanceID)+1)
 }
 
 // ReqMessageLimit is the largest frame of a req-mode reply: a body of at
@@ -24,5 +26,5 @@ func StreamMessageLimit(instanceID string, bufferSize int) int64 {
 // --buffer-size, and MaxPacketSize for the rest. 173192 bytes with the
 // defaults.
 func ReqMessageLimit(bufferSize, bodyBufferSize int) int64 {
-	return int64(bufferSize+bodyBufferSize) + MaxPacketSize
+	return int64(bufferSize+bodyBufferSize) + zhttp.MaxPacketSize
 }

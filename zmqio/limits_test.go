@@ -1,4 +1,4 @@
-package zhttp
+package zmqio
 
 import (
 	"bytes"

@@ -1,4 +1,4 @@
-package zhttp
+package zmqio
 
 /*
 #cgo pkg-config: libzmq
@@ -54,7 +54,7 @@ const maxFrames = 3
 // it retried once if they made room.
 func (k *Sock) Send(frames ...[]byte) error {
 	if len(frames) == 0 || len(frames) > maxFrames {
-		panic("zhttp: Send takes 1 to 3 frames")
+		panic("zmqio: Send takes 1 to 3 frames")
 	}
 	var b [maxFrames]unsafe.Pointer
 	var l [maxFrames]C.size_t

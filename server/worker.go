@@ -68,8 +68,9 @@ type Listen struct {
 	Req         bool   // req mode (else stream)
 	TLS         bool   // terminate TLS (ignored on unix sockets)
 	DefaultCert string // identity for handshakes without a matching SNI name
-	// Fd is a listening unix socket opened once by the caller (unix
-	// sockets have no SO_REUSEPORT); each worker watches a dup of it.
+	// Fd is a listening socket opened once by the caller (a unix socket:
+	// no SO_REUSEPORT for them; or one inherited from systemd); each
+	// worker watches a dup of it. 0: each worker opens its own TCP socket.
 	Fd int
 }
 
@@ -208,6 +209,12 @@ type Worker struct {
 	plain      []byte
 	cipher     []byte
 
+	// Drain (drain.go): requested, begun on this thread, Drained closed.
+	drainReq  atomic.Bool
+	draining  bool
+	drainDone bool
+	drainedCh chan struct{}
+
 	stopping atomic.Bool
 	done     chan struct{}
 	ready    chan error
@@ -215,7 +222,7 @@ type Worker struct {
 
 // NewWorker prepares worker idx; Start runs it.
 func NewWorker(idx int, opts *Options) *Worker {
-	return &Worker{idx: idx, opts: opts, done: make(chan struct{}), ready: make(chan error, 1)}
+	return &Worker{idx: idx, opts: opts, done: make(chan struct{}), ready: make(chan error, 1), drainedCh: make(chan struct{})}
 }
 
 // Start runs the worker on its own locked OS thread and returns once its
@@ -316,7 +323,7 @@ func (w *Worker) setup() error {
 		if err != nil {
 			return &ListenError{Addr: l.Addr, Err: err}
 		}
-		if l.TLS && l.Fd == 0 {
+		if l.TLS { // the caller sets TLS on TCP listeners only
 			ln.scheme = "https"
 			ln.tls = o.Certs.TLSConfig(l.DefaultCert)
 			if w.tlsSess == nil {
@@ -326,7 +333,13 @@ func (w *Worker) setup() error {
 			}
 		}
 		w.listeners = append(w.listeners, ln)
-		w.poller.Add(ln.fd, reactor.EvIn, tagListener|uint64(i))
+		ev := uint32(reactor.EvIn)
+		if l.Fd > 0 {
+			// A socket every worker watches: each connection wakes one
+			// of them, not all.
+			ev |= unix.EPOLLEXCLUSIVE
+		}
+		w.poller.Add(ln.fd, ev, tagListener|uint64(i))
 	}
 	return nil
 }
@@ -370,6 +383,9 @@ func (w *Worker) loopOnce() {
 			w.connEvent(ev.Tag, ev.Events)
 		}
 	}
+	if !w.draining && w.drainReq.Load() {
+		w.beginDrain()
+	}
 	if w.zmqWatch != 0 {
 		w.zmqWatch = w.zs.Watch()
 	}
@@ -390,6 +406,7 @@ func (w *Worker) loopOnce() {
 		w.fdBackoff = time.Time{}
 		w.resumeAccept()
 	}
+	w.checkDrained()
 }
 
 // idleWakeMs bounds a worker's sleep when no timer is due: only a safety
@@ -433,7 +450,7 @@ func (w *Worker) waitTimeout() int {
 func (w *Worker) accept(li int) {
 	l := &w.listeners[li]
 	m := l.mode()
-	if w.atMax[m] || !w.fdBackoff.IsZero() || w.stopping.Load() {
+	if w.atMax[m] || !w.fdBackoff.IsZero() || w.stopping.Load() || w.draining {
 		return
 	}
 	for i := 0; i < acceptBudget; i++ {
@@ -716,7 +733,9 @@ func (w *Worker) idText(slot int32, counter uint64) []byte {
 // closes the sockets with a bounded linger.
 func (w *Worker) shutdown() {
 	for _, l := range w.listeners {
-		unix.Close(l.fd)
+		if l.fd >= 0 { // -1: closed by a drain
+			unix.Close(l.fd)
+		}
 	}
 	w.listeners = nil
 	w.batch = w.batch[:0]

@@ -91,8 +91,9 @@ type Config struct {
 	// long a drain (SIGQUIT) lets sessions finish before the usual stop.
 	DrainTimeout int
 	// Sizes is --sizes (condure ≥1.9): print object sizes and exit 0. When
-	// set, Parse stops after reading the arguments: only the defaults and
-	// the switches are filled in, nothing is validated.
+	// set, Parse stops after reading the arguments: only the defaults, the
+	// switches and the buffer sizes (when valid) are filled in, nothing is
+	// validated.
 	Sizes bool
 	// ShowHelp and ShowVersion are --help/-h and --version/-V. Parse
 	// returns as soon as it meets one, with every other field at its
@@ -157,6 +158,15 @@ func Parse(args []string) (*Config, error) {
 	c.Compression = raw.has("compression")
 	c.Sizes = raw.has("sizes")
 	if c.Sizes {
+		// Only the buffer sizes matter to --sizes, taken when they parse.
+		for _, n := range []struct {
+			flag string
+			dst  *int
+		}{{"buffer-size", &c.BufferSize}, {"body-buffer-size", &c.BodyBufferSize}} {
+			if v, err := parseUsize(raw.last(n.flag, "")); err == nil {
+				*n.dst = v
+			}
+		}
 		return c, nil
 	}
 

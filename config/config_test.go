@@ -128,7 +128,7 @@ func TestParseStops(t *testing.T) {
 		{"help_before_repeated_flag", []string{"--help", "--workers=1", "--workers=2"}, true, false, false},
 		{"help_after_repeated_flag", []string{"--workers=1", "--workers=2", "--help"}, true, false, false},
 		{"version_before_unknown_flag", []string{"--version", "--bogus"}, false, true, false},
-		{"sizes_skips_validation", []string{"--sizes", "--workers", "x", "--listen", "foo"}, false, false, true},
+		{"sizes_skips_validation", []string{"--sizes", "--workers", "x", "--listen", "foo", "--buffer-size", "y"}, false, false, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -337,3 +337,25 @@ func waitRefused(t *testing.T, addr string) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestSizes: --sizes prints the per-connection costs, from the real types
+// and the buffer flags, and exits 0 without starting anything.
+func TestSizes(t *testing.T) {
+	out, err := exec.Command(binPath, "--sizes", "--buffer-size", "4096", "--body-buffer-size", "1000").CombinedOutput()
+	if err != nil {
+		t.Fatalf("--sizes: %v\n%s", err, out)
+	}
+	for _, want := range []string{
+		"connection_slot: 232 bytes (",
+		"connection_timers: 48 bytes (",
+		"stream_connection_buffers: 8192 bytes (",
+		"req_connection_buffers: 13288 bytes (",
+	} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("--sizes lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(string(out), "starting") {
+		t.Errorf("--sizes started the server:\n%s", out)
+	}
+}

@@ -53,6 +53,12 @@ func run(args []string) int {
 		fmt.Printf("condure %s\n", config.Version)
 		return 0
 	}
+	if cfg.Sizes {
+		for _, s := range server.Sizes(cfg.BufferSize, cfg.BodyBufferSize) {
+			fmt.Printf("%s: %d bytes (%s)\n", s.Name, s.Bytes, s.Note)
+		}
+		return 0
+	}
 	logging.SetLevel(cfg.LogLevel)
 	if err := unsupported(cfg); err != nil {
 		logging.Error(target, "%v", err)

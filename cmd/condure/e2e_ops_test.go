@@ -359,3 +359,69 @@ func TestSizes(t *testing.T) {
 		t.Errorf("--sizes started the server:\n%s", out)
 	}
 }
+
+// TestDrainWebSocketAndPendingRequest: during a drain a WebSocket session
+// carries messages both ways until it closes, a request waiting for its
+// handler gets its response with Connection: close, new connections are
+// refused (this server bound its own sockets), and the server exits 0 once
+// both ended, without cancelling anything.
+func TestDrainWebSocketAndPendingRequest(t *testing.T) {
+	s := startServer(t)
+	h := s.handler("h")
+	ws, wsR, wss := wsOpen(t, s, h)
+	readHead(t, wsR)
+	c := s.dial()
+	cR := bufio.NewReader(c)
+	c.Write([]byte("GET /pending HTTP/1.1\r\nHost: x\r\n\r\n"))
+	pending := newSession(t, h, recv(t, h, ""))
+
+	s.cmd.Process.Signal(syscall.SIGQUIT)
+	s.waitLog("draining")
+	waitRefused(t, s.addr)
+
+	ws.Write(clientFrame(true, 1, []byte("still here")))
+	if p := recv(t, h, ""); str(p, "body") != "still here" {
+		t.Fatalf("handler got %v", p)
+	}
+	wss.send(map[string]any{"content-type": "text", "body": "so am I"})
+	if f := readFrame(t, wsR); string(f.payload) != "so am I" {
+		t.Fatalf("client got %q", f.payload)
+	}
+	pending.respond(200, "OK", "late", false)
+	resp, body := readResponse(t, cR, "GET")
+	if body != "late" || !resp.Close {
+		t.Fatalf("pending response %q, close %v; want \"late\" with Connection: close", body, resp.Close)
+	}
+	if n, err := cR.Read(make([]byte, 1)); err != io.EOF {
+		t.Fatalf("after the response: read %d, %v; want EOF", n, err)
+	}
+	select {
+	case <-s.exited:
+		t.Fatal("exited while a WebSocket session was open")
+	default:
+	}
+	wss.send(map[string]any{"type": "close", "code": 1000})
+	readFrame(t, wsR)
+	ws.Write(clientFrame(true, 8, []byte{3, 0xe8}))
+	select {
+	case <-s.exited:
+	case <-time.After(5 * time.Second):
+		t.Fatal("server did not exit after its last session ended")
+	}
+	if code := s.cmd.ProcessState.ExitCode(); code != 0 {
+		t.Fatalf("exit code %d", code)
+	}
+	if !strings.Contains(s.log.String(), "drained") {
+		t.Fatal("no 'drained' line")
+	}
+	// No cancel: nothing was cut (credits for the message may arrive).
+	for {
+		p, err := h.Recv(200 * time.Millisecond)
+		if err != nil {
+			break
+		}
+		if typ := str(p, "type"); typ == "cancel" {
+			t.Fatalf("handler got %v", p)
+		}
+	}
+}

@@ -7,12 +7,13 @@ import (
 )
 
 // Drain asks the worker to stop accepting and let its connections finish:
-// its listeners leave epoll (a shared or inherited socket stays open in the
-// process that owns it, so the kernel keeps queueing connections for the
-// next server), idle keep-alive connections close now and the others after
-// their current response (sent with Connection: close), WebSocket sessions
-// run on. Drained is closed once no connection is left. Stop still ends
-// everything at once.
+// it closes its listening sockets (its own SO_REUSEPORT ones after taking
+// in their backlog; its dups of shared ones, whose fate is the caller's:
+// an inherited socket stays open, so the kernel keeps queueing connections
+// for the next server), idle keep-alive connections close now and the
+// others after their current response (sent with Connection: close),
+// WebSocket sessions run on. Drained is closed once no connection is left.
+// Stop still ends everything at once.
 func (w *Worker) Drain() {
 	w.drainReq.Store(true)
 	if w.waker != nil {

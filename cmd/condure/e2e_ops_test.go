@@ -425,3 +425,29 @@ func TestDrainWebSocketAndPendingRequest(t *testing.T) {
 		}
 	}
 }
+
+// TestDrainReqMode: a req-mode request waiting for its reply during a drain
+// gets it, with Connection: close, and the server then exits 0.
+func TestDrainReqMode(t *testing.T) {
+	s := startReqServer(t)
+	h := reqHandler(t, s.reqSpec)
+	c := s.dialReq()
+	br := bufio.NewReader(c)
+	c.Write([]byte("GET /q HTTP/1.1\r\nHost: x\r\n\r\n"))
+	r := recvReq(t, h)
+	s.cmd.Process.Signal(syscall.SIGQUIT)
+	s.waitLog("draining")
+	h.Reply(r, map[string]any{"code": 200, "reason": "OK", "body": "answered"})
+	resp, body := readResponse(t, br, "GET")
+	if body != "answered" || !resp.Close {
+		t.Fatalf("response %q, close %v", body, resp.Close)
+	}
+	select {
+	case <-s.exited:
+	case <-time.After(5 * time.Second):
+		t.Fatal("server did not exit")
+	}
+	if code := s.cmd.ProcessState.ExitCode(); code != 0 || !strings.Contains(s.log.String(), "drained") {
+		t.Fatalf("exit code %d, log:\n%s", code, s.log.String())
+	}
+}

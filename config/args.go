@@ -50,12 +50,13 @@ var flags = []flagSpec{
 	{long: "body-buffer-size", kind: argSingle, value: "N", help: "Body buffer size for connections in req mode", deflt: "100000"},
 	{long: "buffer-size", kind: argSingle, value: "N", help: "Connection buffer size (two buffers per connection)", deflt: "8192"},
 	{long: "compression", kind: argSwitch, help: "Allow compression to be used"},
+	{long: "drain-timeout", kind: argSingle, value: "N", help: "Seconds a drain (SIGQUIT) lets responses and WebSocket sessions finish\n(condure-go addition)", deflt: "30"},
 	{long: "help", short: 'h', kind: argSwitch, help: "Print help information", exitNow: true},
 	{long: "id", kind: argSingle, value: "ID", help: "Instance ID", deflt: "condure"},
 	{long: "ipc-file-mode", kind: argSingle, value: "octal", help: "Permissions for ZeroMQ IPC binds, in octal (e.g. 770)"},
 	{long: "listen", kind: argMultiple, value: "[addr:]port[,params...]", help: "Port to listen on (repeatable). Params: stream or req (the later wins), tls,\n" +
 		"default-cert=NAME, local (the first part is then a unix socket path),\n" +
-		"and for local: mode=OCTAL, user=NAME, group=NAME", deflt: "0.0.0.0:8000,stream"},
+		"fdname=NAME (systemd socket activation), and for local: mode=OCTAL,\nuser=NAME, group=NAME", deflt: "0.0.0.0:8000,stream"},
 	{long: "log-level", kind: argSingle, value: "N", help: "Log level", deflt: "2"},
 	{long: "ws-max-message", kind: argSingle, value: "N", help: "Largest WebSocket message a client may send, in bytes; 0 for no limit\n(condure-go addition; over it the connection closes with 1009)", deflt: "0"},
 	{long: "messages-max", kind: argSingle, value: "N", help: "Maximum number of queued WebSocket messages per connection", deflt: "100"},

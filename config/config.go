@@ -18,6 +18,9 @@ import (
 const (
 	maxWorkers      = 1024       // "failed to parse workers: value too large"
 	maxTotalMaxConn = 10_000_000 // req-maxconn + stream-maxconn
+	// 30 s: long enough for ordinary responses to finish, well inside
+	// systemd's default 90 s TimeoutStopSec.
+	defaultDrainTimeout = 30
 )
 
 // Version is what --version prints after "condure ".
@@ -50,6 +53,10 @@ type Listen struct {
 	// User and Group are ",user=NAME" and ",group=NAME" for unix sockets
 	// (condure 1.10); "" leaves the owner alone.
 	User, Group string
+	// FdName is ",fdname=NAME" (condure-go addition): under systemd socket
+	// activation, the inherited socket of that FileDescriptorName= serves
+	// this listener whatever its address.
+	FdName string
 }
 
 // Config is the validated command line.
@@ -80,9 +87,13 @@ type Config struct {
 	IPCFileMode      uint32
 	TLSIdentitiesDir string // default "."
 	Compression      bool   // --compression, permessage-deflate (condure ≥1.9)
+	// DrainTimeout is --drain-timeout (condure-go addition), seconds: how
+	// long a drain (SIGQUIT) lets sessions finish before the usual stop.
+	DrainTimeout int
 	// Sizes is --sizes (condure ≥1.9): print object sizes and exit 0. When
-	// set, Parse stops after reading the arguments: only the defaults and
-	// the switches are filled in, nothing is validated.
+	// set, Parse stops after reading the arguments: only the defaults, the
+	// switches and the buffer sizes (when valid) are filled in, nothing is
+	// validated.
 	Sizes bool
 	// ShowHelp and ShowVersion are --help/-h and --version/-V. Parse
 	// returns as soon as it meets one, with every other field at its
@@ -108,6 +119,7 @@ func defaults() *Config {
 		ZClientReq:       []string{"ipc://client"},
 		ZClientStream:    []string{"ipc://client"},
 		TLSIdentitiesDir: ".",
+		DrainTimeout:     defaultDrainTimeout,
 	}
 }
 
@@ -146,6 +158,15 @@ func Parse(args []string) (*Config, error) {
 	c.Compression = raw.has("compression")
 	c.Sizes = raw.has("sizes")
 	if c.Sizes {
+		// Only the buffer sizes matter to --sizes, taken when they parse.
+		for _, n := range []struct {
+			flag string
+			dst  *int
+		}{{"buffer-size", &c.BufferSize}, {"body-buffer-size", &c.BodyBufferSize}} {
+			if v, err := parseUsize(raw.last(n.flag, "")); err == nil {
+				*n.dst = v
+			}
+		}
 		return c, nil
 	}
 
@@ -164,6 +185,7 @@ func Parse(args []string) (*Config, error) {
 		{"ws-max-message", &c.WSMaxMessage},
 		{"req-timeout", &c.ReqTimeout},
 		{"stream-timeout", &c.StreamTimeout},
+		{"drain-timeout", &c.DrainTimeout},
 	} {
 		if !raw.has(n.flag) {
 			continue

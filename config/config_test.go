@@ -27,6 +27,7 @@ func TestParseDefaults(t *testing.T) {
 		ZClientReq:       []string{"ipc://client"},
 		ZClientStream:    []string{"ipc://client"},
 		TLSIdentitiesDir: ".",
+		DrainTimeout:     30,
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("defaults:\n got %+v\nwant %+v", c, want)
@@ -64,6 +65,7 @@ func TestParseFlags(t *testing.T) {
 		{"req-timeout_equals", []string{"--req-timeout=12"}, func(c *Config) bool { return c.ReqTimeout == 12 }},
 		{"stream-timeout", []string{"--stream-timeout", "13"}, func(c *Config) bool { return c.StreamTimeout == 13 }},
 		{"stream-timeout_equals", []string{"--stream-timeout=14"}, func(c *Config) bool { return c.StreamTimeout == 14 }},
+		{"drain-timeout", []string{"--drain-timeout", "5"}, func(c *Config) bool { return c.DrainTimeout == 5 }},
 		{"ipc-file-mode_octal", []string{"--ipc-file-mode", "777"}, func(c *Config) bool { return c.IPCFileMode == 0o777 }},
 		{"ipc-file-mode_equals_leading_zero", []string{"--ipc-file-mode=0660"}, func(c *Config) bool { return c.IPCFileMode == 0o660 }},
 		{"ipc-file-mode_max", []string{"--ipc-file-mode=7777"}, func(c *Config) bool { return c.IPCFileMode == 0o7777 }},
@@ -126,7 +128,7 @@ func TestParseStops(t *testing.T) {
 		{"help_before_repeated_flag", []string{"--help", "--workers=1", "--workers=2"}, true, false, false},
 		{"help_after_repeated_flag", []string{"--workers=1", "--workers=2", "--help"}, true, false, false},
 		{"version_before_unknown_flag", []string{"--version", "--bogus"}, false, true, false},
-		{"sizes_skips_validation", []string{"--sizes", "--workers", "x", "--listen", "foo"}, false, false, true},
+		{"sizes_skips_validation", []string{"--sizes", "--workers", "x", "--listen", "foo", "--buffer-size", "y"}, false, false, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

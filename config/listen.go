@@ -24,7 +24,7 @@ var (
 //
 // Parameters are read first, each split at its first '=' into a key and a
 // value: stream and req set the mode (the later wins), tls, default-cert=NAME,
-// local, and for unix sockets mode=OCTAL, user=NAME, group=NAME (condure
+// local, fdname=NAME (condure-go: the systemd socket to use), and for unix sockets mode=OCTAL, user=NAME, group=NAME (condure
 // 1.10). As in the reference, a value given to stream, req, tls or local is
 // ignored ("tls=x" is tls) and "default-cert" alone sets an empty name. Then
 // the address: with local the first part is the path, verbatim; otherwise it
@@ -60,6 +60,8 @@ func parseListen(spec string) (Listen, error) {
 				l.User = val
 			case "group":
 				l.Group = val
+			case "fdname":
+				l.FdName = val
 			default:
 				return Listen{}, listenErr(fmt.Errorf("invalid param: %s", p))
 			}

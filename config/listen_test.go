@@ -31,6 +31,7 @@ func TestParseListen(t *testing.T) {
 		{"switch_param_value_ignored", "80,tls=no,req=x", Listen{Addr: "0.0.0.0:80", TLS: true, Mode: ModeReq}},
 		{"req_tls", "127.0.0.1:8443,req,tls,default-cert=site", Listen{Addr: "127.0.0.1:8443", Mode: ModeReq, TLS: true, DefaultCert: "site"}},
 		{"local_path", "/run/app.sock,local", Listen{Addr: "/run/app.sock", Local: true}},
+		{"fdname", "8000,fdname=web", Listen{Addr: "0.0.0.0:8000", FdName: "web"}},
 		{"local_path_with_colon_verbatim", "/tmp/a:b,local", Listen{Addr: "/tmp/a:b", Local: true}},
 		{"local_port_like_path_verbatim", "x:99999,local", Listen{Addr: "x:99999", Local: true}},
 		{"local_relative", "80,local", Listen{Addr: "80", Local: true}},

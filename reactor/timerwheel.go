@@ -3,6 +3,7 @@ package reactor
 import (
 	"math"
 	"math/bits"
+	"unsafe"
 )
 
 // Timer wheel geometry. A timer due at tick `at` lives on the level of the
@@ -31,6 +32,9 @@ type timerNode struct {
 	next int32
 	list uint16 // which list holds it, listNone when disarmed
 }
+
+// TimerNodeBytes is what one timer id costs (--sizes).
+const TimerNodeBytes = int(unsafe.Sizeof(timerNode{}))
 
 // TimerWheel is a hierarchical timing wheel over a fixed set of timer ids
 // 0..capacity-1 (e.g. one per connection slot and kind). Schedule and Cancel

@@ -199,7 +199,7 @@ func (w *Worker) reqReply(slot int32, c *conn, p *zhttp.Packet) {
 	if code == 204 || code == 304 || c.has(fHead) {
 		c.flags |= fNoBody
 	}
-	rh.Close = !c.has(fKeepAlive)
+	rh.Close = !c.has(fKeepAlive) || w.draining
 	if rh.Close {
 		c.flags |= fCloseAfter
 	}

@@ -705,7 +705,7 @@ func (w *Worker) startResponse(slot int32, c *conn, p *zhttp.Packet) {
 		c.flags |= fNoBody
 		c.respLeft = 0
 	}
-	rh.Close = c.has(fCloseAfter) || !c.has(fKeepAlive)
+	rh.Close = c.has(fCloseAfter) || !c.has(fKeepAlive) || w.draining
 	if rh.Close {
 		c.flags |= fCloseAfter
 	}
@@ -944,7 +944,7 @@ func (w *Worker) finishIfDone(slot int32, c *conn) bool {
 	if !c.has(fRespLast) || c.wstart < c.wend || c.state != stSendBody {
 		return true
 	}
-	if c.has(fCloseAfter) || !c.has(fReqDone) {
+	if c.has(fCloseAfter) || !c.has(fReqDone) || w.draining {
 		c.addr = w.dropAddr(c.addr)
 		w.closeConn(slot, c, false)
 		return false

@@ -71,8 +71,9 @@ type Listen struct {
 	Req         bool   // req mode (else stream)
 	TLS         bool   // terminate TLS (ignored on unix sockets)
 	DefaultCert string // identity for handshakes without a matching SNI name
-	// Fd is a listening unix socket opened once by the caller (unix
-	// sockets have no SO_REUSEPORT); each worker watches a dup of it.
+	// Fd is a listening socket opened once by the caller (a unix socket:
+	// no SO_REUSEPORT for them; or one inherited from systemd); each
+	// worker watches a dup of it. 0: each worker opens its own TCP socket.
 	Fd int
 }
 
@@ -211,6 +212,12 @@ type Worker struct {
 	plain      []byte
 	cipher     []byte
 
+	// Drain (drain.go): requested, begun on this thread, Drained closed.
+	drainReq  atomic.Bool
+	draining  bool
+	drainDone bool
+	drainedCh chan struct{}
+
 	stopping atomic.Bool
 	done     chan struct{}
 	ready    chan error
@@ -218,7 +225,7 @@ type Worker struct {
 
 // NewWorker prepares worker idx; Start runs it.
 func NewWorker(idx int, opts *Options) *Worker {
-	return &Worker{idx: idx, opts: opts, done: make(chan struct{}), ready: make(chan error, 1)}
+	return &Worker{idx: idx, opts: opts, done: make(chan struct{}), ready: make(chan error, 1), drainedCh: make(chan struct{})}
 }
 
 // Start runs the worker on its own locked OS thread and returns once its
@@ -319,7 +326,7 @@ func (w *Worker) setup() error {
 		if err != nil {
 			return &ListenError{Addr: l.Addr, Err: err}
 		}
-		if l.TLS && l.Fd == 0 {
+		if l.TLS { // the caller sets TLS on TCP listeners only
 			ln.scheme = "https"
 			ln.tls = o.Certs.TLSConfig(l.DefaultCert)
 			if w.tlsSess == nil {
@@ -329,6 +336,11 @@ func (w *Worker) setup() error {
 			}
 		}
 		w.listeners = append(w.listeners, ln)
+		// A shared socket (l.Fd) wakes every worker; the first to accept
+		// wins. Not EPOLLEXCLUSIVE: it wakes the first idle worker in the
+		// wait queue, so at a low connection rate one worker took all
+		// 1000 connections, where without it they split 600/400
+		// (README "Operating it").
 		w.poller.Add(ln.fd, reactor.EvIn, tagListener|uint64(i))
 	}
 	return nil
@@ -373,6 +385,9 @@ func (w *Worker) loopOnce() {
 			w.connEvent(ev.Tag, ev.Events)
 		}
 	}
+	if !w.draining && w.drainReq.Load() {
+		w.beginDrain()
+	}
 	if w.zmqWatch != 0 {
 		w.zmqWatch = w.zs.Watch()
 	}
@@ -393,6 +408,7 @@ func (w *Worker) loopOnce() {
 		w.fdBackoff = time.Time{}
 		w.resumeAccept()
 	}
+	w.checkDrained()
 }
 
 // idleWakeMs bounds a worker's sleep when no timer is due: only a safety
@@ -436,7 +452,7 @@ func (w *Worker) waitTimeout() int {
 func (w *Worker) accept(li int) {
 	l := &w.listeners[li]
 	m := l.mode()
-	if w.atMax[m] || !w.fdBackoff.IsZero() || w.stopping.Load() {
+	if w.atMax[m] || !w.fdBackoff.IsZero() || w.stopping.Load() || w.draining {
 		return
 	}
 	for i := 0; i < acceptBudget; i++ {
@@ -681,7 +697,9 @@ func (w *Worker) idText(slot int32, counter uint64) []byte {
 // closes the sockets with a bounded linger.
 func (w *Worker) shutdown() {
 	for _, l := range w.listeners {
-		unix.Close(l.fd)
+		if l.fd >= 0 { // -1: closed by a drain
+			unix.Close(l.fd)
+		}
 	}
 	w.listeners = nil
 	w.batch = w.batch[:0]

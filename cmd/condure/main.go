@@ -11,6 +11,7 @@ import (
 	"os/user"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -52,8 +53,20 @@ func run(args []string) int {
 		fmt.Printf("condure %s\n", config.Version)
 		return 0
 	}
+	if cfg.Sizes {
+		for _, s := range server.Sizes(cfg.BufferSize, cfg.BodyBufferSize) {
+			fmt.Printf("%s: %d bytes (%s)\n", s.Name, s.Bytes, s.Note)
+		}
+		return 0
+	}
 	logging.SetLevel(cfg.LogLevel)
 	if err := unsupported(cfg); err != nil {
+		logging.Error(target, "%v", err)
+		return 1
+	}
+	// Read (and unset) before anything could start a child process.
+	sockets, err := inheritedSockets()
+	if err != nil {
 		logging.Error(target, "%v", err)
 		return 1
 	}
@@ -61,22 +74,25 @@ func run(args []string) int {
 	stopProfile := startProfile()
 	reportMallocs()
 	defer stopProfile()
-	stop, err := start(cfg)
+	// Caught from here on, so a drain asked for during start-up is not lost.
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, drainSignal)
+	a, err := start(cfg, sockets)
 	if err != nil {
 		logging.Error(target, "%v", err)
 		return 1
 	}
 	logging.Info(target, "started")
 
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT)
-	<-sigs
+	if sig := <-sigs; sig == drainSignal {
+		a.drain(time.Duration(cfg.DrainTimeout)*time.Second, sigs)
+	}
 	logging.Info(target, "stopping...")
 	go func() {
-		<-sigs // a second signal: give up at once (reference.md §8.5)
+		<-sigs // one more signal: give up at once (reference.md §8.5)
 		os.Exit(1)
 	}()
-	stop()
+	a.stop()
 	logging.Info(target, "stopped")
 	return 0
 }
@@ -90,36 +106,43 @@ func unsupported(cfg *config.Config) error {
 	return nil
 }
 
-// listeners turns the --listen entries into the workers' listen specs:
-// unix sockets are opened here once (no SO_REUSEPORT for them) and shared;
-// TCP ports are opened by each worker.
-func listeners(cfg *config.Config) ([]server.Listen, *server.CertStore, error) {
-	var out []server.Listen
-	var certs *server.CertStore
+// listeners turns the --listen entries into the workers' listen specs.
+// A socket handed in by systemd (activation.go) serves the entry it
+// matches, shared by the workers; otherwise unix sockets are opened here
+// once (no SO_REUSEPORT for them) and shared, and TCP ports are opened by
+// each worker. owned are the shared sockets opened here, which a drain
+// closes (inherited ones stay open: the kernel keeps queueing on them).
+func listeners(cfg *config.Config, sockets []inherited) (out []server.Listen, owned []int, certs *server.CertStore, err error) {
 	for _, l := range cfg.Listens {
 		sl := server.Listen{Addr: l.Addr, Req: l.Mode == config.ModeReq, DefaultCert: l.DefaultCert}
-		if l.Local {
+		if fd := claim(sockets, l); fd >= 0 {
+			sl.Fd = fd
+		} else if l.FdName != "" {
+			return nil, nil, nil, fmt.Errorf("--listen %s: no inherited socket named %q", l.Addr, l.FdName)
+		} else if l.Local {
 			perm, err := socketFilePerm(l)
 			if err != nil {
-				return nil, nil, err
+				return nil, nil, nil, err
 			}
 			fd, err := reactor.ListenUnix(l.Addr, 1024, perm)
 			if err != nil {
-				return nil, nil, err // "failed to bind <path>: …" and the like
+				return nil, nil, nil, err // "failed to bind <path>: …" and the like
 			}
-			sl.Fd = fd // tls is ignored on unix sockets, as in condure
-		} else if l.TLS {
+			sl.Fd = fd
+			owned = append(owned, fd)
+		}
+		if l.TLS && !l.Local { // tls is ignored on unix sockets, as in condure
 			if certs == nil {
-				var err error
 				if certs, err = server.NewCertStore(cfg.TLSIdentitiesDir); err != nil {
-					return nil, nil, err
+					return nil, nil, nil, err
 				}
 			}
 			sl.TLS = true
 		}
 		out = append(out, sl)
 	}
-	return out, certs, nil
+	closeUnclaimed(sockets)
+	return out, owned, certs, nil
 }
 
 // socketFilePerm resolves mode=, user= and group= of a unix socket
@@ -143,9 +166,9 @@ func socketFilePerm(l config.Listen) (reactor.UnixPerm, error) {
 	return perm, nil
 }
 
-// start sets up ZeroMQ, the hub (bind mode) and the workers, and returns the
-// function that stops them in order.
-func start(cfg *config.Config) (func(), error) {
+// start sets up ZeroMQ, the hub (bind mode) and the workers on the
+// listening sockets, those inherited from systemd first.
+func start(cfg *config.Config, sockets []inherited) (*app, error) {
 	ctx, err := zmq.NewContext()
 	if err != nil {
 		return nil, fmt.Errorf("zmq context: %w", err)
@@ -233,7 +256,8 @@ func start(cfg *config.Config) (func(), error) {
 		}
 		ctx.Term()
 	}
-	if opts.Listens, opts.Certs, err = listeners(cfg); err != nil {
+	var owned []int
+	if opts.Listens, owned, opts.Certs, err = listeners(cfg, sockets); err != nil {
 		stopAll()
 		return nil, err
 	}
@@ -254,9 +278,13 @@ func start(cfg *config.Config) (func(), error) {
 	// connections come and go.
 	debug.FreeOSMemory()
 	for _, l := range opts.Listens {
-		logging.Info("condure::server", "listening on %s", l.Addr)
+		if l.Fd > 0 && !slices.Contains(owned, l.Fd) {
+			logging.Info("condure::server", "listening on %s (inherited fd %d)", l.Addr, l.Fd)
+		} else {
+			logging.Info("condure::server", "listening on %s", l.Addr)
+		}
 	}
-	return stopAll, nil
+	return &app{workers: workers, owned: owned, stop: stopAll}, nil
 }
 
 // reservePs raises GOMAXPROCS (unless set in the environment) so the event

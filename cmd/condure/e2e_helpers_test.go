@@ -278,3 +278,21 @@ func (s *testServer) waitLog(sub string) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// startConnectMode binds a handler "h1" at a fresh base, starts the server
+// with --zclient-connect and extra, and waits until the server's SUB has
+// subscribed to the handler.
+func startConnectMode(t *testing.T, extra ...string) (*testServer, *zhttptest.Handler, string) {
+	t.Helper()
+	base := "ipc://" + t.TempDir() + "/h"
+	h, err := zhttptest.BindHandler(base, "h1", "condure")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(h.Close)
+	s := startServerWith(t, base, append([]string{"--zclient-connect"}, extra...)...)
+	if !h.WaitSubscribed(5 * time.Second) {
+		t.Fatal("the server's SUB did not subscribe")
+	}
+	return s, h, base
+}

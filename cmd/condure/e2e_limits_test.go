@@ -293,21 +293,6 @@ func tnetDict(kv ...string) string {
 	return fmt.Sprintf("%d:%s}", b.Len(), b.String())
 }
 
-// rssKiB is a process's resident set size (0 if it cannot be read).
-func rssKiB(pid int) int {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmRSS:" {
-			n, _ := strconv.Atoi(f[1])
-			return n
-		}
-	}
-	return 0
-}
-
 // Scenario 5 of issue #12: a handler publishes a 64 MiB message. It is
 // over the limit the flags allow (81392 bytes with the defaults), so
 // libzmq drops it and the connection it came on, before allocating it:
@@ -347,27 +332,8 @@ func TestOversizedHandlerMessageDropped(t *testing.T) {
 	}
 	waitSubscribed()
 
-	pid := s.cmd.Process.Pid
-	before := rssKiB(pid)
-	if before == 0 {
-		t.Fatal("cannot read the server's RSS")
-	}
-	peak := before
-	stop := make(chan struct{})
-	sampled := make(chan struct{})
-	go func() {
-		defer close(sampled)
-		for {
-			select {
-			case <-stop:
-				return
-			case <-time.After(5 * time.Millisecond):
-			}
-			if r := rssKiB(pid); r > peak {
-				peak = r
-			}
-		}
-	}()
+	before := s.rssKB()
+	sp := s.sample(5 * time.Millisecond)
 	// For worker 0, which the hub would hand it to, and no session of it.
 	huge := fmt.Sprintf("condure T%s", tnetDict("from", "rogue", "id", "0-99999-0", "body", strings.Repeat("H", 64<<20)))
 	if _, err := rogue.Send(huge, 0); err != nil {
@@ -376,9 +342,8 @@ func TestOversizedHandlerMessageDropped(t *testing.T) {
 	s.waitLog("stream in (SUB): a handler connection to " + in + " closed: the handler went away, or sent a message over 81392 bytes (ZMQ_MAXMSGSIZE)")
 	waitSubscribed() // reconnected by libzmq, subscribed again
 	time.Sleep(500 * time.Millisecond)
-	close(stop)
-	<-sampled
-	after := rssKiB(pid)
+	peak := sp.end()
+	after := s.rssKB()
 	t.Logf("server RSS: before %d KiB, peak %d KiB, after %d KiB", before, peak, after)
 	if peak-before > 16<<10 || after-before > 16<<10 {
 		t.Errorf("RSS grew: before %d KiB, peak %d KiB, after %d KiB", before, peak, after)
@@ -403,15 +368,14 @@ func TestOversizedHandlerMessageDropped(t *testing.T) {
 func TestOversizedHandlerMessageConnectMode(t *testing.T) {
 	s, h, base := startConnectMode(t, "--workers", "1", "--log-level", "2")
 	ss, resp := startStreamed(t, s, h, "/c")
-	pid := s.cmd.Process.Pid
-	before := rssKiB(pid)
+	before := s.rssKB()
 	h.SendRaw([]byte(fmt.Sprintf("condure T%s", tnetDict("from", "h1", "id", "0-99999-0", "body", strings.Repeat("H", 64<<20)))))
 	s.waitLog("stream in (SUB): connection to " + base + "-in closed after a protocol error (a message over 81392 bytes, ZMQ_MAXMSGSIZE?); connecting again")
 	if !h.WaitSubscribed(5 * time.Second) {
 		t.Fatal("the worker did not connect again")
 	}
 	endStreamed(t, ss, resp)
-	if after := rssKiB(pid); after-before > 16<<10 {
+	if after := s.rssKB(); after-before > 16<<10 {
 		t.Errorf("RSS grew from %d to %d KiB", before, after)
 	}
 }

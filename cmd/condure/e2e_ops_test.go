@@ -33,24 +33,7 @@ func activatedServer(t *testing.T, files []*os.File, names []string, args ...str
 	all := append([]string{"-c", script, binPath, "--zclient-stream", s.base, "--workers", "2", "--log-level", "3"}, args...)
 	s.cmd = exec.Command("/bin/sh", all...)
 	s.cmd.ExtraFiles = files
-	s.cmd.Stdout = s.log
-	s.cmd.Stderr = s.log
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { s.cmd.Wait(); close(s.exited) }()
-	t.Cleanup(func() {
-		s.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-s.exited:
-		case <-time.After(5 * time.Second):
-			s.cmd.Process.Kill()
-			t.Errorf("server did not stop within 5 s")
-		}
-		if t.Failed() {
-			t.Logf("server log:\n%s", s.log.String())
-		}
-	})
+	s.start()
 	s.waitLog("started")
 	return s
 }
@@ -178,19 +161,7 @@ func TestActivationSystemdSocketActivate(t *testing.T) {
 	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	s := &testServer{t: t, addr: addr, base: "ipc://" + t.TempDir() + "/c", log: &syncBuffer{}, exited: make(chan struct{})}
 	s.cmd = exec.Command(tool, "-l", addr, "--fdname=web", binPath, "--listen", addr, "--zclient-stream", s.base, "--log-level", "3")
-	s.cmd.Stdout = s.log
-	s.cmd.Stderr = s.log
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { s.cmd.Wait(); close(s.exited) }()
-	defer func() {
-		s.cmd.Process.Signal(syscall.SIGTERM)
-		<-s.exited
-		if t.Failed() {
-			t.Logf("log:\n%s", s.log.String())
-		}
-	}()
+	s.start()
 	// The tool listens at once and starts the server on the first
 	// connection, which then waits in the backlog.
 	s.waitLog("Listening on")

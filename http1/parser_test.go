@@ -198,11 +198,7 @@ func TestParseRequest(t *testing.T) {
 }
 
 func TestParseRequestErrors(t *testing.T) {
-	tests := []struct {
-		name string
-		in   string
-		err  error
-	}{
+	checkParseErrors(t, 0, []parseErrorCase{
 		{"garbage", "GARBAGE\r\n\r\n", ErrMalformed},
 		{"binary", "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n", ErrMalformed},
 		{"empty_method", " / HTTP/1.1\r\n\r\n", ErrMalformed},
@@ -259,13 +255,30 @@ func TestParseRequestErrors(t *testing.T) {
 		{"te_with_cl", "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n", ErrTransferEncode},
 		{"cl_with_te", "POST / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n", ErrTransferEncode},
 		{"te_on_http10", "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", ErrTransferEncode},
-	}
+	})
+}
+
+// parseErrorCase is a request head ParseRequest must refuse with err.
+type parseErrorCase struct {
+	name string
+	in   string
+	err  error
+}
+
+// checkParseErrors runs each case as a subtest: ParseRequest must consume
+// nothing and return the case's error, which Status must map to wantStatus
+// (not checked when wantStatus is 0).
+func checkParseErrors(t *testing.T, wantStatus int, tests []parseErrorCase) {
+	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var req Request
 			n, err := ParseRequest([]byte(tt.in), &req, 8192)
 			if n != 0 || !errors.Is(err, tt.err) {
 				t.Fatalf("ParseRequest = %d, %v; want 0, %v", n, err, tt.err)
+			}
+			if code, _ := Status(err); wantStatus != 0 && code != wantStatus {
+				t.Fatalf("Status = %d, want %d", code, wantStatus)
 			}
 		})
 	}

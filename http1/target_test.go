@@ -1,7 +1,6 @@
 package http1
 
 import (
-	"errors"
 	"net/netip"
 	"regexp"
 	"strconv"
@@ -14,11 +13,7 @@ import (
 // accepts all of them; the first ones are from issue #13, with the uri it
 // hands the handler.
 func TestParseRequestTargetAndHost(t *testing.T) {
-	tests := []struct {
-		name string
-		in   string
-		err  error
-	}{
+	checkParseErrors(t, 400, []parseErrorCase{
 		// condure: uri "http://good.com@evil.internal/admin".
 		{"target_userinfo_glued_to_host", "GET @evil.internal/admin HTTP/1.1\r\nHost: good.com\r\n\r\n", ErrBadTarget},
 		// condure: uri "http://good.com.evil.com/x".
@@ -78,19 +73,7 @@ func TestParseRequestTargetAndHost(t *testing.T) {
 		{"absolute_form_userinfo", "GET http://good.com@evil.com/x HTTP/1.1\r\nHost: good.com\r\n\r\n", ErrBadTarget},
 		{"absolute_form_port_out_of_range", "GET http://a.com:65536/ HTTP/1.1\r\nHost: a.com\r\n\r\n", ErrBadTarget},
 		{"absolute_form_bad_host_char", "GET http://a\"b/ HTTP/1.1\r\nHost: h\r\n\r\n", ErrBadTarget},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var req Request
-			n, err := ParseRequest([]byte(tt.in), &req, 8192)
-			if n != 0 || !errors.Is(err, tt.err) {
-				t.Fatalf("ParseRequest = %d, %v; want 0, %v", n, err, tt.err)
-			}
-			if code, _ := Status(err); code != 400 {
-				t.Fatalf("Status = %d, want 400", code)
-			}
-		})
-	}
+	})
 }
 
 // TestParseRequestTargetEarlyError checks that a bad target or Host is

@@ -169,42 +169,8 @@ func TestHubDropsOversizedHandlerMessage(t *testing.T) {
 	}
 	defer func() { hub.Stop(); hub.Wait(); <-hubDone }()
 
-	work := make(chan func(ws *WorkerSockets))
-	wsDone := make(chan struct{})
-	go func() {
-		runtime.LockOSThread()
-		defer close(wsDone)
-		ws, err := NewWorkerSockets(ctx, cfg, 0)
-		if err != nil {
-			t.Error(err)
-			for range work {
-			}
-			return
-		}
-		for f := range work {
-			f(ws)
-		}
-		ws.Close(0)
-	}()
-	defer func() { close(work); <-wsDone }()
-	// recvAll drains the worker's pipe for d.
-	recvAll := func(d time.Duration) (got []string) {
-		finished := make(chan struct{})
-		defer func() { <-finished }()
-		work <- func(ws *WorkerSockets) {
-			defer close(finished)
-			deadline := time.Now().Add(d)
-			for time.Now().Before(deadline) {
-				f, _, ok, _ := ws.In.Recv()
-				if !ok {
-					time.Sleep(2 * time.Millisecond)
-					continue
-				}
-				got = append(got, string(f))
-			}
-		}
-		return got
-	}
+	w := startWorkerThread(t, ctx, cfg)
+	defer w.stop()
 
 	pub, _ := ctx.NewSocket(zmq.PUB)
 	defer pub.Close()
@@ -216,7 +182,7 @@ func TestHubDropsOversizedHandlerMessage(t *testing.T) {
 	// until the subscription has reached the PUB
 	for i := 0; ; i++ {
 		pub.Send(small(0), 0)
-		if len(recvAll(20*time.Millisecond)) > 0 {
+		if len(w.recv(20*time.Millisecond)) > 0 {
 			break
 		}
 		if i > 250 {
@@ -228,7 +194,7 @@ func TestHubDropsOversizedHandlerMessage(t *testing.T) {
 	after := "condure T" + tnetDict(tnet("from"), tnet("h"), tnet("id"), tnet("0-1-1"), tnet("after"), tnet("yes"))
 	for i := 0; ; i++ { // the PUB reconnects and is subscribed again
 		pub.Send(after, 0)
-		got := recvAll(20 * time.Millisecond)
+		got := w.recv(20 * time.Millisecond)
 		for _, m := range got {
 			if len(m) > 2000 {
 				t.Fatalf("a %d-byte message reached the worker", len(m))
@@ -253,40 +219,24 @@ func TestHubDropsOversizedHandlerMessage(t *testing.T) {
 // connectRig is a worker's sockets in connect mode, on their own thread,
 // with a handler PUB bound at the B-in endpoint.
 type connectRig struct {
-	t    *testing.T
-	ctx  *zmq.Context
-	cfg  *Config
-	work chan func(ws *WorkerSockets)
-	done chan struct{}
-	pub  *zmq.Socket
+	t   *testing.T
+	ctx *zmq.Context
+	cfg *Config
+	pub *zmq.Socket
+	*workerThread
 }
 
 func newConnectRig(t *testing.T, limit int64) *connectRig {
 	dir := t.TempDir()
 	base := "ipc://" + filepath.Join(dir, "c")
-	r := &connectRig{t: t, work: make(chan func(*WorkerSockets)), done: make(chan struct{}),
+	r := &connectRig{t: t,
 		cfg: &Config{InstanceID: "condure", Stream: true, Connect: true, HWM: 100, StreamMaxMsg: limit,
 			Out: []string{base + "-out"}, OutStream: []string{base + "-out-stream"}, In: []string{base + "-in"}}}
 	r.ctx, _ = zmq.NewContext()
 	r.bindPub()
-	go func() {
-		runtime.LockOSThread()
-		defer close(r.done)
-		ws, err := NewWorkerSockets(r.ctx, r.cfg, 0)
-		if err != nil {
-			t.Error(err)
-			for range r.work {
-			}
-			return
-		}
-		for f := range r.work {
-			f(ws)
-		}
-		ws.Close(0)
-	}()
+	r.workerThread = startWorkerThread(t, r.ctx, r.cfg)
 	t.Cleanup(func() {
-		close(r.work)
-		<-r.done
+		r.stop()
 		r.pub.Close()
 		r.ctx.Term()
 	})
@@ -301,12 +251,42 @@ func (r *connectRig) bindPub() {
 	}
 }
 
-// recv runs the worker's loop for d as the server does (Watch when asked,
-// receive until EAGAIN) and returns the messages received.
-func (r *connectRig) recv(d time.Duration) (got []string) {
+// workerThread runs a worker's sockets on their own locked OS thread, as
+// the server does. stop must be called before the context is terminated.
+type workerThread struct {
+	work chan func(ws *WorkerSockets)
+	done chan struct{}
+}
+
+func startWorkerThread(t *testing.T, ctx *zmq.Context, cfg *Config) *workerThread {
+	w := &workerThread{work: make(chan func(*WorkerSockets)), done: make(chan struct{})}
+	go func() {
+		runtime.LockOSThread()
+		defer close(w.done)
+		ws, err := NewWorkerSockets(ctx, cfg, 0)
+		if err != nil {
+			t.Error(err)
+			for range w.work {
+			}
+			return
+		}
+		for f := range w.work {
+			f(ws)
+		}
+		ws.Close(0)
+	}()
+	return w
+}
+
+// stop closes the sockets and ends the thread.
+func (w *workerThread) stop() { close(w.work); <-w.done }
+
+// recv runs the worker's loop for d as the server does (Watch, a no-op in
+// bind mode; receive until EAGAIN) and returns the messages received.
+func (w *workerThread) recv(d time.Duration) (got []string) {
 	finished := make(chan struct{})
 	defer func() { <-finished }()
-	r.work <- func(ws *WorkerSockets) {
+	w.work <- func(ws *WorkerSockets) {
 		defer close(finished)
 		deadline := time.Now().Add(d)
 		for time.Now().Before(deadline) {

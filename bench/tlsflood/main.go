@@ -8,21 +8,19 @@
 package main
 
 import (
-	"bufio"
 	"crypto/tls"
 	"flag"
 	"fmt"
 	"io"
 	"log"
 	"net"
-	"net/http"
-	"os"
 	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/condure-go/condure/bench/internal/proc"
+	"github.com/condure-go/condure/bench/internal/tlsget"
 )
 
 func main() {
@@ -36,7 +34,7 @@ func main() {
 	settle := flag.Duration("settle", 3*time.Second, "wait after the flood before the last RSS sample")
 	flag.Parse()
 
-	rss0 := rss(*pid)
+	rss0 := proc.RSS(*pid)
 	f := &flood{addr: *addr, stop: make(chan struct{})}
 	start := time.Now()
 	f.open(*idle, nil)
@@ -46,7 +44,7 @@ func main() {
 	openedIn := time.Since(start)
 
 	var peak atomic.Int64
-	peak.Store(rss(*pid))
+	peak.Store(proc.RSS(*pid))
 	sampling := make(chan struct{})
 	go func() {
 		defer close(sampling)
@@ -56,7 +54,7 @@ func main() {
 				return
 			case <-time.After(100 * time.Millisecond):
 			}
-			if r := rss(*pid); r > peak.Load() {
+			if r := proc.RSS(*pid); r > peak.Load() {
 				peak.Store(r)
 			}
 		}
@@ -78,7 +76,7 @@ func main() {
 	<-sampling
 	closedByServer := f.closed.Load()
 	time.Sleep(*settle)
-	rss1 := rss(*pid)
+	rss1 := proc.RSS(*pid)
 
 	fmt.Printf("flood: %d idle + %d one-byte + %d ClientHello connections opened in %v, held %v; the server closed %d (first after %v)\n",
 		*idle, *one, *hello, openedIn.Round(time.Millisecond), *dur, closedByServer, time.Duration(f.firstClose.Load()).Round(time.Millisecond))
@@ -117,22 +115,12 @@ func clientHello() []byte {
 
 // probe does a handshake and a GET; it returns the handshake time.
 func probe(addr string) (time.Duration, error) {
-	t0 := time.Now()
-	c, err := tls.DialWithDialer(&net.Dialer{Timeout: 10 * time.Second}, "tcp", addr,
+	c, d, err := tlsget.Get(&net.Dialer{Timeout: 10 * time.Second}, addr,
 		&tls.Config{InsecureSkipVerify: true, ServerName: "localhost"})
-	if err != nil {
-		return 0, err
+	if err == nil {
+		c.Close()
 	}
-	d := time.Since(t0)
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(10 * time.Second))
-	fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
-	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-	if err != nil {
-		return d, fmt.Errorf("after the handshake: %w", err)
-	}
-	io.Copy(io.Discard, resp.Body)
-	return d, nil
+	return d, err
 }
 
 // flood keeps connections open, reopening each one the server closes.
@@ -222,16 +210,4 @@ func (f *flood) close() {
 	}
 	f.mu.Unlock()
 	f.all.Wait()
-}
-
-func rss(pid int) int64 {
-	if pid == 0 {
-		return 0
-	}
-	s, err := proc.Take(pid)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 0
-	}
-	return s.RSS
 }

@@ -51,20 +51,28 @@ func bpBinary(t *testing.T) bool {
 	return os.Getenv("CONDURE_BP_STRICT") == ""
 }
 
-// rssKB is the server's resident memory.
-func (s *testServer) rssKB() int {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
+// rssKiB is a process's resident set size (0 if it cannot be read).
+func rssKiB(pid int) int {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		s.t.Fatal(err)
+		return 0
 	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
+	for _, l := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmRSS:" {
 			n, _ := strconv.Atoi(f[1])
 			return n
 		}
 	}
-	s.t.Fatal("no VmRSS")
 	return 0
+}
+
+// rssKB is the server's resident memory; the test fails if it cannot be read.
+func (s *testServer) rssKB() int {
+	n := rssKiB(s.cmd.Process.Pid)
+	if n == 0 {
+		s.t.Fatal("cannot read the server's VmRSS")
+	}
+	return n
 }
 
 func (s *testServer) fds() int {
@@ -72,7 +80,8 @@ func (s *testServer) fds() int {
 	return len(ents)
 }
 
-// sampler records the server's peak RSS until stopped.
+// sampler records the server's peak RSS, sampled every given interval,
+// until stopped.
 type sampler struct {
 	mu   sync.Mutex
 	peak int
@@ -80,7 +89,7 @@ type sampler struct {
 	done chan struct{}
 }
 
-func (s *testServer) sample() *sampler {
+func (s *testServer) sample(every time.Duration) *sampler {
 	sp := &sampler{peak: s.rssKB(), stop: make(chan struct{}), done: make(chan struct{})}
 	go func() {
 		defer close(sp.done)
@@ -88,17 +97,12 @@ func (s *testServer) sample() *sampler {
 			select {
 			case <-sp.stop:
 				return
-			case <-time.After(20 * time.Millisecond):
+			case <-time.After(every):
 			}
-			if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid)); err == nil {
-				if i := bytes.Index(b, []byte("VmRSS:")); i >= 0 {
-					f := strings.Fields(string(b[i+6:]))
-					if n, err := strconv.Atoi(f[0]); err == nil {
-						sp.mu.Lock()
-						sp.peak = max(sp.peak, n)
-						sp.mu.Unlock()
-					}
-				}
+			if n := rssKiB(s.cmd.Process.Pid); n > 0 {
+				sp.mu.Lock()
+				sp.peak = max(sp.peak, n)
+				sp.mu.Unlock()
 			}
 		}
 	}()
@@ -128,7 +132,7 @@ func TestBackpressureNoHandler(t *testing.T) {
 	s := startServer(t, "--log-level", "2")
 	head := "GET /big HTTP/1.1\r\nHost: example\r\nX-Pad: " + strings.Repeat("p", 8000) + "\r\n\r\n"
 	before := s.rssKB()
-	sp := s.sample()
+	sp := s.sample(20 * time.Millisecond)
 	quarter, fds0 := 0, s.fds()
 	start := time.Now()
 	for i := 0; i < n; i += 100 {
@@ -221,7 +225,7 @@ func TestBackpressureWebSocketPings(t *testing.T) {
 	br := bufio.NewReader(c)
 	readHead(t, br)
 	before := s.rssKB()
-	sp := s.sample()
+	sp := s.sample(20 * time.Millisecond)
 
 	// The client writes n pings of 120 bytes (13 MB) until the server
 	// stops reading it and the kernel's buffers are full.
@@ -637,7 +641,7 @@ func stalledHandler(t *testing.T, connect bool) {
 	a := runBPHandler(t, "stall", baseA, "hA", connect, 2, k)
 	baseline := bTraffic(t, s.addr, 40, 0, true)
 	before := s.rssKB()
-	sp := s.sample()
+	sp := s.sample(20 * time.Millisecond)
 
 	var aConns []net.Conn
 	for len(aConns) < k {

@@ -540,44 +540,42 @@ func TestEdgeTLSCloseNotifyWithRequest(t *testing.T) {
 func TestEdgeClientAbortIsNoticed(t *testing.T) {
 	s := startServer(t)
 	h := s.handler("h1")
-	t.Run("reset_while_waiting", func(t *testing.T) {
+	get := func(t *testing.T) (net.Conn, *session) {
 		c := s.dial()
 		fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-		ss := newSession(t, h, recv(t, h, ""))
+		return c, newSession(t, h, recv(t, h, ""))
+	}
+	// cancelSoon expects the handler to get ss's cancel within a second.
+	cancelSoon := func(t *testing.T, ss *session) {
+		t.Helper()
+		start := time.Now()
+		if p := recv(t, h, "cancel"); str(p, "id") != ss.id || time.Since(start) > time.Second {
+			t.Fatalf("cancel %v after %v", p, time.Since(start))
+		}
+	}
+	t.Run("reset_while_waiting", func(t *testing.T) {
+		c, ss := get(t)
 		ss.send(map[string]any{"type": "keep-alive"})
 		time.Sleep(100 * time.Millisecond)
 		c.(*net.TCPConn).SetLinger(0)
 		c.Close()
-		start := time.Now()
-		if p := recv(t, h, "cancel"); str(p, "id") != ss.id || time.Since(start) > time.Second {
-			t.Fatalf("cancel %v after %v", p, time.Since(start))
-		}
+		cancelSoon(t, ss)
 	})
 	t.Run("close_while_streaming", func(t *testing.T) {
-		c := s.dial()
-		fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-		ss := newSession(t, h, recv(t, h, ""))
+		c, ss := get(t)
 		ss.respond(200, "OK", "event 1\n", true)
 		br := bufio.NewReader(c)
 		readHead(t, br)
 		c.Close() // FIN while the handler streams
-		start := time.Now()
-		if p := recv(t, h, "cancel"); str(p, "id") != ss.id || time.Since(start) > time.Second {
-			t.Fatalf("cancel %v after %v", p, time.Since(start))
-		}
+		cancelSoon(t, ss)
 	})
 	t.Run("close_then_response_write", func(t *testing.T) {
-		c := s.dial()
-		fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-		ss := newSession(t, h, recv(t, h, ""))
+		c, ss := get(t)
 		ss.send(map[string]any{"type": "keep-alive"})
 		time.Sleep(100 * time.Millisecond) // the handler is known
 		c.Close()
 		expectNothing(t, h, 300*time.Millisecond) // a FIN alone may be a half-close
 		ss.respond(200, "OK", "anyone there?", true)
-		start := time.Now()
-		if p := recv(t, h, "cancel"); str(p, "id") != ss.id || time.Since(start) > time.Second {
-			t.Fatalf("cancel %v after %v", p, time.Since(start))
-		}
+		cancelSoon(t, ss)
 	})
 }

@@ -92,6 +92,35 @@ func startServer(t *testing.T, extra ...string) *testServer {
 	return startServerWith(t, "ipc://"+t.TempDir()+"/c", extra...)
 }
 
+// start runs s.cmd with its output in s.log and registers the cleanup
+// that stops it with SIGTERM, failing the test if it does not exit within
+// 5 s or if the race detector fired in it.
+func (s *testServer) start() {
+	t := s.t
+	t.Helper()
+	s.cmd.Stdout = s.log
+	s.cmd.Stderr = s.log
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { s.cmd.Wait(); close(s.exited) }()
+	t.Cleanup(func() {
+		s.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-s.exited:
+		case <-time.After(5 * time.Second):
+			s.cmd.Process.Kill()
+			t.Errorf("server did not stop within 5 s")
+		}
+		if strings.Contains(s.log.String(), "DATA RACE") {
+			t.Errorf("the race detector fired in the server")
+		}
+		if t.Failed() {
+			t.Logf("server log:\n%s", s.log.String())
+		}
+	})
+}
+
 // startServerWith is startServer with a given --zclient-stream base.
 func startServerWith(t *testing.T, base string, extra ...string) *testServer {
 	t.Helper()
@@ -105,12 +134,7 @@ func startServerWith(t *testing.T, base string, extra ...string) *testServer {
 	}
 	args = append(args, extra...)
 	s.cmd = exec.Command(binPath, args...)
-	s.cmd.Stdout = s.log
-	s.cmd.Stderr = s.log
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { s.cmd.Wait(); close(s.exited) }()
+	s.start()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		c, err := net.Dial("tcp", s.addr)
@@ -127,21 +151,6 @@ func startServerWith(t *testing.T, base string, extra ...string) *testServer {
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
-	t.Cleanup(func() {
-		s.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-s.exited:
-		case <-time.After(5 * time.Second):
-			s.cmd.Process.Kill()
-			t.Errorf("server did not stop within 5 s")
-		}
-		if strings.Contains(s.log.String(), "DATA RACE") {
-			t.Errorf("the race detector fired in the server")
-		}
-		if t.Failed() {
-			t.Logf("server log:\n%s", s.log.String())
-		}
-	})
 	return s
 }
 
@@ -277,4 +286,22 @@ func (s *testServer) waitLog(sub string) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// startConnectMode binds a handler "h1" at a fresh base, starts the server
+// with --zclient-connect and extra, and waits until the server's SUB has
+// subscribed to the handler.
+func startConnectMode(t *testing.T, extra ...string) (*testServer, *zhttptest.Handler, string) {
+	t.Helper()
+	base := "ipc://" + t.TempDir() + "/h"
+	h, err := zhttptest.BindHandler(base, "h1", "condure")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(h.Close)
+	s := startServerWith(t, base, append([]string{"--zclient-connect"}, extra...)...)
+	if !h.WaitSubscribed(5 * time.Second) {
+		t.Fatal("the server's SUB did not subscribe")
+	}
+	return s, h, base
 }

@@ -208,16 +208,7 @@ func linesWith(log, sub string) []string {
 func TestFloodOfMalformedHandlerPacketsIsRateLimited(t *testing.T) {
 	s := startServer(t, "--log-level", "2")
 	h := s.handler("h1")
-	c := s.dial()
-	br := bufio.NewReader(c)
-	fmt.Fprintf(c, "GET /stream HTTP/1.1\r\nHost: x\r\n\r\n")
-	req := recv(t, h, "")
-	ss := newSession(t, h, req)
-	ss.respond(200, "OK", "first\n", true)
-	resp, err := http.ReadResponse(br, &http.Request{Method: "GET"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ss, resp := startStreamed(t, s, h, "/stream")
 
 	badIDs := []byte("condure T10:2:id,1:x,")                                                          // truncated dict
 	badField := []byte(fmt.Sprintf("condure T%s", tnetDict("id", ss.id, "more", "yes", "from", "h1"))) // more must be a bool
@@ -283,11 +274,7 @@ func TestFloodOfMalformedHandlerPacketsIsRateLimited(t *testing.T) {
 	}
 
 	// The session was not harmed, and new requests are served.
-	ss.respond(0, "", "second\n", false)
-	body, err := io.ReadAll(resp.Body)
-	if err != nil || string(body) != "first\nsecond\n" {
-		t.Fatalf("streamed body %q %v", body, err)
-	}
+	endStreamed(t, ss, resp)
 	c2 := s.dial()
 	fmt.Fprintf(c2, "GET /after HTTP/1.1\r\nHost: x\r\n\r\n")
 	req2 := recv(t, h, "")
@@ -306,21 +293,6 @@ func tnetDict(kv ...string) string {
 	return fmt.Sprintf("%d:%s}", b.Len(), b.String())
 }
 
-// rssKiB is a process's resident set size (0 if it cannot be read).
-func rssKiB(pid int) int {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmRSS:" {
-			n, _ := strconv.Atoi(f[1])
-			return n
-		}
-	}
-	return 0
-}
-
 // Scenario 5 of issue #12: a handler publishes a 64 MiB message. It is
 // over the limit the flags allow (81392 bytes with the defaults), so
 // libzmq drops it and the connection it came on, before allocating it:
@@ -331,15 +303,7 @@ func rssKiB(pid int) int {
 func TestOversizedHandlerMessageDropped(t *testing.T) {
 	s := startServer(t, "--log-level", "2", "--workers", "1")
 	good := s.handler("good")
-	c := s.dial()
-	br := bufio.NewReader(c)
-	fmt.Fprintf(c, "GET /long HTTP/1.1\r\nHost: x\r\n\r\n")
-	ss := newSession(t, good, recv(t, good, ""))
-	ss.respond(200, "OK", "first\n", true)
-	resp, err := http.ReadResponse(br, &http.Request{Method: "GET"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ss, resp := startStreamed(t, s, good, "/long")
 
 	// The other handler: a bare XPUB on B-in, which reports the server's
 	// subscription each time its connection is made.
@@ -368,27 +332,8 @@ func TestOversizedHandlerMessageDropped(t *testing.T) {
 	}
 	waitSubscribed()
 
-	pid := s.cmd.Process.Pid
-	before := rssKiB(pid)
-	if before == 0 {
-		t.Fatal("cannot read the server's RSS")
-	}
-	peak := before
-	stop := make(chan struct{})
-	sampled := make(chan struct{})
-	go func() {
-		defer close(sampled)
-		for {
-			select {
-			case <-stop:
-				return
-			case <-time.After(5 * time.Millisecond):
-			}
-			if r := rssKiB(pid); r > peak {
-				peak = r
-			}
-		}
-	}()
+	before := s.rssKB()
+	sp := s.sample(5 * time.Millisecond)
 	// For worker 0, which the hub would hand it to, and no session of it.
 	huge := fmt.Sprintf("condure T%s", tnetDict("from", "rogue", "id", "0-99999-0", "body", strings.Repeat("H", 64<<20)))
 	if _, err := rogue.Send(huge, 0); err != nil {
@@ -397,20 +342,15 @@ func TestOversizedHandlerMessageDropped(t *testing.T) {
 	s.waitLog("stream in (SUB): a handler connection to " + in + " closed: the handler went away, or sent a message over 81392 bytes (ZMQ_MAXMSGSIZE)")
 	waitSubscribed() // reconnected by libzmq, subscribed again
 	time.Sleep(500 * time.Millisecond)
-	close(stop)
-	<-sampled
-	after := rssKiB(pid)
+	peak := sp.end()
+	after := s.rssKB()
 	t.Logf("server RSS: before %d KiB, peak %d KiB, after %d KiB", before, peak, after)
 	if peak-before > 16<<10 || after-before > 16<<10 {
 		t.Errorf("RSS grew: before %d KiB, peak %d KiB, after %d KiB", before, peak, after)
 	}
 
 	// The session of the other handler was not touched, and goes on.
-	ss.respond(0, "", "second\n", false)
-	body, err := io.ReadAll(resp.Body)
-	if err != nil || string(body) != "first\nsecond\n" {
-		t.Fatalf("streamed body %q %v", body, err)
-	}
+	endStreamed(t, ss, resp)
 	c2 := s.dial()
 	fmt.Fprintf(c2, "GET /after HTTP/1.1\r\nHost: x\r\n\r\n")
 	newSession(t, good, recv(t, good, "")).respond(200, "OK", "fine", false)
@@ -426,39 +366,43 @@ func TestOversizedHandlerMessageDropped(t *testing.T) {
 // gives the connection up for good after an oversized frame: the worker
 // connects again (with a warning), so the handler's sessions go on.
 func TestOversizedHandlerMessageConnectMode(t *testing.T) {
-	dir := t.TempDir()
-	base := "ipc://" + dir + "/h"
-	h, err := zhttptest.BindHandler(base, "h1", "condure")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
-	s := startServerWith(t, base, "--zclient-connect", "--workers", "1", "--log-level", "2")
-	if !h.WaitSubscribed(5 * time.Second) {
-		t.Fatal("the server's SUB did not subscribe")
-	}
-	c := s.dial()
-	br := bufio.NewReader(c)
-	fmt.Fprintf(c, "GET /c HTTP/1.1\r\nHost: x\r\n\r\n")
-	ss := newSession(t, h, recv(t, h, ""))
-	ss.respond(200, "OK", "first\n", true)
-	resp, err := http.ReadResponse(br, &http.Request{Method: "GET"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pid := s.cmd.Process.Pid
-	before := rssKiB(pid)
+	s, h, base := startConnectMode(t, "--workers", "1", "--log-level", "2")
+	ss, resp := startStreamed(t, s, h, "/c")
+	before := s.rssKB()
 	h.SendRaw([]byte(fmt.Sprintf("condure T%s", tnetDict("from", "h1", "id", "0-99999-0", "body", strings.Repeat("H", 64<<20)))))
 	s.waitLog("stream in (SUB): connection to " + base + "-in closed after a protocol error (a message over 81392 bytes, ZMQ_MAXMSGSIZE?); connecting again")
 	if !h.WaitSubscribed(5 * time.Second) {
 		t.Fatal("the worker did not connect again")
 	}
+	endStreamed(t, ss, resp)
+	if after := s.rssKB(); after-before > 16<<10 {
+		t.Errorf("RSS grew from %d to %d KiB", before, after)
+	}
+}
+
+// startStreamed sends a GET for path on a new connection to s and has h
+// answer it with a 200 whose body, "first\n" so far, is still streaming; the
+// caller ends it with endStreamed.
+func startStreamed(t *testing.T, s *testServer, h *zhttptest.Handler, path string) (*session, *http.Response) {
+	t.Helper()
+	c := s.dial()
+	fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", path)
+	ss := newSession(t, h, recv(t, h, ""))
+	ss.respond(200, "OK", "first\n", true)
+	resp, err := http.ReadResponse(bufio.NewReader(c), &http.Request{Method: "GET"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ss, resp
+}
+
+// endStreamed sends the last part of a response startStreamed began and
+// checks that the client got the whole body.
+func endStreamed(t *testing.T, ss *session, resp *http.Response) {
+	t.Helper()
 	ss.respond(0, "", "second\n", false)
 	body, err := io.ReadAll(resp.Body)
 	if err != nil || string(body) != "first\nsecond\n" {
 		t.Fatalf("streamed body %q %v", body, err)
-	}
-	if after := rssKiB(pid); after-before > 16<<10 {
-		t.Errorf("RSS grew from %d to %d KiB", before, after)
 	}
 }

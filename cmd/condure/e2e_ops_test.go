@@ -33,24 +33,7 @@ func activatedServer(t *testing.T, files []*os.File, names []string, args ...str
 	all := append([]string{"-c", script, binPath, "--zclient-stream", s.base, "--workers", "2", "--log-level", "3"}, args...)
 	s.cmd = exec.Command("/bin/sh", all...)
 	s.cmd.ExtraFiles = files
-	s.cmd.Stdout = s.log
-	s.cmd.Stderr = s.log
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { s.cmd.Wait(); close(s.exited) }()
-	t.Cleanup(func() {
-		s.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-s.exited:
-		case <-time.After(5 * time.Second):
-			s.cmd.Process.Kill()
-			t.Errorf("server did not stop within 5 s")
-		}
-		if t.Failed() {
-			t.Logf("server log:\n%s", s.log.String())
-		}
-	})
+	s.start()
 	s.waitLog("started")
 	return s
 }
@@ -178,19 +161,7 @@ func TestActivationSystemdSocketActivate(t *testing.T) {
 	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	s := &testServer{t: t, addr: addr, base: "ipc://" + t.TempDir() + "/c", log: &syncBuffer{}, exited: make(chan struct{})}
 	s.cmd = exec.Command(tool, "-l", addr, "--fdname=web", binPath, "--listen", addr, "--zclient-stream", s.base, "--log-level", "3")
-	s.cmd.Stdout = s.log
-	s.cmd.Stderr = s.log
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { s.cmd.Wait(); close(s.exited) }()
-	defer func() {
-		s.cmd.Process.Signal(syscall.SIGTERM)
-		<-s.exited
-		if t.Failed() {
-			t.Logf("log:\n%s", s.log.String())
-		}
-	}()
+	s.start()
 	// The tool listens at once and starts the server on the first
 	// connection, which then waits in the backlog.
 	s.waitLog("Listening on")
@@ -259,17 +230,7 @@ func TestDrainActivated(t *testing.T) {
 	if !strings.Contains(string(rest), "part1,") || !strings.Contains(string(rest), "part2") || !strings.HasSuffix(string(rest), "0\r\n\r\n") {
 		t.Fatalf("stream rest %q", rest)
 	}
-	select {
-	case <-a.exited:
-	case <-time.After(5 * time.Second):
-		t.Fatal("drained server did not exit")
-	}
-	if code := a.cmd.ProcessState.ExitCode(); code != 0 {
-		t.Fatalf("exit code %d, want 0", code)
-	}
-	if !strings.Contains(a.log.String(), "drained") {
-		t.Fatalf("no 'drained' line")
-	}
+	a.waitDrained()
 
 	// The next server takes over the socket and serves the queued client.
 	b := activatedServer(t, []*os.File{f}, nil, "--listen", addr)
@@ -403,17 +364,7 @@ func TestDrainWebSocketAndPendingRequest(t *testing.T) {
 	wss.send(map[string]any{"type": "close", "code": 1000})
 	readFrame(t, wsR)
 	ws.Write(clientFrame(true, 8, []byte{3, 0xe8}))
-	select {
-	case <-s.exited:
-	case <-time.After(5 * time.Second):
-		t.Fatal("server did not exit after its last session ended")
-	}
-	if code := s.cmd.ProcessState.ExitCode(); code != 0 {
-		t.Fatalf("exit code %d", code)
-	}
-	if !strings.Contains(s.log.String(), "drained") {
-		t.Fatal("no 'drained' line")
-	}
+	s.waitDrained()
 	// No cancel: nothing was cut (credits for the message may arrive).
 	for {
 		p, err := h.Recv(200 * time.Millisecond)
@@ -442,12 +393,19 @@ func TestDrainReqMode(t *testing.T) {
 	if body != "answered" || !resp.Close {
 		t.Fatalf("response %q, close %v", body, resp.Close)
 	}
+	s.waitDrained()
+}
+
+// waitDrained expects the server to exit within 5 s with code 0, having
+// logged that it drained.
+func (s *testServer) waitDrained() {
+	s.t.Helper()
 	select {
 	case <-s.exited:
 	case <-time.After(5 * time.Second):
-		t.Fatal("server did not exit")
+		s.t.Fatal("server did not exit")
 	}
 	if code := s.cmd.ProcessState.ExitCode(); code != 0 || !strings.Contains(s.log.String(), "drained") {
-		t.Fatalf("exit code %d, log:\n%s", code, s.log.String())
+		s.t.Fatalf("exit code %d (want 0), log (want a 'drained' line):\n%s", code, s.log.String())
 	}
 }

@@ -467,15 +467,7 @@ func TestStreamBadHandlerPackets(t *testing.T) {
 }
 
 func TestStreamConnectMode(t *testing.T) {
-	dir := t.TempDir()
-	base := "ipc://" + dir + "/h"
-	h, err := zhttptest.BindHandler(base, "h1", "condure")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
-	s := startServerWith(t, base, "--zclient-connect")
-	time.Sleep(300 * time.Millisecond) // subscriptions reach the PUB
+	s, h, _ := startConnectMode(t)
 	c := s.dial()
 	fmt.Fprintf(c, "GET /c HTTP/1.1\r\nHost: x\r\n\r\n")
 	req := recv(t, h, "")

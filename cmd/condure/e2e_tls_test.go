@@ -1418,28 +1418,7 @@ func TestTLSPlaintextHeldInsideTLS(t *testing.T) {
 func TestTLSConcurrentClients(t *testing.T) {
 	env := newTLSEnv(t)
 	s := startTLSServer(t, env)
-	h := s.handler("h1")
-	stop, done := make(chan struct{}), make(chan struct{})
-	go func() { // answers every request with its path
-		defer close(done)
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			p, err := h.Recv(100 * time.Millisecond)
-			if err != nil {
-				continue
-			}
-			if _, isReq := p["method"]; !isReq {
-				continue
-			}
-			u := str(p, "uri")
-			h.Send(map[string]any{"id": str(p, "id"), "seq": int64(0), "code": 200, "reason": "OK", "body": u[strings.LastIndex(u, "/"):]})
-		}
-	}()
-	defer func() { close(stop); <-done }()
+	answerAll(t, s.handler("h1"))
 
 	const clients = 64
 	errs := make(chan error, clients)

@@ -252,6 +252,24 @@ func Take(pid int) (Sample, error) {
 	return s, nil
 }
 
+// RSS returns pid's VmRSS in KiB, or 0 when pid is 0 (not given) or its
+// status cannot be read (reported on stderr): for the tools that report
+// a server's memory only when told its pid.
+func RSS(pid int) int64 {
+	if pid == 0 {
+		return 0
+	}
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err == nil {
+		var s Status
+		if s, err = ParseStatus(b); err == nil {
+			return s.VmRSS
+		}
+	}
+	fmt.Fprintln(os.Stderr, err)
+	return 0
+}
+
 // SockStat is the TCP line of /proc/net/sockstat: sockets in use, orphans,
 // TIME_WAIT sockets, allocated sockets and the pages of buffer memory.
 type SockStat struct {

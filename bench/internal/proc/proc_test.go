@@ -144,3 +144,15 @@ func TestTakeCPUPrecision(t *testing.T) {
 		t.Fatalf("3 ms of spinning measured as %.4f s", d)
 	}
 }
+
+func TestRSS(t *testing.T) {
+	if RSS(0) != 0 {
+		t.Fatal("RSS(0) must be 0 (no pid given)")
+	}
+	if _, err := os.Stat("/proc/self/status"); err != nil {
+		t.Skip("no /proc")
+	}
+	if r := RSS(os.Getpid()); r <= 0 {
+		t.Fatalf("RSS of this process %d", r)
+	}
+}

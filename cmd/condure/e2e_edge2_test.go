@@ -2,9 +2,12 @@ package main
 
 import (
 	"bufio"
+	"fmt"
 	"io"
+	"net"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Independent black-box checks of issue #13 (edge correctness): inputs that
@@ -53,4 +56,64 @@ func TestOddButValidHosts(t *testing.T) {
 			}
 		})
 	}
+}
+
+// halfCloseExchange sends raw, closes its sending side (as nc -N does) and
+// returns everything read until the server closes.
+func halfCloseExchange(t *testing.T, addr, raw string) string {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	io.WriteString(c, raw)
+	c.(*net.TCPConn).CloseWrite()
+	b, err := io.ReadAll(c)
+	if err != nil {
+		t.Fatalf("%q: read: %v (got %q)", raw, err, b)
+	}
+	return string(b)
+}
+
+// TestPushpinOddClients runs requests real clients send through Pushpin 1.36
+// with condure-go in front (CONDURE_BIN_UNDER_TEST=/usr/bin/condure for the
+// reference): HTTP/1.0 without Host, absolute-form, a Host with a port, odd
+// but valid hosts, half-closed clients (nc -N) and pipelining before a FIN.
+// Each must be proxied to the origin with the path and query intact.
+// condure 1.9.1 fails every case here: to a client that half-closed it sends
+// nothing once Pushpin has answered (measured, Pushpin 1.36).
+func TestPushpinOddClients(t *testing.T) {
+	org := startOrigin(t)
+	p := startPushpin(t, org)
+	for _, tc := range []struct{ name, raw, uri string }{
+		{"http10_no_host", "GET /echo?x=1 HTTP/1.0\r\nX-Req-Test: hello there\r\n\r\n", "/echo?x=1"},
+		{"http10_host_port", "GET /echo HTTP/1.0\r\nHost: " + p.httpAddr + "\r\n\r\n", "/echo"},
+		{"http11_host_port", "GET /echo?q HTTP/1.1\r\nHost: example.com:8080\r\n\r\n", "/echo?q"},
+		{"absolute_form", "GET http://example.com:8080/echo?q=1 HTTP/1.1\r\nHost: example.com:8080\r\n\r\n", "/echo?q=1"},
+		{"underscore_host", "GET /echo HTTP/1.1\r\nHost: my_service.internal\r\n\r\n", "/echo"},
+		{"trailing_dot_host", "GET /echo HTTP/1.1\r\nHost: EXAMPLE.com.\r\n\r\n", "/echo"},
+		{"empty_port", "GET /echo HTTP/1.1\r\nHost: example.com:\r\n\r\n", "/echo"},
+		{"ipv6_host", "GET /echo HTTP/1.1\r\nHost: [::1]:7999\r\n\r\n", "/echo"},
+		{"query_mark_only", "GET /echo? HTTP/1.1\r\nHost: a\r\n\r\n", "/echo?"},
+		{"post_body", "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello", "/echo"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := halfCloseExchange(t, p.httpAddr, tc.raw)
+			if !strings.HasPrefix(got, "HTTP/1.") || !strings.Contains(got[:15], " 20") ||
+				!strings.Contains(got, `"uri":"`+tc.uri+`"`) {
+				t.Fatalf("got %q, want a 2xx from the origin with uri %q", got, tc.uri)
+			}
+		})
+	}
+	t.Run("pipelined_before_fin", func(t *testing.T) {
+		got := halfCloseExchange(t, p.httpAddr, "GET /echo?n=1 HTTP/1.1\r\nHost: a\r\n\r\n"+
+			"GET /echo?n=2 HTTP/1.1\r\nHost: a\r\n\r\nGET /echo?n=3 HTTP/1.1\r\nHost: a\r\n\r\n")
+		for i := 1; i <= 3; i++ {
+			if !strings.Contains(got, fmt.Sprintf(`"uri":"/echo?n=%d"`, i)) {
+				t.Fatalf("response %d missing: %q", i, got)
+			}
+		}
+	})
 }

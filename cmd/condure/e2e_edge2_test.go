@@ -2,9 +2,14 @@ package main
 
 import (
 	"bufio"
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -116,4 +121,86 @@ func TestPushpinOddClients(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestPushpinLongPollClients holds GRIP long-polls (Grip-Hold: response)
+// for a kept-open HTTP/1.1 client, a half-closed one (nc -N) and a
+// half-closed HTTP/1.0 one without Host, and checks each gets the published
+// response. condure 1.9.1 drops the half-closed ones when Pushpin answers.
+func TestPushpinLongPollClients(t *testing.T) {
+	base := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: "http", Host: startOrigin(t).addr})
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		if r.URL.Path != "/poll" { // startPushpin's readiness probes
+			base.ServeHTTP(w, r)
+			return
+		}
+		w.Header().Set("Grip-Hold", "response")
+		w.Header().Set("Grip-Channel", r.URL.Query().Get("ch"))
+		w.Header().Set("Grip-Timeout", "30")
+		io.WriteString(w, "timeout\n")
+	}), ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+	p := startPushpin(t, &origin{addr: l.Addr().String()})
+	ch := fmt.Sprintf("lp-%d", time.Now().UnixNano())
+	reqs := map[string]string{
+		"http11_open":       "GET /poll?ch=" + ch + " HTTP/1.1\r\nHost: a\r\n\r\n",
+		"http11_half_close": "GET /poll?ch=" + ch + " HTTP/1.1\r\nHost: a:80\r\n\r\n",
+		"http10_half_close": "GET /poll?ch=" + ch + " HTTP/1.0\r\n\r\n",
+	}
+	results := make(chan string, len(reqs))
+	for name, raw := range reqs {
+		go func() {
+			c, err := net.DialTimeout("tcp", p.httpAddr, 5*time.Second)
+			if err != nil {
+				results <- name + ": " + err.Error()
+				return
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(20 * time.Second))
+			io.WriteString(c, raw)
+			if name != "http11_open" {
+				c.(*net.TCPConn).CloseWrite()
+			}
+			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+			if err != nil {
+				results <- name + ": " + err.Error()
+				return
+			}
+			b, err := io.ReadAll(resp.Body)
+			results <- fmt.Sprintf("%s: %d %q %v", name, resp.StatusCode, b, err)
+		}()
+	}
+	// Publish until every hold has answered: a hold not yet subscribed
+	// misses a publish, so repeat it.
+	body, _ := json.Marshal(map[string]any{"items": []any{map[string]any{
+		"channel": ch, "formats": map[string]any{"http-response": map[string]any{"body": "published\n"}},
+	}}})
+	var got []string
+	deadline := time.After(20 * time.Second)
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	for len(got) < len(reqs) {
+		select {
+		case r := <-results:
+			got = append(got, r)
+		case <-tick.C:
+			resp, err := http.Post(p.publishURL, "application/json", bytes.NewReader(body))
+			if err == nil {
+				resp.Body.Close()
+			}
+		case <-deadline:
+			t.Fatalf("only %d of %d answered: %q", len(got), len(reqs), got)
+		}
+	}
+	for _, r := range got {
+		if !strings.HasSuffix(r, ` 200 "published\n" <nil>`) {
+			t.Errorf("%s", r)
+		}
+	}
 }

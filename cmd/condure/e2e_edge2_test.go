@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -202,5 +204,81 @@ func TestPushpinLongPollClients(t *testing.T) {
 		if !strings.HasSuffix(r, ` 200 "published\n" <nil>`) {
 			t.Errorf("%s", r)
 		}
+	}
+}
+
+// wsEchoOrigin is a Python websockets echo server (Pushpin's WebSocket
+// origin); it prints its port once listening.
+const wsEchoOrigin = `
+import asyncio, websockets
+async def echo(ws, path=None):
+    async for m in ws:
+        await ws.send(m)
+async def main():
+    async with websockets.serve(echo, "127.0.0.1", 0) as s:
+        print(s.sockets[0].getsockname()[1], flush=True)
+        await asyncio.Future()
+asyncio.run(main())
+`
+
+// wsThroughPushpin is a Python websockets client: messages echoed through
+// Pushpin, then a clean close.
+const wsThroughPushpin = `
+import asyncio, sys, websockets
+async def main():
+    async with websockets.connect(sys.argv[1]) as ws:
+        for m in ["hello", "x" * 5000, b"\x00\x01bin"]:
+            await ws.send(m)
+            r = await ws.recv()
+            assert r == m, (r[:20], m[:20])
+    assert ws.close_code == 1000, ws.close_code
+    print("OK")
+asyncio.run(main())
+`
+
+// TestPushpinWebSocket proxies a real WebSocket client through Pushpin with
+// condure-go in front to a real WebSocket origin, then closes cleanly.
+func TestPushpinWebSocket(t *testing.T) {
+	if err := exec.Command(python, "-c", "import websockets").Run(); err != nil {
+		t.Skipf("python3-websockets is not installed: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	srv := exec.CommandContext(ctx, python, "-c", wsEchoOrigin)
+	out, err := srv.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Process.Kill(); srv.Wait() })
+	port, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		t.Fatalf("ws origin: %v", err)
+	}
+	wsURL := &url.URL{Scheme: "http", Host: "127.0.0.1:" + strings.TrimSpace(port)}
+	base := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: "http", Host: startOrigin(t).addr})
+	ws := httputil.NewSingleHostReverseProxy(wsURL) // passes Upgrade through
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	front := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Upgrade") != "" {
+			ws.ServeHTTP(w, r)
+			return
+		}
+		base.ServeHTTP(w, r)
+	}), ReadHeaderTimeout: 10 * time.Second}
+	go front.Serve(l)
+	t.Cleanup(func() { front.Close() })
+	p := startPushpin(t, &origin{addr: l.Addr().String()})
+	cl := exec.CommandContext(ctx, python, "-c", wsThroughPushpin, "ws://"+p.httpAddr+"/ws?x=1")
+	cl.WaitDelay = 2 * time.Second
+	var stdout, stderr bytes.Buffer
+	cl.Stdout, cl.Stderr = &stdout, &stderr
+	if err := cl.Run(); err != nil || strings.TrimSpace(stdout.String()) != "OK" {
+		t.Fatalf("client: %v\nstdout: %s\nstderr: %s", err, stdout.String(), stderr.String())
 	}
 }

@@ -282,3 +282,18 @@ func TestPushpinWebSocket(t *testing.T) {
 		t.Fatalf("client: %v\nstdout: %s\nstderr: %s", err, stdout.String(), stderr.String())
 	}
 }
+
+// TestPushpinBigResponseHalfClosed fetches responses larger than one ZHTTP
+// packet through Pushpin (which streams them in many packets) with a client
+// that half-closed after its request, as nc -N does.
+func TestPushpinBigResponseHalfClosed(t *testing.T) {
+	org := startOrigin(t)
+	p := startPushpin(t, org)
+	for _, n := range []int{100000, 1000000} {
+		got := halfCloseExchange(t, p.httpAddr, fmt.Sprintf("GET /big?n=%d HTTP/1.1\r\nHost: a\r\n\r\n", n))
+		i := strings.Index(got, "\r\n\r\n")
+		if !strings.HasPrefix(got, "HTTP/1.1 200 ") || i < 0 || got[i+4:] != string(pattern(n)) {
+			t.Fatalf("n=%d: got %d bytes: %.200q", n, len(got), got)
+		}
+	}
+}

@@ -297,3 +297,17 @@ func TestPushpinBigResponseHalfClosed(t *testing.T) {
 		}
 	}
 }
+
+// TestStreamTimeoutTLSIdle: on a tls listener, a connection that never sends
+// a byte is idle like any other, so --stream-timeout closes it when that is
+// shorter than the 10 s handshake bound. condure 1.9.1 with --stream-timeout
+// 3 closes it at 3.0 s (measured); condure-go closed it at 10 s.
+func TestStreamTimeoutTLSIdle(t *testing.T) {
+	ts := startTLSServer(t, newTLSEnv(t), "--stream-timeout", "1")
+	c, err := net.Dial("tcp", ts.tlsAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	closedWithin(t, c, 500*time.Millisecond, 3*time.Second)
+}

@@ -20,6 +20,8 @@ var parseErrors = []error{ErrMalformed, ErrTooManyHeaders, ErrHeadTooLarge, ErrB
 // accepted request is well formed.
 func FuzzParseRequest(f *testing.F) {
 	f.Add([]byte(typicalRequest))
+	f.Add([]byte("GET /x HTTP/1.1\r\nHost: a:\r\n\r\n"))
+	f.Add([]byte("GET http://a:?q HTTP/1.1\r\nHost: [v1.x]:\r\n\r\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var req Request
 		n, err := ParseRequest(data, &req, fuzzMaxHead)
@@ -116,14 +118,19 @@ func checkURI(t *testing.T, req *Request, uri string) {
 	default: // absolute-form: scheme "://" auth path, the path maybe without its "/"
 		scheme, tail, _ := strings.Cut(target, "://")
 		scheme = strings.ToLower(scheme)
-		after, ok := strings.CutPrefix(tail, auth)
+		tend := strings.IndexAny(tail, "/?#")
+		if tend < 0 {
+			tend = len(tail)
+		}
+		// An empty port ("h:") is dropped from the uri (RFC 3986 §6.2.3).
+		after, ok := tail[tend:], strings.TrimSuffix(tail[:tend], ":") == auth
 		if scheme != "http" && scheme != "https" || !ok || path == "" || path[0] != '/' ||
 			path != after && path != "/"+after {
 			t.Fatalf("uri %q: absolute-form target %q", uri, target)
 		}
 	}
 	if target[0] == '/' || target == "*" {
-		want := string(req.Host)
+		want := strings.TrimSuffix(string(req.Host), ":") // an empty port is dropped
 		if want == "" {
 			want = "localhost"
 			if req.Minor != 0 {
@@ -146,7 +153,7 @@ func checkURI(t *testing.T, req *Request, uri string) {
 // FuzzValidAuthority checks validAuthority against the regular expression
 // and netip reference.
 func FuzzValidAuthority(f *testing.F) {
-	for _, s := range []string{"example.com:8080", "[::ffff:1.2.3.4]:80", "a%41", "u@h", "[fe80::1%25x]", "h:65536"} {
+	for _, s := range []string{"example.com:8080", "[::ffff:1.2.3.4]:80", "a%41", "u@h", "[fe80::1%25x]", "h:65536", "h:", "[v1.a:b]:"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {

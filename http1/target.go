@@ -36,11 +36,12 @@ func checkTarget(method, target []byte) (absolute bool, err error) {
 // without userinfo, as RFC 9110 §7.2 defines Host), with a non-empty host
 // (RFC 9110 §4.2.1: an http URI must not have an empty host):
 //
-//	host = "[" IPv6address "]" / reg-name   (IPv4address is a reg-name too)
-//	port = 1*DIGIT, at most 65535
+//	host = "[" ( IPv6address / IPvFuture ) "]" / reg-name   (IPv4address is a reg-name too)
+//	port = *DIGIT, at most 65535 (empty is valid: "a:" is "a", RFC 3986 §6.2.3)
 //
-// IPvFuture and IPv6 zone identifiers are refused; so are "@" (userinfo),
-// "/", "?", "#", spaces and every byte outside the URI character set.
+// IPv6 zone identifiers are refused (RFC 6874 is not RFC 3986); so are "@"
+// (userinfo), "/", "?", "#", spaces and every byte outside the URI
+// character set.
 func validAuthority(b []byte) bool {
 	host, port, hasPort := b, []byte(nil), false
 	if len(b) > 0 && b[0] == '[' {
@@ -48,7 +49,7 @@ func validAuthority(b []byte) bool {
 		for end < len(b) && b[end] != ']' {
 			end++
 		}
-		if end == len(b) || !validIPv6(b[1:end]) {
+		if end == len(b) || !validIPv6(b[1:end]) && !validIPvFuture(b[1:end]) {
 			return false
 		}
 		if rest := b[end+1:]; len(rest) > 0 {
@@ -68,8 +69,30 @@ func validAuthority(b []byte) bool {
 			return false
 		}
 	}
-	// "host:" has an empty port: RFC 3986 allows it, we want digits.
-	return !hasPort || validPort(port)
+	// "host:" has an empty port: RFC 3986 §3.2.3 allows it (AppendURI drops
+	// the ':' as §6.2.3 normalizes it).
+	return !hasPort || len(port) == 0 || validPort(port)
+}
+
+// validIPvFuture reports whether b is an RFC 3986 IPvFuture:
+// "v" 1*HEXDIG "." 1*( unreserved / sub-delims / ":" ).
+func validIPvFuture(b []byte) bool {
+	if len(b) < 4 || b[0] != 'v' && b[0] != 'V' {
+		return false
+	}
+	i := 1
+	for i < len(b) && isHex(b[i]) {
+		i++
+	}
+	if i == 1 || i >= len(b)-1 || b[i] != '.' {
+		return false
+	}
+	for _, c := range b[i+1:] {
+		if c != ':' && !regNameChar[c] {
+			return false
+		}
+	}
+	return true
 }
 
 // regNameChar marks RFC 3986 unreserved and sub-delims characters, the bytes

@@ -27,6 +27,8 @@ func AppendURI(dst []byte, scheme string, host, target []byte) ([]byte, error) {
 	}
 	if len(auth) == 0 {
 		auth = localhost
+	} else if auth[len(auth)-1] == ':' {
+		auth = auth[:len(auth)-1] // empty port (RFC 3986 §6.2.3): "a:" is "a"
 	}
 	n := len(scheme) + len("://") + len(auth) + len(path)
 	if slash {

@@ -43,6 +43,12 @@ func TestAppendURI(t *testing.T) {
 		{"absolute_form_query_only", "http", "GET http://other?q=1 HTTP/1.1", []string{"Host: x"}, "http://other/?q=1"},
 		{"absolute_form_empty_host_header", "http", "GET http://other/p HTTP/1.1", []string{"Host:"}, "http://other/p"},
 		{"absolute_form_http10_no_host", "http", "GET http://other/p HTTP/1.0", nil, "http://other/p"},
+		// RFC 3986 §3.2.3, §6.2.3: an empty port is valid, and normalized away.
+		{"host_empty_port", "http", "GET /x HTTP/1.1", []string{"Host: a.com:"}, "http://a.com/x"},
+		{"host_ipv6_empty_port", "http", "GET /x HTTP/1.1", []string{"Host: [::1]:"}, "http://[::1]/x"},
+		{"absolute_form_empty_port", "http", "GET http://a.com:/x HTTP/1.1", []string{"Host: h"}, "http://a.com/x"},
+		{"asterisk_empty_port", "http", "OPTIONS * HTTP/1.1", []string{"Host: h:"}, "http://h"},
+		{"host_ipvfuture", "http", "GET /x HTTP/1.1", []string{"Host: [v1.fe80::a+en1]:81"}, "http://[v1.fe80::a+en1]:81/x"},
 		{"absolute_form_ipv6", "http", "GET http://[2001:db8::1]:81/p HTTP/1.1", []string{"Host: x"}, "http://[2001:db8::1]:81/p"},
 		// RFC 9112 §3.3: asterisk-form has an empty path (condure: "http://h*").
 		{"asterisk", "http", "OPTIONS * HTTP/1.1", []string{"Host: h:81"}, "http://h:81"},

@@ -167,12 +167,17 @@ func (w *Worker) post(ev tlsEvent) {
 }
 
 // acceptTLS puts a connection accepted on a tls listener in the hello
-// phase: the 10 s handshake limit runs from now, and nothing else is spent
-// on it until its first record has arrived.
+// phase: the 10 s handshake limit (or a shorter --stream-timeout in stream
+// mode, where condure 1.9.1 closes an unfinished handshake too) runs from now, and nothing else is spent on it until its
+// first record has arrived.
 func (w *Worker) acceptTLS(slot int32, c *conn) {
 	c.flags |= fTLS
 	c.state = stTLSHandshake
-	w.timers.Schedule(slot*timersPerConn+timerSession, w.now+handshakeTicks)
+	d := uint64(handshakeTicks)
+	if !c.has(fReq) {
+		d = min(d, w.streamTicks())
+	}
+	w.timers.Schedule(slot*timersPerConn+timerSession, w.now+d)
 }
 
 // handshakeInput handles client readiness during the handshake.

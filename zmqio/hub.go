@@ -118,9 +118,14 @@ func (h *Hub) pipe(ctx *zmq.Context, cfg *Config, t zmq.Type, ep string, bind bo
 
 func (h *Hub) open(ctx *zmq.Context, cfg *Config, workers int) error {
 	var err error
-	// The ROUTER lane parks at most what the workers' pipes can hold: once a
-	// destination is published as blocked they produce nothing more for it.
-	parkLimit := workers * 2 * max(cfg.HWM, 1)
+	// The ROUTER lane parks for a destination what was in flight to it when
+	// it blocked: at most what the workers' pipes hold (2 HWM per worker),
+	// since once it is published as blocked they produce nothing more for
+	// it. The limit per destination is twice that plus a margin: libzmq's
+	// pipe accounting lets a few more through, and a limit equal to the
+	// pipes' capacity stopped the lane (and every other handler) when both
+	// pipes were full of one stalled handler's messages.
+	parkLimit := 2*workers*2*max(cfg.HWM, 1) + 64
 	// addForward wires workers' inproc PUSHes (at ep) to an external socket.
 	addForward := func(ext *Sock, ep string) error {
 		src, err := h.pipe(ctx, cfg, zmq.PULL, ep, true)

@@ -63,8 +63,9 @@ static int condure_forward(void *src, void *dst, zmq_msg_t *pend, int *has_pend,
 // the destination's list and goes on; every later message for a parked
 // destination goes behind it, so each session's order holds. Go publishes
 // the parked destinations to the workers (Blocks), which stop producing for
-// them, so a park holds at most what was in flight: parkLimit bounds the
-// total, past which the lane stops reading as before.
+// them, so a park holds at most what was in flight: limit bounds the
+// messages parked per blocked destination (the total may reach limit times
+// the destinations parked), past which the lane stops reading as before.
 
 enum { parkMaxFrames = 3, parkMaxID = 255 };
 
@@ -84,7 +85,7 @@ typedef struct {
 	park_dest_t *d; // blocked destinations, d[0..n)
 	int n, cap;
 	int total;      // messages parked
-	int limit;      // parked messages at which the lane stops reading
+	int limit;      // parked messages per parked destination at which the lane stops reading
 	int changed;    // the set of destinations changed since Go last looked
 	parked_t cur;   // the message being forwarded
 } condure_park_t;
@@ -189,7 +190,10 @@ static park_dest_t *park_add(condure_park_t *p, zmq_msg_t *id) {
 static int condure_park_forward(void *src, void *dst, condure_park_t *p, int budget,
 		int *unroutable, int *err) {
 	for (int n = 0; n < budget; n++) {
-		if (p->total >= p->limit) return fwdDstFull;
+		// The limit is per parked destination: several handlers stalling
+		// one after another each park what was in flight for them, and
+		// none of that may stop the lane for the handlers still reading.
+		if (p->total >= p->limit * (p->n > 0 ? p->n : 1)) return fwdDstFull;
 		parked_t *m = &p->cur;
 		if (park_recv(m, src, err) < 0) return fwdSrcEmpty;
 		if (m->n < 2) { // not [address, "", packet]: nothing to route by

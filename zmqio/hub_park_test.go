@@ -94,3 +94,70 @@ func TestParkingForwardIsolatesAStalledHandler(t *testing.T) {
 		t.Fatal("workers not woken when the handler left the set")
 	}
 }
+
+// Two handlers that stall one after the other each park what was in
+// flight to them; the lane's limit is per parked destination, so together
+// they do not stop it for a handler still reading (a total limit equal to
+// one destination's stopped every handler once two had parked enough).
+func TestParkingForwardLimitIsPerDestination(t *testing.T) {
+	ctx, _ := zmq.NewContext()
+	src, _ := newSock(ctx, zmq.PULL, 0)
+	src.s.Bind("inproc://park2-src")
+	dst, _ := newSock(ctx, zmq.ROUTER, 0)
+	dst.s.SetRouterMandatory(1)
+	dst.s.SetSndhwm(1)
+	dst.s.Bind("inproc://park2-dst")
+	push, _ := ctx.NewSocket(zmq.PUSH)
+	push.Connect("inproc://park2-src")
+	peers := map[string]*zmq.Socket{}
+	for _, id := range []string{"slow1", "slow2", "fast"} {
+		p, _ := ctx.NewSocket(zmq.DEALER)
+		p.SetIdentity(id)
+		p.SetRcvhwm(1)
+		p.Connect("inproc://park2-dst")
+		peers[id] = p
+	}
+	blocks := NewBlocks()
+	const limit = 8
+	f := newParkingForward(src, dst, blocks, limit)
+	t.Cleanup(func() {
+		push.Close()
+		for _, p := range peers {
+			p.Close()
+		}
+		src.Close(0)
+		dst.Close(0)
+		f.close()
+		ctx.Term()
+	})
+	time.Sleep(20 * time.Millisecond) // the peers' identities reach the ROUTER
+
+	// Each slow handler's pipe takes about 2 messages: about 6 parked each,
+	// under the limit alone, over it together.
+	for _, id := range []string{"slow1", "slow2"} {
+		for i := 0; i < limit; i++ {
+			push.SendMessage(id, "", fmt.Sprintf("%s-%d", id, i))
+		}
+	}
+	for i := 0; i < 20; i++ {
+		push.SendMessage("fast", "", fmt.Sprintf("f%d", i))
+	}
+	var got []string
+	for deadline := time.Now().Add(5 * time.Second); len(got) < 20 && time.Now().Before(deadline); {
+		f.pump()
+		if m, err := peers["fast"].RecvMessageBytes(zmq.DONTWAIT); err == nil {
+			got = append(got, string(m[len(m)-1]))
+		} else {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	if len(got) != 20 {
+		t.Fatalf("fast handler got %d of 20 messages with two handlers parked (%d held)", len(got), int(f.park.total))
+	}
+	if held := int(f.park.total); held <= limit || held >= 2*limit {
+		t.Fatalf("%d messages parked, want between %d and %d for this test to mean something", held, limit, 2*limit)
+	}
+	if !blocks.Has([]byte("slow1")) || !blocks.Has([]byte("slow2")) {
+		t.Fatal("both stalled handlers should be published as blocked")
+	}
+}

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/condure-go/condure/zhttp"
+	"github.com/condure-go/condure/zhttp/zhttptest"
 )
 
 // Chaos checks of issue #12 from the outside (black-box verification).
@@ -54,10 +54,10 @@ func pipelinedBeforeHandler(t *testing.T, connect bool) {
 	}
 	probe.Close()
 
-	var h *zhttp.Handler
+	var h *zhttptest.Handler
 	if connect {
 		var err error
-		if h, err = zhttp.BindHandler(s.base, "late", "condure"); err != nil {
+		if h, err = zhttptest.BindHandler(s.base, "late", "condure"); err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(h.Close)

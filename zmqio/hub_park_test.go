@@ -12,38 +12,9 @@ import (
 // on with the others; parked destinations are published, and flushed in
 // order once the handler reads again.
 func TestParkingForwardIsolatesAStalledHandler(t *testing.T) {
-	ctx, _ := zmq.NewContext()
-	src, _ := newSock(ctx, zmq.PULL, 0)
-	src.s.Bind("inproc://park-src")
-	dst, _ := newSock(ctx, zmq.ROUTER, 0)
-	dst.s.SetRouterMandatory(1)
-	dst.s.SetSndhwm(4)
-	dst.s.Bind("inproc://park-dst")
-	push, _ := ctx.NewSocket(zmq.PUSH)
-	push.Connect("inproc://park-src")
-	peers := map[string]*zmq.Socket{}
-	for _, id := range []string{"slow", "fast"} {
-		p, _ := ctx.NewSocket(zmq.DEALER)
-		p.SetIdentity(id)
-		p.SetRcvhwm(4)
-		p.Connect("inproc://park-dst")
-		peers[id] = p
-	}
-	blocks := NewBlocks()
+	push, peers, blocks, f := parkRig(t, "park", 4, 4, 1000, "slow", "fast")
 	woken := make(chan struct{}, 16)
 	blocks.Subscribe(func() { woken <- struct{}{} })
-	f := newParkingForward(src, dst, blocks, 1000)
-	t.Cleanup(func() {
-		push.Close()
-		for _, p := range peers {
-			p.Close()
-		}
-		src.Close(0)
-		dst.Close(0)
-		f.close()
-		ctx.Term()
-	})
-	time.Sleep(20 * time.Millisecond) // the peers' identities reach the ROUTER
 
 	// 50 messages for "slow" (which reads nothing yet), then 50 for "fast".
 	for i := 0; i < 50; i++ {
@@ -100,37 +71,8 @@ func TestParkingForwardIsolatesAStalledHandler(t *testing.T) {
 // they do not stop it for a handler still reading (a total limit equal to
 // one destination's stopped every handler once two had parked enough).
 func TestParkingForwardLimitIsPerDestination(t *testing.T) {
-	ctx, _ := zmq.NewContext()
-	src, _ := newSock(ctx, zmq.PULL, 0)
-	src.s.Bind("inproc://park2-src")
-	dst, _ := newSock(ctx, zmq.ROUTER, 0)
-	dst.s.SetRouterMandatory(1)
-	dst.s.SetSndhwm(1)
-	dst.s.Bind("inproc://park2-dst")
-	push, _ := ctx.NewSocket(zmq.PUSH)
-	push.Connect("inproc://park2-src")
-	peers := map[string]*zmq.Socket{}
-	for _, id := range []string{"slow1", "slow2", "fast"} {
-		p, _ := ctx.NewSocket(zmq.DEALER)
-		p.SetIdentity(id)
-		p.SetRcvhwm(1)
-		p.Connect("inproc://park2-dst")
-		peers[id] = p
-	}
-	blocks := NewBlocks()
 	const limit = 8
-	f := newParkingForward(src, dst, blocks, limit)
-	t.Cleanup(func() {
-		push.Close()
-		for _, p := range peers {
-			p.Close()
-		}
-		src.Close(0)
-		dst.Close(0)
-		f.close()
-		ctx.Term()
-	})
-	time.Sleep(20 * time.Millisecond) // the peers' identities reach the ROUTER
+	push, peers, blocks, f := parkRig(t, "park2", 1, 1, limit, "slow1", "slow2", "fast")
 
 	// Each slow handler's pipe takes about 2 messages: about 6 parked each,
 	// under the limit alone, over it together.
@@ -160,4 +102,41 @@ func TestParkingForwardLimitIsPerDestination(t *testing.T) {
 	if !blocks.Has([]byte("slow1")) || !blocks.Has([]byte("slow2")) {
 		t.Fatal("both stalled handlers should be published as blocked")
 	}
+}
+
+// parkRig is a ROUTER lane between a PUSH (what workers send) and DEALER
+// peers with the given identities, the ROUTER and the peers at the given
+// high-water marks, parking at most limit messages per destination.
+func parkRig(t *testing.T, name string, sndhwm, rcvhwm, limit int, ids ...string) (*zmq.Socket, map[string]*zmq.Socket, *Blocks, *forward) {
+	ctx, _ := zmq.NewContext()
+	src, _ := newSock(ctx, zmq.PULL, 0)
+	src.s.Bind("inproc://" + name + "-src")
+	dst, _ := newSock(ctx, zmq.ROUTER, 0)
+	dst.s.SetRouterMandatory(1)
+	dst.s.SetSndhwm(sndhwm)
+	dst.s.Bind("inproc://" + name + "-dst")
+	push, _ := ctx.NewSocket(zmq.PUSH)
+	push.Connect("inproc://" + name + "-src")
+	peers := map[string]*zmq.Socket{}
+	for _, id := range ids {
+		p, _ := ctx.NewSocket(zmq.DEALER)
+		p.SetIdentity(id)
+		p.SetRcvhwm(rcvhwm)
+		p.Connect("inproc://" + name + "-dst")
+		peers[id] = p
+	}
+	blocks := NewBlocks()
+	f := newParkingForward(src, dst, blocks, limit)
+	t.Cleanup(func() {
+		push.Close()
+		for _, p := range peers {
+			p.Close()
+		}
+		src.Close(0)
+		dst.Close(0)
+		f.close()
+		ctx.Term()
+	})
+	time.Sleep(20 * time.Millisecond) // the peers' identities reach the ROUTER
+	return push, peers, blocks, f
 }

@@ -35,14 +35,12 @@ const (
 
 // endedCancels is a worker's budget of those cancels.
 type endedCancels struct {
-	tick  uint64 // the tick the budget is for
-	left  int    // cancels left in it
-	over  uint64 // cancels dropped over budget, reported once a second
-	limit *logging.Limiter
+	tick uint64 // the tick the budget is for
+	left int    // cancels left in it
 }
 
-// cancelEnded answers a handler packet naming id, for which no live session
-// exists, with a cancel if id names a session of ours that ended before the
+// cancelEnded answers a handler packet naming id, for which lookup found no
+// live session, with a cancel if id names a session of ours that ended before the
 // handler's first packet.
 func (w *Worker) cancelEnded(p *zhttp.Packet, id *zhttp.IDSeq) {
 	if p.Type == zhttp.TypeCancel || p.Type == zhttp.TypeError || (id.HasSeq && id.Seq != 0) {
@@ -56,14 +54,9 @@ func (w *Worker) cancelEnded(p *zhttp.Packet, id *zhttp.IDSeq) {
 		e.tick, e.left = w.now, endedCancelsPerTick
 	}
 	if e.left == 0 {
-		e.over++
-		if e.limit == nil {
-			e.limit = logging.NewLimiter(time.Second)
-		}
-		if e.limit.Allow(time.Now()) {
-			logging.Warn(targetServer, "worker %d: cancels for ended sessions over budget (%d per 10 ms): %d not sent",
-				w.idx, endedCancelsPerTick, e.over)
-			e.over = 0
+		if l := w.logs.endedOver; l.Allow(time.Now()) {
+			logging.Warn(targetServer, "worker %d: cancels for ended sessions over budget (%d per 10 ms): one not sent%s",
+				w.idx, endedCancelsPerTick, l.Note())
 		}
 		return
 	}
@@ -77,17 +70,10 @@ func (w *Worker) cancelEnded(p *zhttp.Packet, id *zhttp.IDSeq) {
 	w.sendToName(p.From, w.pktBuf)
 }
 
-// endedID reports whether id names a session this worker issued that is no
-// longer live: a slot in range, a counter below the next one issued, and the
-// slot free or holding another (or a finished) session.
+// endedID reports whether id, which lookup found no live session for, names
+// a session this worker issued: a slot in range and a counter below the
+// next one issued.
 func (w *Worker) endedID(id []byte) bool {
-	slot, counter, ok := w.parseID(id)
-	if !ok || counter >= w.idCounter {
-		return false
-	}
-	if !w.conns.InUse(slot) {
-		return true
-	}
-	c := w.conns.Get(slot)
-	return c.idCounter != counter || c.state == stRecvHeader
+	_, counter, ok := w.parseID(id)
+	return ok && counter < w.idCounter
 }

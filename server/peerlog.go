@@ -28,12 +28,13 @@ type peerLogs struct {
 	badResponse  *logging.Limiter // handler response refused (§12 #10)
 	closeCode    *logging.Limiter // handler close code replaced by 1011
 	closeReason  *logging.Limiter // handler close reason not UTF-8
+	endedOver    *logging.Limiter // cancels for ended sessions over their budget (ended.go)
 }
 
 func newPeerLogs() peerLogs {
 	l := func() *logging.Limiter { return logging.NewLimiter(peerLogInterval) }
 	return peerLogs{maxConn: l(), fdLimit: l(), accept: l(), epollAdd: l(), zmqRecv: l(), sendTo: l(), sendOut: l(), sendReq: l(),
-		noAddr: l(), notForUs: l(), parse: l(), reqNoPayload: l(), badResponse: l(), closeCode: l(), closeReason: l()}
+		noAddr: l(), notForUs: l(), parse: l(), reqNoPayload: l(), badResponse: l(), closeCode: l(), closeReason: l(), endedOver: l()}
 }
 
 // sendToError logs a failed send to a handler's address, typically Host

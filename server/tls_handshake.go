@@ -211,15 +211,8 @@ func (w *Worker) helloInput(slot int32, c *conn) {
 		w.clientGone(slot, c, "client closed during tls handshake")
 		return
 	}
-	// After the client's FIN (connEvent saw EPOLLRDHUP) no more of the
-	// record will come: an incomplete one ends the connection now.
-	if n < tlsRecordHeader {
-		if c.has(fPeerFin) {
-			w.clientGone(slot, c, "client closed during tls handshake")
-		}
-		return // the rest of the header raises a new edge
-	}
-	if hdr[0] == recordTypeHandshake && hdr[1] == 3 {
+	complete := n == tlsRecordHeader
+	if complete && hdr[0] == recordTypeHandshake && hdr[1] == 3 {
 		size := int(binary.BigEndian.Uint16(hdr[3:]))
 		if size > maxPlainRecord {
 			logging.Debug(targetConn, "worker %d: conn %d: tls handshake: first record of %d bytes, over %d: refused", w.idx, slot, size, maxPlainRecord)
@@ -228,12 +221,15 @@ func (w *Worker) helloInput(slot int32, c *conn) {
 			return
 		}
 		avail, err := unix.IoctlGetInt(int(c.fd), unix.SIOCINQ)
-		if err == nil && avail < tlsRecordHeader+size {
-			if c.has(fPeerFin) {
-				w.clientGone(slot, c, "client closed during tls handshake")
-			}
-			return // more of the record raises a new edge
+		complete = err != nil || avail >= tlsRecordHeader+size
+	}
+	if !complete {
+		// The rest raises a new edge; after the client's FIN (connEvent
+		// saw EPOLLRDHUP) none will come, and the connection ends now.
+		if c.has(fPeerFin) {
+			w.clientGone(slot, c, "client closed during tls handshake")
 		}
+		return
 	}
 	w.runHandshake(slot, c)
 }

@@ -93,8 +93,8 @@ func inflateAll(f *Inflater, frames [][]byte, step, dstSize int, max int64) ([]b
 				}
 				return got, nil
 			}
-			if last && out == 0 && in == 0 {
-				return got, errors.New("no progress on the last input")
+			if out == 0 && in == 0 && (len(src) > 0 || last) {
+				return got, fmt.Errorf("no progress (last %v, %d bytes of input)", last, len(src))
 			}
 		}
 	}

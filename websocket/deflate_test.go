@@ -71,7 +71,7 @@ func stdDeflate(t testing.TB, msg []byte, level int) []byte {
 // inflateAll feeds frames (each a part of the compressed payload) to a fresh
 // Inflater, in reads of at most step bytes, into a dst of dstSize bytes.
 func inflateAll(f *Inflater, frames [][]byte, step, dstSize int, max int64) ([]byte, error) {
-	f.Reset(max)
+	f.Reset(max, false)
 	var got []byte
 	dst := make([]byte, dstSize)
 	for i, fr := range frames {
@@ -299,7 +299,7 @@ func TestInflateBomb(t *testing.T) {
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
 	start := time.Now()
-	f.Reset(16 << 20)
+	f.Reset(16<<20, false)
 	var total int64
 	for src := big; ; {
 		out, in, _, err := f.Inflate(dst, src, true)

@@ -36,6 +36,7 @@ const (
 var (
 	errInflateData   = &ProtocolError{CloseInvalidData, "invalid compressed data"}
 	errInflateTooBig = &ProtocolError{CloseTooBig, "message too big once inflated"}
+	errInflateUTF8   = &ProtocolError{CloseInvalidData, "invalid UTF-8 in compressed text message"}
 )
 
 // Fixed Huffman tables (RFC 1951 §3.2.6) and the length and distance bases
@@ -189,6 +190,8 @@ type Inflater struct {
 	final     bool  // the current block has BFINAL set
 	tailUsed  uint8 // bytes of syncTail fed after the message's last byte
 	err       *ProtocolError
+	text      bool     // validate the output as UTF-8
+	utf8      UTF8     // validation state of a text message
 	max       int64    // output limit for the message, 0 = none
 	total     int64    // bytes output so far in the message
 	copyLen   int      // bytes of a match still to copy
@@ -210,8 +213,11 @@ type Inflater struct {
 
 // Reset readies f for a new message whose inflated size may not exceed
 // max bytes (0 or less: no limit; the server passes --ws-max-message).
-func (f *Inflater) Reset(max int64) {
+// With text, the inflated bytes are checked to be UTF-8 (RFC 6455 §8.1),
+// which the Reader cannot do on compressed bytes.
+func (f *Inflater) Reset(max int64, text bool) {
 	f.bits, f.nbits, f.state, f.final, f.tailUsed, f.err = 0, 0, stHeader, false, 0, nil
+	f.text, f.utf8 = text, UTF8{}
 	f.max, f.total, f.copyLen, f.stored, f.wpos = max, 0, 0, 0, 0
 }
 
@@ -230,12 +236,24 @@ func (f *Inflater) Total() int64 { return f.total }
 // kept, so a call may consume input and write nothing.
 //
 // Errors (sticky until Reset), *ProtocolError values the server closes
-// with: errInflateData (1007) for input that is not DEFLATE or refers
-// before the start of the message; errInflateTooBig (1009) as soon as the
-// output would exceed the limit given to Reset, so a small message that
-// claims gigabytes costs at most that many bytes of work. It never
-// allocates.
+// with: 1007 for input that is not DEFLATE or refers before the start of
+// the message, or for a text message that is not UTF-8; 1009 as soon as
+// the output would exceed the limit given to Reset, so a small message
+// that claims gigabytes costs at most that many bytes of work. Output
+// returned with an error may be dropped. It never allocates.
 func (f *Inflater) Inflate(dst, src []byte, last bool) (nOut, nIn int, done bool, err error) {
+	nOut, nIn, done, err = f.inflate(dst, src, last)
+	if f.text && err == nil {
+		if !f.utf8.Write(dst[:nOut]) || done && !f.utf8.Complete() {
+			f.err = errInflateUTF8
+			return nOut, nIn, false, f.err
+		}
+	}
+	return nOut, nIn, done, err
+}
+
+// inflate is Inflate but for the UTF-8 check.
+func (f *Inflater) inflate(dst, src []byte, last bool) (nOut, nIn int, done bool, err error) {
 	if f.err != nil {
 		return 0, 0, false, f.err
 	}

@@ -189,6 +189,7 @@ type Inflater struct {
 	state     uint8
 	final     bool  // the current block has BFINAL set
 	tailUsed  uint8 // bytes of syncTail fed after the message's last byte
+	last      bool  // Inflate was called with last
 	err       *ProtocolError
 	text      bool     // validate the output as UTF-8
 	utf8      UTF8     // validation state of a text message
@@ -216,7 +217,7 @@ type Inflater struct {
 // With text, the inflated bytes are checked to be UTF-8 (RFC 6455 §8.1),
 // which the Reader cannot do on compressed bytes.
 func (f *Inflater) Reset(max int64, text bool) {
-	f.bits, f.nbits, f.state, f.final, f.tailUsed, f.err = 0, 0, stHeader, false, 0, nil
+	f.bits, f.nbits, f.state, f.final, f.tailUsed, f.last, f.err = 0, 0, stHeader, false, 0, false, nil
 	f.text, f.utf8 = text, UTF8{}
 	f.max, f.total, f.copyLen, f.stored, f.wpos = max, 0, 0, 0, 0
 }
@@ -232,8 +233,10 @@ func (f *Inflater) Total() int64 { return f.total }
 // It returns the bytes written to dst and read from src, and done once the
 // message is wholly inflated (only with last; then nIn == len(src)). It
 // stops early when dst is full: call again with the rest of src (src[nIn:])
-// and fresh room, with the same last. Bits read but not yet decoded are
-// kept, so a call may consume input and write nothing.
+// and fresh room. last is remembered: once given, later calls (say with an
+// empty src, when the handler grants credits) go on to the end of the
+// message. Bits read but not yet decoded are kept, so a call may consume
+// input and write nothing.
 //
 // Errors (sticky until Reset), *ProtocolError values the server closes
 // with: 1007 for input that is not DEFLATE or refers before the start of
@@ -257,6 +260,8 @@ func (f *Inflater) inflate(dst, src []byte, last bool) (nOut, nIn int, done bool
 	if f.err != nil {
 		return 0, 0, false, f.err
 	}
+	f.last = f.last || last
+	last = f.last
 	out, in := 0, 0
 	// fill tops bits up to at least 56 bits when input remains.
 	fill := func() {

@@ -129,3 +129,57 @@ func TestInflateUTF8(t *testing.T) {
 		}
 	}
 }
+
+// TestCompressedFramePieces: the RSV1 frame header and the handshake
+// response carrying the extension.
+func TestCompressedFramePieces(t *testing.T) {
+	if got := AppendCompressedFrameHeader(nil, true, OpText, 7); !bytes.Equal(got, []byte{0xc1, 7}) {
+		t.Fatalf("header % x, want c1 07 (RFC 7692 §7.2.3.1)", got)
+	}
+	if got := AppendCompressedFrameHeader([]byte{9}, false, OpBinary, 300); !bytes.Equal(got, []byte{9, 0x42, 126, 1, 44}) {
+		t.Fatalf("header % x", got)
+	}
+	resp := AppendHandshakeResponseExt(nil, nil, hdrs("Sec-WebSocket-Extensions", "x"), []byte("ACCEPT"), AppendDeflateResponse(nil, DeflateParams{}))
+	want := "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ACCEPT\r\n" +
+		"Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover; client_no_context_takeover\r\n\r\n"
+	if string(resp) != want {
+		t.Fatalf("response\n%q\nwant\n%q", resp, want)
+	}
+	if got := AppendHandshakeResponseExt(nil, nil, nil, []byte("A"), nil); bytes.Contains(got, []byte("Extensions")) {
+		t.Fatalf("extension header without an extension: %q", got)
+	}
+}
+
+// TestInflateRemembersLast: after a call with last that ran out of room,
+// calls with no input finish the message.
+func TestInflateRemembersLast(t *testing.T) {
+	msg := bytes.Repeat([]byte("0123456789"), 100)
+	c := stdDeflate(t, msg, 6)
+	var f Inflater
+	f.Reset(0, false)
+	dst := make([]byte, 64)
+	// Feed all the input with last, in as many calls as it takes.
+	var got []byte
+	var done bool
+	for src := c; len(src) > 0; {
+		out, in, d, err := f.Inflate(dst, src, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, src, done = append(got, dst[:out]...), src[in:], d
+	}
+	if done {
+		t.Fatal("done before the output was drained: the test needs a smaller dst")
+	}
+	for !done {
+		out, _, d, err := f.Inflate(dst, nil, false)
+		done = d
+		if err != nil || out == 0 && !done {
+			t.Fatalf("drain: %d %v %v", out, done, err)
+		}
+		got = append(got, dst[:out]...)
+	}
+	if !bytes.Equal(got, msg) {
+		t.Fatalf("got %d bytes", len(got))
+	}
+}

@@ -12,10 +12,12 @@ const (
 	// (figures in docs/design.md, "WebSocket compression").
 	deflateLevel = 1
 
-	// deflateSlack bounds what deflate adds to incompressible input: a
-	// 5-byte stored-block header per 16 KiB block (klauspost's largest
-	// stored block), plus the sync marker of each window piece.
-	deflateSlack = 5
+	// pieceSlack bounds what each separately compressed piece adds to
+	// incompressible input: a stored-block header and a sync flush, 5
+	// bytes each. storedSlack is the header of each further stored block
+	// (klauspost's are at most 64 KiB; counted per 32 KiB for margin).
+	pieceSlack  = 10
+	storedSlack = 5
 )
 
 // syncTail is the empty stored block a sync flush ends with; RFC 7692
@@ -41,10 +43,15 @@ func NewDeflater() *Deflater {
 	return d
 }
 
-// CompressBound is the most AppendFragment appends for n input bytes, so a
-// caller sizing dst with it never makes it allocate.
-func CompressBound(n int) int {
-	return len(syncTail) + n + deflateSlack*(n/(16<<10)+n/(1<<minWindowBits)+2) + len(syncTail)
+// CompressBound is the most AppendFragment appends for n input bytes
+// compressed with windowBits, so a caller sizing dst with it never makes it
+// allocate (TestCompressBound).
+func CompressBound(n int, windowBits uint8) int {
+	pieces := 1
+	if windowBits >= minWindowBits && windowBits < maxWindowBits {
+		pieces = max(1, (n+1<<windowBits-1)>>windowBits)
+	}
+	return len(syncTail) + n + pieceSlack*pieces + storedSlack*(n/(32<<10)+1)
 }
 
 // AppendFragment appends the payload of one data frame carrying src, the
@@ -64,7 +71,8 @@ func CompressBound(n int) int {
 // pieces of that size, each from an empty window, so no match refers
 // further back than the client allows (§7.1.2.1).
 //
-// It does not allocate when dst has CompressBound(len(src)) bytes free.
+// It does not allocate when dst has CompressBound(len(src), windowBits)
+// bytes free.
 func (d *Deflater) AppendFragment(dst, src []byte, first bool, windowBits uint8) []byte {
 	if !first {
 		dst = append(dst, syncTail[:]...)
@@ -95,7 +103,8 @@ func (d *Deflater) AppendFragment(dst, src []byte, first bool, windowBits uint8)
 // (RFC 7692 §6.1 lets a sender leave any message uncompressed). Short
 // messages rarely shrink: the caller may skip calling it for them.
 //
-// It does not allocate when dst has CompressBound(len(src)) bytes free.
+// It does not allocate when dst has CompressBound(len(src), windowBits)
+// bytes free.
 func (d *Deflater) AppendMessage(dst, src []byte, windowBits uint8) (out []byte, compressed bool) {
 	n := len(dst)
 	dst = d.AppendFragment(dst, src, true, windowBits)

@@ -26,7 +26,7 @@ func TestDeflateZeroAllocs(t *testing.T) {
 	d := NewDeflater()
 	pool := NewInflaterPool(4)
 	var r Reader
-	out := make([]byte, 0, CompressBound(len(msg)))
+	out := make([]byte, 0, CompressBound(len(msg), 8))
 	resp := make([]byte, 0, DeflateResponseMax)
 	inflated := make([]byte, 300) // smaller than the message: output resumes
 	var got []byte

@@ -43,7 +43,7 @@ func BenchmarkDeflate(b *testing.B) {
 		for _, lib := range benchWriters {
 			b.Run(fmt.Sprintf("%s/%d", lib.name, size), func(b *testing.B) {
 				var out appendWriter
-				out.b = make([]byte, 0, CompressBound(size))
+				out.b = make([]byte, 0, CompressBound(size, 0))
 				w := lib.new(&out)
 				b.SetBytes(int64(size))
 				b.ReportAllocs()
@@ -61,7 +61,7 @@ func BenchmarkDeflate(b *testing.B) {
 		}
 		b.Run(fmt.Sprintf("Deflater/%d", size), func(b *testing.B) {
 			d := NewDeflater()
-			dst := make([]byte, 0, CompressBound(size))
+			dst := make([]byte, 0, CompressBound(size, 0))
 			b.SetBytes(int64(size))
 			b.ReportAllocs()
 			for i := 0; b.Loop(); i++ {

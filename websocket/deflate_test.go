@@ -331,3 +331,27 @@ func TestInflateBomb(t *testing.T) {
 	}
 	t.Logf("stopped after %d bytes in %v", total, elapsed)
 }
+
+// TestCompressBound: incompressible and compressible input of many sizes,
+// whole and in window pieces, never needs more than CompressBound.
+func TestCompressBound(t *testing.T) {
+	d := NewDeflater()
+	rng := rand.New(rand.NewPCG(5, 6))
+	noise := make([]byte, 200000)
+	for i := range noise {
+		noise[i] = byte(rng.Uint32())
+	}
+	text := bytes.Repeat(jsonCorpus(1, 1000)[0], 250)
+	for _, n := range []int{0, 1, 5, 100, 255, 256, 257, 1000, 16383, 16384, 16385, 65535, 65536, 70000, 200000} {
+		for _, src := range [][]byte{noise[:n], text[:n]} {
+			for _, wb := range []uint8{0, 8, 9, 14} {
+				for _, first := range []bool{true, false} {
+					out := d.AppendFragment(nil, src, first, wb)
+					if len(out) > CompressBound(n, wb) {
+						t.Fatalf("n %d wb %d first %v: %d bytes, CompressBound %d", n, wb, first, len(out), CompressBound(n, wb))
+					}
+				}
+			}
+		}
+	}
+}

@@ -13,11 +13,11 @@ const (
 	// inflateWindow: the server never lowers client_max_window_bits,
 	// so a client may refer 32 KiB back (RFC 7692 §7.1.2.2).
 	inflateWindow = 1 << maxWindowBits
-	maxCodeBits   = 15  // RFC 1951 §3.2.2
-	numLitLen     = 288 // literal/length alphabet, 286-287 unused (§3.2.5)
-	numDist       = 32  // distance alphabet, 30-31 unused (§3.2.5)
-	numCodeLen    = 19  // code length alphabet (§3.2.7)
-	maxLenDist    = 15 + 5 + 15 + 13
+	maxCodeBits   = 15               // RFC 1951 §3.2.2
+	numLitLen     = 288              // literal/length alphabet, 286-287 unused (§3.2.5)
+	numDist       = 32               // distance alphabet, 30-31 unused (§3.2.5)
+	numCodeLen    = 19               // code length alphabet (§3.2.7)
+	maxLenDist    = 15 + 5 + 15 + 13 // a length code and a distance code with their extra bits, decoded at once
 )
 
 // Decoder states, between calls.

@@ -307,7 +307,11 @@ func (c *Conn) Seal(cs *Ciphers, dst []byte, typ ContentType, parts ...[]byte) (
 		if s.explicitNonce() {
 			pre += 8
 		}
-		dst = slices.Grow(dst, pre+chunk+1+tagLen)
+		room := pre + chunk + tagLen
+		if s.tls13 {
+			room++ // the inner content type
+		}
+		dst = slices.Grow(dst, room)
 		dst = dst[:start+pre]
 		for left := chunk; left > 0; {
 			for off == len(parts[pi]) {

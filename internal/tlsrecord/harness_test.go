@@ -98,6 +98,7 @@ func recordBound(b []byte) int {
 type end struct {
 	in, out        *pipe
 	server         bool
+	discard        bool // drop writes (benchmarks)
 	mu             sync.Mutex
 	consumed, sent []byte
 }
@@ -117,6 +118,9 @@ func (e *end) Read(b []byte) (int, error) {
 }
 
 func (e *end) Write(b []byte) (int, error) {
+	if e.discard {
+		return len(b), nil
+	}
 	if e.server {
 		e.mu.Lock()
 		e.sent = append(e.sent, b...)
@@ -147,7 +151,7 @@ func (k *keyLog) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
-func (k *keyLog) secret(t *testing.T, label string) []byte {
+func (k *keyLog) secret(t testing.TB, label string) []byte {
 	t.Helper()
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -190,6 +194,8 @@ func cert(t testing.TB) tls.Certificate {
 // handshake crypto/tls did, and whose records this package now runs.
 type session struct {
 	client *tls.Conn
+	server *tls.Conn // done with after the handshake, but for benchmarks
+	se     *end
 	c2s    *pipe
 	s2c    *pipe
 	rc     Conn
@@ -200,7 +206,7 @@ type session struct {
 // handshake runs a crypto/tls handshake over in-memory pipes with the
 // client limited to vers and suite (0: its default) and hands the server
 // side to a Conn built from the key log.
-func handshake(t *testing.T, vers, suite uint16, ccfg *tls.Config) *session {
+func handshake(t testing.TB, vers, suite uint16, ccfg *tls.Config) *session {
 	t.Helper()
 	return handshakeWith(t, serverConfig(t), vers, suite, ccfg)
 }
@@ -232,7 +238,7 @@ func serverConfig(t testing.TB) *tls.Config {
 
 // handshakeWith is handshake with a server configuration, whose key log
 // it empties first: shared, it lets a client resume.
-func handshakeWith(t *testing.T, scfg *tls.Config, vers, suite uint16, ccfg *tls.Config) *session {
+func handshakeWith(t testing.TB, scfg *tls.Config, vers, suite uint16, ccfg *tls.Config) *session {
 	t.Helper()
 	kl := scfg.KeyLogWriter.(*keyLog)
 	kl.mu.Lock()
@@ -262,7 +268,7 @@ func handshakeWith(t *testing.T, scfg *tls.Config, vers, suite uint16, ccfg *tls
 	if st.Version != vers || (suite != 0 && st.CipherSuite != suite) {
 		t.Fatalf("negotiated %#x %#x, want %#x %#x", st.Version, st.CipherSuite, vers, suite)
 	}
-	s := &session{client: cc, c2s: c2s, s2c: s2c}
+	s := &session{client: cc, server: sc, se: se, c2s: c2s, s2c: s2c}
 	var err error
 	se.mu.Lock()
 	defer se.mu.Unlock()

@@ -353,12 +353,18 @@ func TestNoAllocs(t *testing.T) {
 		c, s := pair(t, su.id)
 		var ccs, scs Ciphers
 		msg := pattern(1000, 1)
-		buf := make([]byte, 0, 2*MaxRecord)
+		buf := make([]byte, 0, MaxRecord)
 		rec, _ := c.Seal(&ccs, buf, TypeApplicationData, msg)
 		readAll(s, &scs, rec) // build the AEADs
+		full := pattern(MaxPlaintext, 2)
 		allocs := testing.AllocsPerRun(100, func() {
 			rec, _ := c.Seal(&ccs, buf[:0], TypeApplicationData, msg[:300], msg[300:])
 			if _, d, _, err := s.Read(&scs, rec, nil); err != nil || len(d) != len(msg) {
+				t.Fatal(err)
+			}
+			// a full record fits a MaxRecord buffer
+			rec, _ = c.Seal(&ccs, buf[:0], TypeApplicationData, full)
+			if _, d, _, err := s.Read(&scs, rec, nil); err != nil || len(d) != len(full) {
 				t.Fatal(err)
 			}
 		})

@@ -230,14 +230,11 @@ func where(stk []uintptr) string {
 		f, more := frames.Next()
 		name := f.Function
 		if strings.HasPrefix(name, "main.inuse") || strings.HasPrefix(name, "main.where") {
-			return ""
+			return "" // this program's own bookkeeping
 		}
-		if !strings.HasPrefix(name, "runtime.") && !strings.HasPrefix(name, "bytes.") && !strings.HasPrefix(name, "slices.") {
-			name = strings.TrimPrefix(name, "crypto/")
-			parts = append(parts, fmt.Sprintf("%s:%d", name, f.Line))
-			if len(parts) == 4 {
-				break
-			}
+		if len(parts) < 4 && !strings.HasPrefix(name, "runtime.") && !strings.HasPrefix(name, "bytes.") &&
+			!strings.HasPrefix(name, "slices.") && !strings.HasPrefix(name, "strings.") && !strings.HasPrefix(name, "internal/bytealg.") {
+			parts = append(parts, fmt.Sprintf("%s:%d", strings.TrimPrefix(name, "crypto/"), f.Line))
 		}
 		if !more {
 			break

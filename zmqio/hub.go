@@ -70,8 +70,10 @@ func newHubLogs() hubLogs {
 }
 
 // NewHub binds the external endpoints and the inproc pipes for `workers`
-// workers. Workers must create their sockets after NewHub returns.
+// workers. Workers must create their sockets after NewHub returns. Call it
+// on the hub's locked OS thread, which it names "zhttpsocket".
 func NewHub(ctx *zmq.Context, cfg *Config, workers int) (*Hub, error) {
+	nameThread(hubThreadName)
 	h := &Hub{instance: []byte(cfg.InstanceID), done: make(chan struct{}), seen: make([]bool, workers), logs: newHubLogs(), blocks: NewBlocks()}
 	if err := h.open(ctx, cfg, workers); err != nil {
 		h.closeSockets(0)

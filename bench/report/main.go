@@ -87,8 +87,8 @@ func main() {
 	flag.StringVar(&only, "only", "http,idle-http,idle-ws,ws", "scenarios to run")
 	flag.IntVar(&o.port, "port", 19100, "first listen port (each server run takes the next)")
 	flag.IntVar(&o.threads, "t", 2, "loadgen threads")
-	flag.StringVar(&o.nginx, "nginx", envOr("NGINX", "/usr/sbin/nginx"), "nginx binary: `return 200` beside the reference in the HTTP load, as the floor (skipped when missing; \"\" to skip) ($NGINX)")
-	flag.StringVar(&o.perf, "syscalls", envOr("PERF", "perf"), "perf binary: count the server's syscalls by kind and thread in the load runs (skipped when unusable; \"\" to skip) ($PERF)")
+	flag.StringVar(&o.nginx, "nginx", envSet("NGINX", "/usr/sbin/nginx"), "nginx binary: `return 200` beside the reference in the HTTP load, as the floor (skipped when missing; \"\" to skip) ($NGINX)")
+	flag.StringVar(&o.perf, "syscalls", envSet("PERF", "perf"), "perf binary: count the server's syscalls by kind and thread in the load runs (skipped when unusable; \"\" to skip) ($PERF)")
 	flag.Parse()
 
 	var err error
@@ -163,6 +163,14 @@ func fatal(err error) {
 	fmt.Fprintln(os.Stderr, "report:", err)
 	stopAll()
 	os.Exit(1)
+}
+
+// envSet is envOr where a variable set to "" means "" (NGINX= skips nginx).
+func envSet(k, def string) string {
+	if v, ok := os.LookupEnv(k); ok {
+		return v
+	}
+	return def
 }
 
 func envOr(k, def string) string {

@@ -109,14 +109,18 @@ func (s *testServer) mallocs() int64 {
 	s.t.Helper()
 	seen := len(mallocsLine.FindAllString(s.log.String(), -1))
 	s.cmd.Process.Signal(syscall.SIGUSR1)
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if m := mallocsLine.FindAllStringSubmatch(s.log.String(), -1); len(m) > seen {
-			n, _ := strconv.ParseInt(m[len(m)-1][1], 10, 64)
-			return n
+	var n int64
+	if !eventually(s.t, 5*time.Second, func() bool {
+		m := mallocsLine.FindAllStringSubmatch(s.log.String(), -1)
+		if len(m) <= seen {
+			return false
 		}
+		n, _ = strconv.ParseInt(m[len(m)-1][1], 10, 64)
+		return true
+	}) {
+		s.t.Fatal("no allocation report from the server")
 	}
-	s.t.Fatal("no allocation report from the server")
-	return 0
+	return n
 }
 
 // readBody reads a Content-Length body after head.

@@ -276,15 +276,32 @@ func readAllUntilClose(t *testing.T, c net.Conn) string {
 	return string(b)
 }
 
+// pollInterval is how often eventually looks: short next to any deadline,
+// long enough not to load a shared machine.
+const pollInterval = 20 * time.Millisecond
+
+// eventually polls cond until it holds, at most timeout, and reports
+// whether it did. It is the wait for a state that announces itself by no
+// event the test can block on (a log line in a buffer, a /proc reading, a
+// counter); it does not fail the test itself, so the caller says what was
+// missing.
+func eventually(t *testing.T, timeout time.Duration, cond func() bool) bool {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(pollInterval)
+	}
+	return true
+}
+
 // waitLog waits until the server's output contains s.
 func (s *testServer) waitLog(sub string) {
 	s.t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !strings.Contains(s.log.String(), sub) {
-		if time.Now().After(deadline) {
-			s.t.Fatalf("log line %q not found", sub)
-		}
-		time.Sleep(20 * time.Millisecond)
+	if !eventually(s.t, 5*time.Second, func() bool { return strings.Contains(s.log.String(), sub) }) {
+		s.t.Fatalf("log line %q not found", sub)
 	}
 }
 

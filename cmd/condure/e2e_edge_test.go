@@ -34,6 +34,22 @@ func underTest(t *testing.T) {
 	}
 }
 
+// foreignSettle is how long a step takes in a binary under comparison
+// whose log lines are not ours (see awaitLogSince): ample on a loaded machine.
+const foreignSettle = 200 * time.Millisecond
+
+// awaitLogSince waits until the server logged sub after mark. A binary
+// under comparison (CONDURE_BIN_UNDER_TEST) writes other lines: for it
+// this pauses foreignSettle, time for the step the line would show.
+func (s *testServer) awaitLogSince(t *testing.T, mark int, sub string) {
+	t.Helper()
+	if binPath != builtBin {
+		time.Sleep(foreignSettle)
+		return
+	}
+	s.waitLogSince(t, mark, sub)
+}
+
 // edgeServer is startServer, run against CONDURE_BIN_UNDER_TEST when set.
 func edgeServer(t *testing.T, extra ...string) *testServer {
 	t.Helper()
@@ -220,11 +236,14 @@ func TestEdgeHandlerToldOfEarlyAbort(t *testing.T) {
 			fmt.Fprint(c, tc.req)
 			req := recv(t, h, "")
 			ss := newSession(t, h, req)
+			seen := "client FIN"
 			if tc.reset {
 				c.(*net.TCPConn).SetLinger(0)
+				seen = "client reset"
 			}
+			mark := s.logMark()
 			c.Close()
-			time.Sleep(200 * time.Millisecond) // the server has seen it
+			s.awaitLogSince(t, mark, seen) // the server has seen it
 			ss.send(tc.first)
 			p := recv(t, h, "cancel")
 			if str(p, "id") != ss.id {
@@ -347,8 +366,9 @@ func TestEdgeHalfClosedRequestIsServed(t *testing.T) {
 			for i := 0; i <= tc.pipelined; i++ {
 				ss := newSession(t, h, recv(t, h, ""))
 				if tc.keepAlive {
+					mark := s.logMark()
 					ss.send(map[string]any{"type": "keep-alive"})
-					time.Sleep(100 * time.Millisecond)
+					s.awaitLogSince(t, mark, "conn "+ss.id+": handle packet: keep-alive")
 				}
 				for j, part := range tc.parts {
 					if j == 0 {
@@ -553,10 +573,17 @@ func TestEdgeClientAbortIsNoticed(t *testing.T) {
 			t.Fatalf("cancel %v after %v", p, time.Since(start))
 		}
 	}
+	// handlerKnown sends a keep-alive and waits until the server took it:
+	// the session has a handler address to send a cancel to.
+	handlerKnown := func(t *testing.T, ss *session) {
+		t.Helper()
+		mark := s.logMark()
+		ss.send(map[string]any{"type": "keep-alive"})
+		s.waitLogSince(t, mark, "conn "+ss.id+": handle packet: keep-alive")
+	}
 	t.Run("reset_while_waiting", func(t *testing.T) {
 		c, ss := get(t)
-		ss.send(map[string]any{"type": "keep-alive"})
-		time.Sleep(100 * time.Millisecond)
+		handlerKnown(t, ss)
 		c.(*net.TCPConn).SetLinger(0)
 		c.Close()
 		cancelSoon(t, ss)
@@ -571,10 +598,16 @@ func TestEdgeClientAbortIsNoticed(t *testing.T) {
 	})
 	t.Run("close_then_response_write", func(t *testing.T) {
 		c, ss := get(t)
-		ss.send(map[string]any{"type": "keep-alive"})
-		time.Sleep(100 * time.Millisecond) // the handler is known
+		handlerKnown(t, ss)
+		mark := s.logMark()
 		c.Close()
-		expectNothing(t, h, 300*time.Millisecond) // a FIN alone may be a half-close
+		// A FIN alone may be a half-close: the server saw it and told the
+		// handler nothing (a cancel would have gone out with the line).
+		s.waitLogSince(t, mark, "client FIN")
+		expectNothing(t, h, 100*time.Millisecond)
+		if strings.Contains(s.log.String()[mark:], "client closed") {
+			t.Fatal("a FIN alone ended the session")
+		}
 		ss.respond(200, "OK", "anyone there?", true)
 		cancelSoon(t, ss)
 	})

@@ -25,6 +25,10 @@ import (
 
 var binPath string
 
+// builtBin is this package's build of the server (binPath until a test
+// points it at another binary).
+var builtBin string
+
 func TestMain(m *testing.M) {
 	if mode := os.Getenv("CONDURE_E2E_HANDLER"); mode != "" {
 		// Re-executed as a separate handler process (see runHandlerProcess).
@@ -35,6 +39,7 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	binPath = filepath.Join(dir, "condure")
+	builtBin = binPath
 	args := []string{"build", "-o", binPath}
 	if raceBuild {
 		args = append(args, "-race")

@@ -132,7 +132,7 @@ func TestEdgeStreamTimeoutSlowHead(t *testing.T) {
 		c := s.dial()
 		for _, part := range []string{"GET /slow HTTP/1.1\r\n", "Host: x\r\n", "\r\n"} {
 			c.Write([]byte(part))
-			time.Sleep(600 * time.Millisecond) // 1.2 s in all, under 1 s between bytes
+			time.Sleep(600 * time.Millisecond) // the subject: 1.2 s in all, under 1 s between bytes
 		}
 		req := recv(t, h, "")
 		newSession(t, h, req).respond(200, "OK", "slow", false)
@@ -142,6 +142,8 @@ func TestEdgeStreamTimeoutSlowHead(t *testing.T) {
 	})
 	t.Run("stalled_head_is_cut", func(t *testing.T) {
 		c := s.dial()
+		// The subject: silent a while first, so the cut measured from the
+		// byte shows the timer restarted on it.
 		time.Sleep(300 * time.Millisecond)
 		c.Write([]byte("GET /stall HTTP/1.1\r\n"))
 		closedWithin(t, c, 700*time.Millisecond, 2*time.Second)
@@ -152,7 +154,7 @@ func TestEdgeStreamTimeoutSlowHead(t *testing.T) {
 		go func() {
 			c.Write([]byte("GET /endless HTTP/1.1\r\n"))
 			for i := 0; i < 30; i++ {
-				time.Sleep(400 * time.Millisecond)
+				time.Sleep(400 * time.Millisecond) // the subject: a line every 400 ms, under the stream timeout
 				if _, err := c.Write([]byte("X-A: b\r\n")); err != nil {
 					return
 				}
@@ -196,7 +198,7 @@ func TestEdgeReqModeIgnoresStreamTimeout(t *testing.T) {
 	br := bufio.NewReader(c)
 	fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
 	r := recvReq(t, h)
-	time.Sleep(1500 * time.Millisecond)
+	time.Sleep(1500 * time.Millisecond) // the subject: the handler takes longer than --stream-timeout
 	h.Reply(r, map[string]any{"code": 200, "reason": "OK", "body": "late"})
 	if _, body := readResponse(t, br, "GET"); body != "late" {
 		t.Fatalf("body %q", body)

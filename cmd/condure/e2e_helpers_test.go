@@ -31,7 +31,7 @@ var builtBin string
 
 func TestMain(m *testing.M) {
 	if mode := os.Getenv("CONDURE_E2E_HANDLER"); mode != "" {
-		// Re-executed as a separate handler process (see runHandlerProcess).
+		// Re-executed as a separate handler process (see startHandlerProcess).
 		os.Exit(handlerProcess(mode))
 	}
 	dir, err := os.MkdirTemp("", "condure-e2e")

@@ -1008,7 +1008,7 @@ func TestTLSBadInput(t *testing.T) {
 				if _, err := trickle.Write(hello[i : i+1]); err != nil {
 					return
 				}
-				time.Sleep(200 * time.Millisecond)
+				time.Sleep(200 * time.Millisecond) // the subject: progress too slow to finish in time
 			}
 		}()
 		type res struct {

@@ -103,6 +103,9 @@ func (w *Worker) connEvent(tag uint64, events uint32) {
 	}
 	if events&reactor.EvRdHup != 0 && !c.has(fPeerFin) {
 		c.flags |= fPeerFin
+		if logging.Enabled(logging.LevelDebug) {
+			logging.Debug(targetConn, "worker %d: conn %d: client FIN", w.idx, slot)
+		}
 		if w.finIsAbort(c) {
 			w.clientGone(slot, c, "client closed")
 			return

@@ -41,9 +41,12 @@ func TestSteadyStateAllocatesNothing(t *testing.T) {
 		c  net.Conn
 		br *bufio.Reader
 	}
+	// The handler may still be joining: the first requests are retried
+	// until it answers.
 	open := func(ws bool) client {
-		deadline := time.Now().Add(5 * time.Second)
-		for {
+		var cl client
+		var head string
+		if !eventually(t, 5*time.Second, func() bool {
 			c := s.dial()
 			br := bufio.NewReader(c)
 			req := "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"
@@ -51,19 +54,20 @@ func TestSteadyStateAllocatesNothing(t *testing.T) {
 				req = wsUpgrade + "\r\n"
 			}
 			io.WriteString(c, req)
-			head := readHead(t, br)
+			head = readHead(t, br)
 			if (ws && bytes.HasPrefix([]byte(head), []byte("HTTP/1.1 101"))) || (!ws && bytes.HasPrefix([]byte(head), []byte("HTTP/1.1 200"))) {
 				if !ws {
 					readBody(t, br, head)
 				}
-				return client{c, br}
-			}
-			if time.Now().After(deadline) { // the handler may still be joining
-				t.Fatalf("no answer through the handler: %q", head)
+				cl = client{c, br}
+				return true
 			}
 			c.Close()
-			time.Sleep(50 * time.Millisecond)
+			return false
+		}) {
+			t.Fatalf("no answer through the handler: %q", head)
 		}
+		return cl
 	}
 	var wss, https []client
 	for i := 0; i < conns; i++ {
@@ -109,14 +113,18 @@ func (s *testServer) mallocs() int64 {
 	s.t.Helper()
 	seen := len(mallocsLine.FindAllString(s.log.String(), -1))
 	s.cmd.Process.Signal(syscall.SIGUSR1)
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if m := mallocsLine.FindAllStringSubmatch(s.log.String(), -1); len(m) > seen {
-			n, _ := strconv.ParseInt(m[len(m)-1][1], 10, 64)
-			return n
+	var n int64
+	if !eventually(s.t, 5*time.Second, func() bool {
+		m := mallocsLine.FindAllStringSubmatch(s.log.String(), -1)
+		if len(m) <= seen {
+			return false
 		}
+		n, _ = strconv.ParseInt(m[len(m)-1][1], 10, 64)
+		return true
+	}) {
+		s.t.Fatal("no allocation report from the server")
 	}
-	s.t.Fatal("no allocation report from the server")
-	return 0
+	return n
 }
 
 // readBody reads a Content-Length body after head.

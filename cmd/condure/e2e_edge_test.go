@@ -34,6 +34,22 @@ func underTest(t *testing.T) {
 	}
 }
 
+// foreignSettle is how long a step takes in a binary under comparison
+// whose log lines are not ours (see awaitLogSince): ample on a loaded machine.
+const foreignSettle = 200 * time.Millisecond
+
+// awaitLogSince waits until the server logged sub after mark. A binary
+// under comparison (CONDURE_BIN_UNDER_TEST) writes other lines: for it
+// this pauses foreignSettle, time for the step the line would show.
+func (s *testServer) awaitLogSince(t *testing.T, mark int, sub string) {
+	t.Helper()
+	if binPath != builtBin {
+		time.Sleep(foreignSettle)
+		return
+	}
+	s.waitLogSince(t, mark, sub)
+}
+
 // edgeServer is startServer, run against CONDURE_BIN_UNDER_TEST when set.
 func edgeServer(t *testing.T, extra ...string) *testServer {
 	t.Helper()
@@ -116,7 +132,7 @@ func TestEdgeStreamTimeoutSlowHead(t *testing.T) {
 		c := s.dial()
 		for _, part := range []string{"GET /slow HTTP/1.1\r\n", "Host: x\r\n", "\r\n"} {
 			c.Write([]byte(part))
-			time.Sleep(600 * time.Millisecond) // 1.2 s in all, under 1 s between bytes
+			time.Sleep(600 * time.Millisecond) // the subject: 1.2 s in all, under 1 s between bytes
 		}
 		req := recv(t, h, "")
 		newSession(t, h, req).respond(200, "OK", "slow", false)
@@ -126,6 +142,8 @@ func TestEdgeStreamTimeoutSlowHead(t *testing.T) {
 	})
 	t.Run("stalled_head_is_cut", func(t *testing.T) {
 		c := s.dial()
+		// The subject: silent a while first, so the cut measured from the
+		// byte shows the timer restarted on it.
 		time.Sleep(300 * time.Millisecond)
 		c.Write([]byte("GET /stall HTTP/1.1\r\n"))
 		closedWithin(t, c, 700*time.Millisecond, 2*time.Second)
@@ -136,7 +154,7 @@ func TestEdgeStreamTimeoutSlowHead(t *testing.T) {
 		go func() {
 			c.Write([]byte("GET /endless HTTP/1.1\r\n"))
 			for i := 0; i < 30; i++ {
-				time.Sleep(400 * time.Millisecond)
+				time.Sleep(400 * time.Millisecond) // the subject: a line every 400 ms, under the stream timeout
 				if _, err := c.Write([]byte("X-A: b\r\n")); err != nil {
 					return
 				}
@@ -180,7 +198,7 @@ func TestEdgeReqModeIgnoresStreamTimeout(t *testing.T) {
 	br := bufio.NewReader(c)
 	fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
 	r := recvReq(t, h)
-	time.Sleep(1500 * time.Millisecond)
+	time.Sleep(1500 * time.Millisecond) // the subject: the handler takes longer than --stream-timeout
 	h.Reply(r, map[string]any{"code": 200, "reason": "OK", "body": "late"})
 	if _, body := readResponse(t, br, "GET"); body != "late" {
 		t.Fatalf("body %q", body)
@@ -220,11 +238,14 @@ func TestEdgeHandlerToldOfEarlyAbort(t *testing.T) {
 			fmt.Fprint(c, tc.req)
 			req := recv(t, h, "")
 			ss := newSession(t, h, req)
+			seen := "client FIN"
 			if tc.reset {
 				c.(*net.TCPConn).SetLinger(0)
+				seen = "client reset"
 			}
+			mark := s.logMark()
 			c.Close()
-			time.Sleep(200 * time.Millisecond) // the server has seen it
+			s.awaitLogSince(t, mark, seen) // the server has seen it
 			ss.send(tc.first)
 			p := recv(t, h, "cancel")
 			if str(p, "id") != ss.id {
@@ -347,8 +368,9 @@ func TestEdgeHalfClosedRequestIsServed(t *testing.T) {
 			for i := 0; i <= tc.pipelined; i++ {
 				ss := newSession(t, h, recv(t, h, ""))
 				if tc.keepAlive {
+					mark := s.logMark()
 					ss.send(map[string]any{"type": "keep-alive"})
-					time.Sleep(100 * time.Millisecond)
+					s.awaitLogSince(t, mark, "conn "+ss.id+": handle packet: keep-alive")
 				}
 				for j, part := range tc.parts {
 					if j == 0 {
@@ -553,10 +575,17 @@ func TestEdgeClientAbortIsNoticed(t *testing.T) {
 			t.Fatalf("cancel %v after %v", p, time.Since(start))
 		}
 	}
+	// handlerKnown sends a keep-alive and waits until the server took it:
+	// the session has a handler address to send a cancel to.
+	handlerKnown := func(t *testing.T, ss *session) {
+		t.Helper()
+		mark := s.logMark()
+		ss.send(map[string]any{"type": "keep-alive"})
+		s.waitLogSince(t, mark, "conn "+ss.id+": handle packet: keep-alive")
+	}
 	t.Run("reset_while_waiting", func(t *testing.T) {
 		c, ss := get(t)
-		ss.send(map[string]any{"type": "keep-alive"})
-		time.Sleep(100 * time.Millisecond)
+		handlerKnown(t, ss)
 		c.(*net.TCPConn).SetLinger(0)
 		c.Close()
 		cancelSoon(t, ss)
@@ -571,10 +600,16 @@ func TestEdgeClientAbortIsNoticed(t *testing.T) {
 	})
 	t.Run("close_then_response_write", func(t *testing.T) {
 		c, ss := get(t)
-		ss.send(map[string]any{"type": "keep-alive"})
-		time.Sleep(100 * time.Millisecond) // the handler is known
+		handlerKnown(t, ss)
+		mark := s.logMark()
 		c.Close()
-		expectNothing(t, h, 300*time.Millisecond) // a FIN alone may be a half-close
+		// A FIN alone may be a half-close: the server saw it and told the
+		// handler nothing (a cancel would have gone out with the line).
+		s.waitLogSince(t, mark, "client FIN")
+		expectNothing(t, h, 100*time.Millisecond)
+		if strings.Contains(s.log.String()[mark:], "client closed") {
+			t.Fatal("a FIN alone ended the session")
+		}
 		ss.respond(200, "OK", "anyone there?", true)
 		cancelSoon(t, ss)
 	})

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -26,21 +27,39 @@ func examplesDir(t *testing.T) string {
 	return dir
 }
 
-func startPython(t *testing.T, script string, args ...string) *exec.Cmd {
+// startPython runs an example handler; its stderr (the examples' log) is
+// returned.
+func startPython(t *testing.T, script string, args ...string) *syncBuffer {
 	t.Helper()
 	cmd := exec.Command(python, append([]string{filepath.Join(examplesDir(t), script)}, args...)...)
-	cmd.Stderr = &syncBuffer{}
+	stderr := &syncBuffer{}
+	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	return cmd
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		if t.Failed() {
+			t.Logf("%s stderr:\n%s", script, stderr.String())
+		}
+	})
+	return stderr
+}
+
+// waitOutput waits until a handler process's output contains sub.
+func waitOutput(t *testing.T, out *syncBuffer, sub string) {
+	t.Helper()
+	if !eventually(t, 10*time.Second, func() bool { return strings.Contains(out.String(), sub) }) {
+		t.Fatalf("the handler did not say %q: %q", sub, out.String())
+	}
 }
 
 func TestPythonBasicHandler(t *testing.T) {
 	s := startServer(t)
-	startPython(t, "basichandler.py", "--spec", s.base)
-	time.Sleep(time.Second) // the handler's slow-joiner pause
+	// The handler says it is connected after its own slow-joiner pause:
+	// from then on its responses reach the server.
+	waitOutput(t, startPython(t, "basichandler.py", "--spec", s.base), "stream mode: connected")
 
 	c := s.dial()
 	br := bufio.NewReader(c)
@@ -81,7 +100,9 @@ func TestPythonPrintreqSendresp(t *testing.T) {
 		cmd.Process.Kill()
 		cmd.Wait()
 	})
-	time.Sleep(time.Second)
+	// No wait for printreq.py: the server holds each request until a
+	// handler's PULL connects, and sendresp.py makes its own slow-joiner
+	// pause before it publishes.
 	for i := 0; i < 2; i++ {
 		c := s.dial()
 		fmt.Fprintf(c, "GET /%d HTTP/1.1\r\nHost: localhost\r\n\r\n", i)

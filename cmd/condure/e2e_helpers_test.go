@@ -25,9 +25,13 @@ import (
 
 var binPath string
 
+// builtBin is this package's build of the server (binPath until a test
+// points it at another binary).
+var builtBin string
+
 func TestMain(m *testing.M) {
 	if mode := os.Getenv("CONDURE_E2E_HANDLER"); mode != "" {
-		// Re-executed as a separate handler process (see runHandlerProcess).
+		// Re-executed as a separate handler process (see startHandlerProcess).
 		os.Exit(handlerProcess(mode))
 	}
 	dir, err := os.MkdirTemp("", "condure-e2e")
@@ -35,6 +39,7 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	binPath = filepath.Join(dir, "condure")
+	builtBin = binPath
 	args := []string{"build", "-o", binPath}
 	if raceBuild {
 		args = append(args, "-race")
@@ -276,15 +281,32 @@ func readAllUntilClose(t *testing.T, c net.Conn) string {
 	return string(b)
 }
 
+// pollInterval is how often eventually looks: short next to any deadline,
+// long enough not to load a shared machine.
+const pollInterval = 20 * time.Millisecond
+
+// eventually polls cond until it holds, at most timeout, and reports
+// whether it did. It is the wait for a state that announces itself by no
+// event the test can block on (a log line in a buffer, a /proc reading, a
+// counter); it does not fail the test itself, so the caller says what was
+// missing.
+func eventually(t *testing.T, timeout time.Duration, cond func() bool) bool {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(pollInterval)
+	}
+	return true
+}
+
 // waitLog waits until the server's output contains s.
 func (s *testServer) waitLog(sub string) {
 	s.t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !strings.Contains(s.log.String(), sub) {
-		if time.Now().After(deadline) {
-			s.t.Fatalf("log line %q not found", sub)
-		}
-		time.Sleep(20 * time.Millisecond)
+	if !eventually(s.t, 5*time.Second, func() bool { return strings.Contains(s.log.String(), sub) }) {
+		s.t.Fatalf("log line %q not found", sub)
 	}
 }
 

@@ -282,20 +282,18 @@ func TestDrainTimeout(t *testing.T) {
 // waitRefused waits until connecting to addr is refused.
 func waitRefused(t *testing.T, addr string) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	if !eventually(t, 5*time.Second, func() bool {
 		c, err := net.Dial("tcp", addr)
-		if err != nil {
-			if !errors.Is(err, syscall.ECONNREFUSED) {
-				t.Fatalf("dial: %v", err)
-			}
-			return
+		if err == nil {
+			c.Close()
+			return false
 		}
-		c.Close()
-		if time.Now().After(deadline) {
-			t.Fatal("still accepting connections while draining")
+		if !errors.Is(err, syscall.ECONNREFUSED) {
+			t.Fatalf("dial: %v", err)
 		}
-		time.Sleep(20 * time.Millisecond)
+		return true
+	}) {
+		t.Fatal("still accepting connections while draining")
 	}
 }
 

@@ -319,9 +319,8 @@ func startPushpin(t *testing.T, org *origin) *pushpinInstance {
 	// service a moment after both say "started" ("Accept service
 	// unavailable" before that).
 	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
-	deadline := time.Now().Add(20 * time.Second)
 	var lastErr error
-	for {
+	if !eventually(t, 20*time.Second, func() bool {
 		select {
 		case <-p.exited:
 			t.Fatalf("pushpin exited during startup: %v", p.cmd.ProcessState)
@@ -339,15 +338,14 @@ func startPushpin(t *testing.T, org *origin) *pushpinInstance {
 		if err == nil {
 			resp.Body.Close() // a held stream: the headers are enough
 			if resp.StatusCode == 200 {
-				break
+				return true
 			}
 			err = fmt.Errorf("hold status %d", resp.StatusCode)
 		}
 		lastErr = err
-		if time.Now().After(deadline) {
-			t.Fatalf("pushpin not ready after 20 s: %v", lastErr)
-		}
-		time.Sleep(100 * time.Millisecond)
+		return false
+	}) {
+		t.Fatalf("pushpin not ready after 20 s: %v", lastErr)
 	}
 	return p
 }
@@ -516,20 +514,21 @@ func openStream(t *testing.T, p *pushpinInstance, channel string) *streamClient 
 
 // waitFor waits until the stream body received so far equals want.
 func (s *streamClient) waitFor(want string, d time.Duration) bool {
-	deadline := time.Now().Add(d)
-	for {
+	var got string
+	var err error
+	eventually(s.t, d, func() bool {
 		s.mu.Lock()
-		got, err := s.got.String(), s.err
+		got, err = s.got.String(), s.err
 		s.mu.Unlock()
-		if got == want {
-			return true
-		}
-		if err != nil || !strings.HasPrefix(want, got) || time.Now().After(deadline) {
-			s.t.Errorf("stream body %q (error %v), want %q; raw bytes %s", got, err, want, s.raw)
-			return false
-		}
-		time.Sleep(20 * time.Millisecond)
+		// Settled: the body only grows, so one that strayed from want
+		// never comes back to it.
+		return got == want || err != nil || !strings.HasPrefix(want, got)
+	})
+	if got == want {
+		return true
 	}
+	s.t.Errorf("stream body %q (error %v), want %q; raw bytes %s", got, err, want, s.raw)
+	return false
 }
 
 // publishAndExpect publishes content on channel and waits for it on s
@@ -538,17 +537,7 @@ func (s *streamClient) waitFor(want string, d time.Duration) bool {
 func publishAndExpect(t *testing.T, p *pushpinInstance, s *streamClient, channel, prefix, content string) {
 	t.Helper()
 	p.publish(t, channel, content)
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		s.mu.Lock()
-		got := s.got.String()
-		s.mu.Unlock()
-		if got == prefix+content {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	s.waitFor(prefix+content, 0)
+	s.waitFor(prefix+content, 5*time.Second)
 }
 
 func TestPushpin(t *testing.T) {

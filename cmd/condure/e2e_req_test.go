@@ -174,12 +174,13 @@ func TestReqUnknownAndStaleIDs(t *testing.T) {
 	fmt.Fprintf(c, "GET /2 HTTP/1.1\r\nHost: x\r\n\r\n")
 	r2 := recvReq(t, h)
 	// Replies to the previous (stale) id and to an unknown one are dropped,
-	// as are non-data packets; the real reply then goes through.
+	// as are non-data packets; the real reply then goes through. One
+	// connection keeps them in order: the server has handled the others
+	// before it sees the real reply.
 	h.Reply(r2, map[string]any{"id": r1.Packet["id"], "code": 200, "reason": "OK", "body": "stale"})
 	h.Reply(r2, map[string]any{"id": "0-9999-ff", "code": 200, "reason": "OK", "body": "unknown"})
 	h.Reply(r2, map[string]any{"type": "keep-alive"})
 	h.Reply(r2, map[string]any{"type": "cancel"})
-	time.Sleep(200 * time.Millisecond)
 	h.Reply(r2, map[string]any{"code": 200, "reason": "OK", "body": "second"})
 	if _, body := readResponse(t, br, "GET"); body != "second" {
 		t.Fatalf("got %q", body)
@@ -240,22 +241,27 @@ func TestReqExampleHandlers(t *testing.T) {
 		t.Fatalf("build: %v %s", err, out)
 	}
 	for _, tc := range []struct {
-		name string
-		cmd  func(spec string) *exec.Cmd
+		name  string
+		cmd   func(spec string) *exec.Cmd
+		ready string // what the handler logs once its socket is connecting
 	}{
 		{"python", func(spec string) *exec.Cmd {
 			return exec.Command(python, filepath.Join(examplesDir(t), "basichandler.py"), "--req", "--spec", spec)
-		}},
-		{"go", func(spec string) *exec.Cmd { return exec.Command(goHandler, "--spec", spec) }},
+		}, "req mode: REP connected"},
+		{"go", func(spec string) *exec.Cmd { return exec.Command(goHandler, "--spec", spec) }, "req handler connected"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := startReqServer(t)
 			cmd := tc.cmd(s.reqSpec)
+			stderr := &syncBuffer{}
+			cmd.Stderr = stderr
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-			time.Sleep(500 * time.Millisecond)
+			// Up; a request sent before its connection completes waits
+			// in the server for it.
+			waitOutput(t, stderr, tc.ready)
 			c := s.dialReq()
 			br := bufio.NewReader(c)
 			data := bytes.Repeat([]byte("x"), 5000)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 	"net"
@@ -105,11 +106,13 @@ func TestHandlerExpiry(t *testing.T) {
 		t.Fatalf("got %q", all)
 	}
 	recv(t, h, "cancel") // in case the handler is alive after all
-	// Keep-alives from the handler keep a session alive past the expiry.
+	// Keep-alives from the handler keep a session alive past the expiry:
+	// the handler's silences (the subject) are well under the 1 s expiry,
+	// and add up to well over it.
 	c3 := s.dial()
 	fmt.Fprintf(c3, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
 	ss := newSession(t, h, recv(t, h, ""))
-	for i := 0; i < 6; i++ {
+	for i := 0; i < 4; i++ {
 		time.Sleep(400 * time.Millisecond)
 		ss.send(map[string]any{"type": "keep-alive"})
 	}
@@ -143,7 +146,9 @@ func TestStreamTimeoutClosesInactiveClient(t *testing.T) {
 	c := s.dial()
 	fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
 	ss := newSession(t, h, recv(t, h, ""))
-	// Handler packets do not count as client activity (§4.5).
+	// Handler packets do not count as client activity (§4.5): the
+	// handler speaks every 200 ms (the subject) while the client is silent
+	// past --stream-timeout.
 	for i := 0; i < 4; i++ {
 		ss.send(map[string]any{"type": "keep-alive"})
 		time.Sleep(200 * time.Millisecond)
@@ -282,7 +287,8 @@ func TestHandlerPacketValidation(t *testing.T) {
 // handlerProcess runs in a re-executed test binary as a separate handler
 // process. Mode "start": answer the first request with a streamed response,
 // hand the session off, print "<id> <next seq>" and exit. Mode "resume":
-// resume session $ID at seq $SEQ and finish the response.
+// resume session $ID at seq $SEQ and finish the response. Either exits
+// when its stdin closes (see startHandlerProcess).
 func handlerProcess(mode string) int {
 	base, id := os.Getenv("CONDURE_E2E_BASE"), os.Getenv("CONDURE_E2E_ID")
 	h, err := zhttptest.DialHandler(base, id, "condure")
@@ -325,20 +331,45 @@ func handlerProcess(mode string) int {
 		}
 		h.Send(map[string]any{"id": sid, "seq": seq + 2, "body": "part3"})
 	}
-	time.Sleep(200 * time.Millisecond) // let the PUB deliver before exit
+	// Closing drops what the PUB has not delivered yet: stay until the
+	// parent, which sees the effect of our last packet, closes our stdin.
+	io.Copy(io.Discard, os.Stdin)
 	return 0
 }
 
-func runHandlerProcess(t *testing.T, mode, base, id string, env ...string) string {
+// startHandlerProcess starts a handler process (handlerProcess) in mode.
+// finish closes its stdin, which lets it exit, waits for that and returns
+// what it printed; call it once the effect of its last packet was seen.
+func startHandlerProcess(t *testing.T, mode, base, id string, env ...string) (finish func() string) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), "CONDURE_E2E_HANDLER="+mode, "CONDURE_E2E_BASE="+base, "CONDURE_E2E_ID="+id)
 	cmd.Env = append(cmd.Env, env...)
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("handler process %s: %v (%s)", mode, err, out)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	stdin, err := cmd.StdinPipe()
+	if err == nil {
+		err = cmd.Start()
 	}
-	return strings.TrimSpace(string(out))
+	if err != nil {
+		t.Fatalf("handler process %s: %v", mode, err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() { cmd.Process.Kill() })
+	return func() string {
+		t.Helper()
+		stdin.Close()
+		select {
+		case err := <-exited:
+			if err != nil {
+				t.Fatalf("handler process %s: %v (%s)", mode, err, stderr.String())
+			}
+		case <-time.After(15 * time.Second):
+			t.Fatalf("handler process %s did not exit", mode)
+		}
+		return strings.TrimSpace(stdout.String())
+	}
 }
 
 func TestHandoffBetweenHandlerProcesses(t *testing.T) {
@@ -363,16 +394,16 @@ func TestHandoffBetweenHandlerProcesses(t *testing.T) {
 				}
 				got <- string(b)
 			}()
-			done := make(chan string, 1)
-			go func() { done <- runHandlerProcess(t, "start", s.base, tc.idA) }()
-			time.Sleep(500 * time.Millisecond) // handler A connected
+			// The request waits in the server until A's PULL connects.
+			finishA := startHandlerProcess(t, "start", s.base, tc.idA)
 			fmt.Fprintf(c, "GET /live HTTP/1.1\r\nHost: x\r\n\r\n")
-			fields := strings.Fields(<-done) // A handed off and exited
+			// A's last packet was answered (handoff-proceed): it may go.
+			fields := strings.Fields(finishA()) // A handed off and exited
 			if len(fields) != 2 {
 				t.Fatalf("handler A printed %v", fields)
 			}
-			time.Sleep(300 * time.Millisecond) // the session sits paused
-			runHandlerProcess(t, "resume", s.base, tc.idB, "CONDURE_E2E_SID="+fields[0], "CONDURE_E2E_SEQ="+fields[1])
+			// The session sits paused while B starts.
+			finishB := startHandlerProcess(t, "resume", s.base, tc.idB, "CONDURE_E2E_SID="+fields[0], "CONDURE_E2E_SEQ="+fields[1])
 			select {
 			case body := <-got:
 				if body != "part1-part2-part3" {
@@ -381,6 +412,7 @@ func TestHandoffBetweenHandlerProcesses(t *testing.T) {
 			case <-time.After(10 * time.Second):
 				t.Fatal("response not finished")
 			}
+			finishB()
 		})
 	}
 }

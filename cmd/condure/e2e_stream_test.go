@@ -296,8 +296,9 @@ func TestStreamClientDisconnectSendsCancel(t *testing.T) {
 	fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
 	req := recv(t, h, "")
 	ss := newSession(t, h, req)
+	mark := s.logMark()
 	ss.send(map[string]any{"type": "keep-alive"})
-	time.Sleep(100 * time.Millisecond)
+	s.waitLogSince(t, mark, "conn "+ss.id+": handle packet: keep-alive") // the handler is known
 	// A reset: a FIN alone is a half-close, served (e2e_edge_test.go).
 	c.(*net.TCPConn).SetLinger(0)
 	c.Close()
@@ -314,6 +315,7 @@ func TestStreamClientDisconnectBeforeHandlerAnswers(t *testing.T) {
 	// Fill both slots, reset both clients before any handler packet: the
 	// slots must be freed at once (§12 #3), so new clients are served. (A
 	// FIN alone is a half-close: the request is still served.)
+	mark := s.logMark()
 	for i := 0; i < 2; i++ {
 		c := s.dial()
 		fmt.Fprintf(c, "GET /gone HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -321,7 +323,9 @@ func TestStreamClientDisconnectBeforeHandlerAnswers(t *testing.T) {
 		c.(*net.TCPConn).SetLinger(0)
 		c.Close()
 	}
-	time.Sleep(200 * time.Millisecond)
+	if !eventually(t, 5*time.Second, func() bool { return strings.Count(s.log.String()[mark:], "client reset") >= 2 }) {
+		t.Fatal("the server did not log both resets")
+	}
 	c := s.dial()
 	fmt.Fprintf(c, "GET /next HTTP/1.1\r\nHost: x\r\n\r\n")
 	req := recv(t, h, "")

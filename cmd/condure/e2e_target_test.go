@@ -208,11 +208,7 @@ func TestHandlerCreditsSaturate(t *testing.T) {
 // waitLogTimes waits until the server's output contains sub n times.
 func (s *testServer) waitLogTimes(sub string, n int) {
 	s.t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for strings.Count(s.log.String(), sub) < n {
-		if time.Now().After(deadline) {
-			s.t.Fatalf("log line %q not found %d times", sub, n)
-		}
-		time.Sleep(20 * time.Millisecond)
+	if !eventually(s.t, 5*time.Second, func() bool { return strings.Count(s.log.String(), sub) >= n }) {
+		s.t.Fatalf("log line %q not found %d times", sub, n)
 	}
 }

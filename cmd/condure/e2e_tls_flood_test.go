@@ -235,7 +235,7 @@ func floodCase(t *testing.T, hsCap, workers int, dur time.Duration, whole bool) 
 		}
 		worst = max(worst, hs)
 		probes++
-		time.Sleep(200 * time.Millisecond)
+		time.Sleep(200 * time.Millisecond) // the probes' pace through the flood's duration (the subject)
 	}
 	t.Logf("%d real clients served during the flood; slowest handshake %v", probes, worst.Round(time.Millisecond))
 	for what, f := range floods {
@@ -418,7 +418,7 @@ func TestTLSParkedHandshakesBounded(t *testing.T) {
 			t.Errorf("real client %d: handshake took %v, want < 1 s", i, hs)
 		}
 		worst = max(worst, hs)
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond) // the probes' pace through the 3 s of renewals (the subject)
 	}
 	f.close()
 	lives, errs := f.results()

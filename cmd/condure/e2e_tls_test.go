@@ -262,23 +262,18 @@ func (s *testServer) logMark() int { return len(s.log.String()) }
 // the (sub)test that fails otherwise.
 func (s *testServer) waitLogSince(t *testing.T, mark int, subs ...string) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	missing := ""
+	if !eventually(t, 5*time.Second, func() bool {
 		tail := s.log.String()[mark:]
-		missing := ""
 		for _, sub := range subs {
 			if !strings.Contains(tail, sub) {
 				missing = sub
-				break
+				return false
 			}
 		}
-		if missing == "" {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("log line %q not found in:\n%s", missing, tail)
-		}
-		time.Sleep(20 * time.Millisecond)
+		return true
+	}) {
+		t.Fatalf("log line %q not found in:\n%s", missing, s.log.String()[mark:])
 	}
 }
 
@@ -1013,7 +1008,7 @@ func TestTLSBadInput(t *testing.T) {
 				if _, err := trickle.Write(hello[i : i+1]); err != nil {
 					return
 				}
-				time.Sleep(200 * time.Millisecond)
+				time.Sleep(200 * time.Millisecond) // the subject: progress too slow to finish in time
 			}
 		}()
 		type res struct {
@@ -1046,11 +1041,10 @@ func TestTLSBadInput(t *testing.T) {
 		// The three expire within one timer tick of each other; the lines
 		// may land a moment after the clients saw their connections close.
 		n := 0
-		for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-			if n = strings.Count(s.log.String()[m:], "tls handshake timed out"); n >= 3 {
-				break
-			}
-		}
+		eventually(t, 3*time.Second, func() bool {
+			n = strings.Count(s.log.String()[m:], "tls handshake timed out")
+			return n >= 3
+		})
 		if n != 3 {
 			t.Errorf("%d handshake time-outs logged, want 3", n)
 		}

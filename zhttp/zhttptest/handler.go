@@ -27,12 +27,17 @@ type Handler struct {
 	router   *zmq.Socket
 	pub      *zmq.Socket
 	poller   *zmq.Poller
-	monitors []*zmq.Socket // bound handler: connections accepted by PULL and ROUTER
+	monitors []*zmq.Socket // handshakes done by PULL and ROUTER's connections
 }
 
+// handshakeTimeout bounds the wait of a dialling handler for its
+// connections to the server: generous, for a loaded machine.
+const handshakeTimeout = 5 * time.Second
+
 // DialHandler connects a handler to the stream endpoints of base (the
-// server's --zclient-stream) and waits briefly so the server's SUB
-// subscription reaches the PUB (the slow-joiner rule).
+// server's --zclient-stream) and waits until its PULL and ROUTER are
+// connected and the server's SUB subscription reached the PUB (the
+// slow-joiner rule).
 func DialHandler(base, id, instance string) (*Handler, error) {
 	return dialHandler(base, id, instance, false, 0)
 }
@@ -84,8 +89,9 @@ func dialHandler(base, id, instance string, bind bool, hwm int) (*Handler, error
 			h.router.SetRcvhwm(hwm)
 		}
 	}
-	if bind && err == nil {
-		// Bound: count the server's connections (WaitSubscribers).
+	if err == nil {
+		// Watch the connections' handshakes: a bound handler counts the
+		// server's (WaitSubscribers), a dialling one waits for its own.
 		for i, s := range []*zmq.Socket{h.pull, h.router} {
 			ep := fmt.Sprintf("inproc://handler-monitor-%d", i)
 			var m *zmq.Socket
@@ -114,26 +120,24 @@ func dialHandler(base, id, instance string, bind bool, hwm int) (*Handler, error
 	h.poller.Add(h.router, zmq.POLLIN)
 	// Slow joiner: what a PUB sends before the server's subscription
 	// reaches it is dropped, so wait for that subscription (a frame of 1
-	// followed by the topic "<instance> "); then give any other workers'
-	// subscriptions (connect mode) a moment.
+	// followed by the topic "<instance> "), and for PULL and ROUTER to be
+	// connected: the server's one SUB, PUSH and ROUTER are bound, so one
+	// of each. Then a packet published reaches the server, and the server
+	// can route what follows to our ROUTER.
 	// A bound handler (server in connect mode) has no server yet: the
-	// caller waits after starting it.
+	// caller waits after starting it (WaitSubscribers, WaitSubscribed).
 	if !bind {
-		h.pub.SetRcvtimeo(5 * time.Second)
-		for {
-			sub, err := h.pub.RecvBytes(0)
-			if err != nil || (len(sub) > 0 && sub[0] == 1 && string(sub[1:]) == instance+" ") {
-				break
-			}
+		if err := h.WaitSubscribers(1, handshakeTimeout); err != nil {
+			h.Close()
+			return nil, fmt.Errorf("connecting to %s: %w", base, err)
 		}
-		time.Sleep(50 * time.Millisecond)
 	}
 	return h, nil
 }
 
 // WaitSubscribers waits until n subscriptions to the server's instance
-// reached the PUB and (a bound handler) n connections reached PULL and ROUTER:
-// one of each per worker of a server in connect mode. Packets published
+// reached the PUB and n connections of PULL and ROUTER completed their
+// handshakes: one of each per worker of a server in connect mode. Packets published
 // from then on are delivered, and the server can send to us.
 func (h *Handler) WaitSubscribers(n int, timeout time.Duration) error {
 	for _, m := range h.monitors {
@@ -384,7 +388,8 @@ type ReqRequest struct {
 	envelope [][]byte
 }
 
-// DialReqHandler connects to a server's bound req spec.
+// DialReqHandler connects to a server's bound req spec and waits until the
+// connection's handshake is done.
 func DialReqHandler(spec string) (*ReqHandler, error) { return reqHandler(spec, false) }
 
 // BindReqHandler binds spec, for a server run with --zclient-connect.
@@ -396,18 +401,35 @@ func reqHandler(spec string, bind bool) (*ReqHandler, error) {
 		return nil, err
 	}
 	h := &ReqHandler{ctx: ctx}
+	var mon *zmq.Socket
 	if h.router, err = ctx.NewSocket(zmq.ROUTER); err == nil {
 		if bind {
+			// A server connecting later queues its requests until the
+			// connection is made: nothing to wait for.
 			err = h.router.Bind(spec)
-		} else {
-			err = h.router.Connect(spec)
+		} else if err = h.router.Monitor("inproc://req-monitor", zmq.EVENT_HANDSHAKE_SUCCEEDED); err == nil {
+			if mon, err = ctx.NewSocket(zmq.PAIR); err == nil {
+				if err = mon.Connect("inproc://req-monitor"); err == nil {
+					err = h.router.Connect(spec)
+				}
+			}
 		}
+	}
+	if err == nil && mon != nil {
+		mon.SetRcvtimeo(handshakeTimeout)
+		if _, _, _, err = mon.RecvEvent(0); err != nil {
+			err = fmt.Errorf("connecting to %s: %w", spec, err)
+		}
+	}
+	if mon != nil { // done with it: stop the events before their reader goes
+		h.router.Monitor("", 0)
+		mon.SetLinger(0)
+		mon.Close()
 	}
 	if err != nil {
 		h.Close()
 		return nil, err
 	}
-	time.Sleep(100 * time.Millisecond)
 	return h, nil
 }
 

@@ -155,7 +155,8 @@ type Worker struct {
 	atMax     [2]bool   // accepting paused at maxconn, per mode
 	fdBackoff time.Time // accepting paused after EMFILE until then
 
-	conns    *reactor.Slab[conn]
+	conns    *reactor.Slab[conn]    // client connections (conn.go, transport.go)
+	sessions *reactor.Slab[session] // ZHTTP sessions, named by their ids (session.go)
 	timers   *reactor.TimerWheel
 	bufs     *bufPool
 	bodyBufs *bufPool // req mode: head + whole body
@@ -211,6 +212,7 @@ type Worker struct {
 	tlsScratch []byte
 	plain      []byte
 	cipher     []byte
+	tlsIov     [][]byte // encryptTLS's result
 
 	// Drain (drain.go): requested, begun on this thread, Drained closed.
 	drainReq  atomic.Bool
@@ -267,8 +269,11 @@ func (w *Worker) setup() error {
 		}
 	}
 	w.conns = reactor.NewSlab[conn](capacity)
+	// One session slot per connection: HTTP/1 and WebSocket connections
+	// carry at most one session at a time.
+	w.sessions = reactor.NewSlab[session](capacity)
 	w.start = time.Now()
-	w.timers = reactor.NewTimerWheel(capacity*timersPerConn, 0)
+	w.timers = reactor.NewTimerWheel(capacity*connTimers+capacity, 0)
 	w.bufs = newBufPool(o.BufferSize)
 	w.bodyBufs = newBufPool(o.BufferSize + o.BodyBufferSize)
 	w.addrs = newAddrTable()
@@ -287,7 +292,7 @@ func (w *Worker) setup() error {
 	if o.KeepAliveInterval > 0 {
 		cycle = o.KeepAliveInterval
 	}
-	w.kaSweeps, w.kaTicks = keepAliveSchedule(w.conns.Cap(), cycle)
+	w.kaSweeps, w.kaTicks = keepAliveSchedule(w.sessions.Cap(), cycle)
 	w.sessionTicks = sessionTimeoutTicks
 	if o.SessionTimeout > 0 {
 		w.sessionTicks = uint64(max(o.SessionTimeout/tickDur, 1))
@@ -607,12 +612,12 @@ func (w *Worker) reqMessage(frames [][]byte) {
 		return
 	}
 	for i := range p.IDs {
-		slot, ok := w.lookup(p.IDs[i].ID)
+		ss, ok := w.lookup(p.IDs[i].ID)
 		if !ok {
 			continue // unknown or stale id
 		}
-		if c := w.conns.Get(slot); c.state == stReqAwait {
-			w.reqReply(slot, c, p)
+		if s := w.sessions.Get(ss); s.phase == stReqAwait {
+			w.reqReply(ss, s, w.conns.Get(s.conn), p)
 		}
 	}
 }
@@ -646,44 +651,44 @@ func (w *Worker) handlerMessage(msg []byte) {
 	}
 	for i := range p.IDs {
 		id := &p.IDs[i]
-		slot, ok := w.lookup(id.ID)
+		ss, ok := w.lookup(id.ID)
 		if !ok {
 			// Unknown or stale id: dropped silently (reference.md §2.4), unless
 			// its session ended before this handler spoke (ended.go).
 			w.cancelEnded(p, id)
 			continue
 		}
-		if c := w.conns.Get(slot); !c.has(fReq) {
-			w.handlerPacket(slot, c, p, id)
+		if s := w.sessions.Get(ss); s.kind != kindReq {
+			w.handlerPacket(ss, s, w.conns.Get(s.conn), p, id)
 		}
 	}
 }
 
 // lookup finds the session an id names: "<worker>-<slot>-<counter hex>".
 func (w *Worker) lookup(id []byte) (int32, bool) {
-	s, counter, ok := w.parseID(id)
-	if !ok || !w.conns.InUse(s) {
+	ss, counter, ok := w.parseID(id)
+	if !ok || !w.sessions.InUse(ss) {
 		return 0, false
 	}
-	c := w.conns.Get(s)
-	if c.idCounter != counter || c.state == stRecvHeader {
+	s := w.sessions.Get(ss)
+	if s.idCounter != counter || s.phase == stRecvHeader {
 		return 0, false
 	}
-	return s, true
+	return ss, true
 }
 
 // parseID reads an id of this worker (zhttp.SessionID), with slot within
 // the slab.
 func (w *Worker) parseID(id []byte) (int32, uint64, bool) {
 	sid, ok := zhttp.ParseSessionID(id)
-	if !ok || sid.Worker != w.idx || int(sid.Slot) >= w.conns.Cap() {
+	if !ok || sid.Worker != w.idx || int(sid.Slot) >= w.sessions.Cap() {
 		return 0, 0, false
 	}
 	return sid.Slot, sid.Counter, true
 }
 
 // appendID writes a session's id into w.idBuf.
-func (w *Worker) appendID(slot int32, c *conn) []byte { return w.idText(slot, c.idCounter) }
+func (w *Worker) appendID(ss int32, s *session) []byte { return w.idText(ss, s.idCounter) }
 
 // idText writes the id of a session (zhttp.SessionID) into w.idBuf.
 func (w *Worker) idText(slot int32, counter uint64) []byte {
@@ -703,9 +708,9 @@ func (w *Worker) shutdown() {
 	}
 	w.listeners = nil
 	w.batch = w.batch[:0]
-	for slot := int32(0); slot < int32(w.conns.Cap()); slot++ {
-		if w.conns.InUse(slot) && batchable(w.conns.Get(slot)) {
-			w.batch = append(w.batch, slot)
+	for ss := int32(0); ss < int32(w.sessions.Cap()); ss++ {
+		if w.sessions.InUse(ss) && batchable(w.sessions.Get(ss)) {
+			w.batch = append(w.batch, ss)
 		}
 	}
 	if len(w.batch) > 0 {
@@ -740,17 +745,12 @@ func (w *Worker) teardown() {
 	}
 }
 
-// timerFired dispatches an expired connection timer.
+// timerFired dispatches an expired timer: a connection's (conn.go) or a
+// session's.
 func (w *Worker) timerFired(id int32) {
-	slot := id / timersPerConn
-	if !w.conns.InUse(slot) {
+	if n := int32(w.conns.Cap()) * connTimers; id >= n {
+		w.sessionExpired(id - n)
 		return
 	}
-	c := w.conns.Get(slot)
-	switch id % timersPerConn {
-	case timerSession:
-		w.sessionExpired(slot, c)
-	case timerStream:
-		w.streamTimedOut(slot, c)
-	}
+	w.connTimerFired(id/connTimers, id%connTimers)
 }

@@ -385,7 +385,7 @@ func (w *Worker) routerSend(name, p []byte) bool {
 	if logging.Enabled(logging.LevelTrace) {
 		logging.Trace(targetServer, "OUT stream to %s %q", name, p)
 	}
-	switch err := w.zs.OutStream.Send(name, emptyFrame, p); err {
+	switch err := w.fx.sendRouter(name, p); err {
 	case nil:
 	case zmqio.ErrWouldBlock:
 		return false
@@ -405,7 +405,7 @@ func (w *Worker) sendRequest(p []byte) bool {
 	if logging.Enabled(logging.LevelTrace) {
 		logging.Trace(targetServer, "OUT stream %q", p)
 	}
-	switch err := w.zs.Out.Send(p); err {
+	switch err := w.fx.sendPush(p); err {
 	case nil:
 	case zmqio.ErrWouldBlock:
 		w.block(gateOut)
@@ -425,7 +425,7 @@ func (w *Worker) sendReq(p []byte) bool {
 	if logging.Enabled(logging.LevelTrace) {
 		logging.Trace(targetServer, "OUT req %q", p)
 	}
-	switch err := w.zs.Req.Send(emptyFrame, p); err {
+	switch err := w.fx.sendReq(p); err {
 	case nil:
 	case zmqio.ErrWouldBlock:
 		w.block(gateReq)

@@ -106,12 +106,12 @@ func (w *Worker) reject(ss int32, s *session, c *conn, err error) {
 // respondError writes a response of the server's own and closes after it.
 // A handler already involved is sent a cancel.
 func (w *Worker) respondError(ss int32, s *session, c *conn, code int, reason string) {
-	if s.addr != 0 && s.phase != stRecvHeader {
+	if s.addr != 0 && !s.isNew() {
 		w.cancel(ss, s)
 	}
 	s.addr = w.dropAddr(s.addr)
 	minor := int(s.minor)
-	if s.phase == stRecvHeader {
+	if s.isNew() {
 		minor = 1
 	}
 	w.finishWith(s, c, http1.AppendErrorResponse(w.head[:0], minor, code, reason))
@@ -120,9 +120,9 @@ func (w *Worker) respondError(ss int32, s *session, c *conn, code int, reason st
 // finishWith writes a complete response of the server's own and closes
 // after it.
 func (w *Worker) finishWith(s *session, c *conn, resp []byte) {
-	s.phase = stSendBody
+	s.toRespond()
 	s.flags |= fRespStarted | fRespLast | fCloseAfter
-	s.flags &^= fChunkedResp
+	s.framing = framingNone
 	w.iov = append(w.iov[:0], resp)
 	if w.write(s.conn, c, w.iov) {
 		w.finishIfDone(s.conn, c)
@@ -142,12 +142,12 @@ func (w *Worker) finishIfDone(cs int32, c *conn) bool {
 	if !ok {
 		return true
 	}
-	if s.phase == stWsFinished && c.wstart == c.wend {
+	if s.kind == kindWS && s.ws() == wsFinished && c.wstart == c.wend {
 		s.addr = w.dropAddr(s.addr)
 		w.closeConn(cs, c, false)
 		return false
 	}
-	if !s.has(fRespLast) || c.wstart < c.wend || s.phase != stSendBody {
+	if !s.has(fRespLast) || c.wstart < c.wend || !s.responding() {
 		return true
 	}
 	if s.has(fCloseAfter) || !s.has(fReqDone) || w.draining {
@@ -171,7 +171,7 @@ func (w *Worker) idleExpired(cs int32, c *conn) {
 	case c.has(fHandshake):
 		logging.Debug(targetConn, "worker %d: conn %d: tls handshake timed out", w.idx, cs)
 		w.closeConn(cs, c, false)
-	case has && s.phase == stReqAwait:
+	case has && s.kind == kindReq && s.req() == reqAwait:
 		logging.Debug(targetConn, "worker %d: conn %d: req timeout", w.idx, cs)
 		w.respondError(ss, s, c, 504, "Gateway Timeout")
 	case has && (w.bp.on[ss] == gateOut || w.bp.on[ss] == gateReq):
@@ -185,7 +185,7 @@ func (w *Worker) idleExpired(cs int32, c *conn) {
 		// runs on to 60 s after the connection became idle.
 		c.flags |= fHeadExtended
 		w.timers.Schedule(connTimer(cs, timerIdle), w.now+w.sessionTicks-w.streamTicks())
-	case !has || s.phase == stRecvHeader || s.phase == stReqBody:
+	case !has || s.isNew() || (s.kind == kindReq && s.req() == reqBody):
 		w.closeConn(cs, c, false)
 	case !s.has(fRespStarted):
 		logging.Debug(targetConn, "worker %d: conn %d: handler timed out", w.idx, cs)

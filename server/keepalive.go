@@ -46,7 +46,7 @@ func keepAliveSchedule(slots int, cycle time.Duration) (sweeps int32, ticks uint
 // shutdown cancels: its handler is known and it is not paused for a handoff
 // (§12 #14: nothing is sent between handoff-proceed and the next packet).
 func batchable(s *session) bool {
-	return s.addr != 0 && s.phase != stRecvHeader && s.phase != stHandoff && !s.has(fHandoffPending)
+	return s.addr != 0 && !s.isNew() && !s.paused() && !s.has(fHandoffPending)
 }
 
 // sweepKeepAlives runs every kaTicks: it visits the next slice

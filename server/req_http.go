@@ -10,7 +10,10 @@ import (
 // included, goes to a handler as one packet over the DEALER, and the one
 // reply packet is the whole response.
 //
-//	recvHeader ─► startReqRequest ─► readReqBody ─► sendReqRequest ─► reqReply ─► writeBody ─► finishResponse
+//	new ─ startReqRequest ─► req-body ─ readReqBody ─ sendReqRequest ─► req-await ─ reqReply ─► send-body ─ writeBody ─► finishIfDone
+//
+// (reqPhase, phases.go; a request without a body goes from new to
+// req-await at once.)
 //
 // --req-timeout bounds each cycle (startIdle arms it); a body larger than
 // --body-buffer-size is refused with 413 at once (§12 #21).
@@ -68,7 +71,7 @@ func (w *Worker) startReqRequest(ss int32, s *session, c *conn, n int) {
 	} else {
 		s.bodyLeft = req.ContentLength
 	}
-	s.phase = stReqBody
+	s.toReq(reqBody)
 	w.readReqBody(ss, s, c)
 }
 
@@ -170,7 +173,7 @@ func (w *Worker) sendReqRequest(ss int32, s *session, c *conn, req *http1.Reques
 		return false
 	}
 	s.flags |= fReqDone
-	s.phase = stReqAwait
+	s.toReq(reqAwait)
 	return true
 }
 
@@ -196,16 +199,21 @@ func (w *Worker) reqReply(ss int32, s *session, c *conn, p *zhttp.Packet) {
 	if code == 204 || code == 304 {
 		rh.Framing = http1.FramingNone
 	}
-	if code == 204 || code == 304 || s.has(fHead) {
-		s.flags |= fNoBody
-	}
 	rh.Close = !s.has(fKeepAlive) || w.draining
 	if rh.Close {
 		s.flags |= fCloseAfter
 	}
-	s.flags |= fLengthResp | fRespStarted
-	s.respLeft = rh.ContentLength
-	s.phase = stSendBody
+	s.framing, s.respLeft = framingLength, rh.ContentLength
+	if code == 204 || code == 304 || s.has(fHead) {
+		s.framing = framingNone
+		if len(p.Body) > 0 {
+			// The body is dropped but counted as owed: the connection
+			// closes after the response, as it always has here.
+			s.flags |= fCloseAfter
+		}
+	}
+	s.flags |= fRespStarted
+	s.toReq(reqSendBody)
 	w.head = http1.AppendResponseHead(w.head[:0], &rh)
 	w.writeBody(ss, s, c, w.head, p.Body, true)
 }

@@ -1,33 +1,13 @@
 package server
 
 import (
+	"bytes"
+
 	"github.com/condure-go/condure/http1"
+	"github.com/condure-go/condure/internal/logging"
 	"github.com/condure-go/condure/websocket"
+	"github.com/condure-go/condure/zhttp"
 )
-
-// phase is where a session stands (reference.md §4.1, §4.3, §4.4).
-type phase uint8
-
-const (
-	stRecvHeader    phase = iota // request head parsed, its packet not sent yet (waiting on a gate, or being answered by the server)
-	stAwaitHandler               // request sent on PUSH; no handler packet yet
-	stRecvBody                   // handler known; forwarding the request body as credits allow
-	stAwaitResponse              // request complete; waiting for the response
-	stSendBody                   // response started; streaming it to the client
-	stHandoff                    // paused between handoff-proceed and the next handler packet (§4.7)
-	stReqBody                    // req mode: reading the whole request body (§4.3)
-	stReqAwait                   // req mode: request sent on the DEALER, waiting for the reply
-	stWsAwait                    // WebSocket request sent; waiting for the handler's 101 (§6.2)
-	stWsOpen                     // WebSocket open both ways
-	stWsPeerClosed               // client sent close: no more reading, waiting for the handler's close
-	stWsClosing                  // handler sent close: still forwarding client frames until the client's close
-	stWsFinished                 // both closes seen: the TCP connection closes once output is written
-)
-
-var phaseNames = [...]string{"recv-header", "await-handler", "recv-body", "await-response", "send-body", "handoff", "req-body", "req-await",
-	"ws-await", "ws-open", "ws-peer-closed", "ws-closing", "ws-finished"}
-
-func (p phase) String() string { return phaseNames[p] }
 
 // sessionKind is which machine runs a session.
 type sessionKind uint8
@@ -36,6 +16,16 @@ const (
 	kindStream sessionKind = iota // stream-mode HTTP (stream_http.go)
 	kindReq                       // req-mode HTTP (req_http.go)
 	kindWS                        // WebSocket (ws.go)
+)
+
+// framing is how a response's body bytes go to the client (§5.3).
+type framing uint8
+
+const (
+	framingNone    framing = iota // none: HEAD, 204, 304, or a response of the server's own, written whole
+	framingLength                 // Content-Length: respLeft counts down, never more is written (§12 #7)
+	framingChunked                // chunked, at most maxChunk per chunk
+	framingClose                  // as they come; the body ends when the connection closes (§12 #6)
 )
 
 // sessFlag is a flag of a session.
@@ -50,9 +40,6 @@ const (
 	fReqDone                             // request body fully read
 	fRespStarted                         // response head written
 	fRespLast                            // handler sent the last body part
-	fChunkedResp                         // response body is chunked
-	fLengthResp                          // response has a Content-Length (respLeft counts down)
-	fNoBody                              // response body bytes are discarded (HEAD, 204, 304)
 	fCloseAfter                          // close once the response is written
 	fHandoffPending                      // handoff-proceed owed once writes are flushed
 	// bits wsCtlShift and up: WebSocket control packets since the handler last spoke (ws.go)
@@ -79,11 +66,12 @@ type session struct {
 	hlen      int32            // head bytes at the start of bbuf
 	flags     sessFlag
 	kind      sessionKind
-	phase     phase
-	resume    phase  // phase to return to after a handoff
-	minor     uint8  // HTTP/1.minor of the request
-	wsOutOp   uint8  // WebSocket: opcode of the handler message being sent in parts, 0 = none
-	queued    uint16 // WebSocket: handler messages waiting in the write buffer
+	phase     uint8   // the kind's phase type (phases.go); written by toStream, toReq, toWS only
+	resume    uint8   // phase to return to after a handoff
+	minor     uint8   // HTTP/1.minor of the request
+	wsOutOp   uint8   // WebSocket: opcode of the handler message being sent in parts, 0 = none
+	framing   framing // how response body bytes are written
+	queued    uint16  // WebSocket: handler messages waiting in the write buffer
 	wsAccept  [28]byte
 }
 
@@ -135,3 +123,58 @@ func (w *Worker) freeSession(c *conn, ss int32, s *session) {
 // connTimer and sessTimer are timer ids.
 func connTimer(cs int32, kind int32) int32 { return cs*connTimers + kind }
 func (w *Worker) sessTimer(ss int32) int32 { return int32(w.conns.Cap())*connTimers + ss }
+
+// handlerPacket applies one handler packet to the stream-mode or WebSocket
+// session it names (§3.4, §3.6): the checks every packet passes (no
+// handoff pending, seq, from), then the session's machine. Req-mode
+// replies go to reqReply instead (no seq there).
+func (w *Worker) handlerPacket(ss int32, s *session, c *conn, p *zhttp.Packet, id *zhttp.IDSeq) {
+	if logging.Enabled(logging.LevelDebug) {
+		logging.Debug(targetConn, "conn %s: handle packet: %s", id.ID, typeLabel(p.Type))
+	}
+	if s.has(fHandoffPending) {
+		w.violation(ss, s, c, "packet during handoff")
+		return
+	}
+	// Sequence: optional from handlers; when absent the expected value does
+	// not advance (§3.5, §12 #13).
+	if id.HasSeq {
+		if id.Seq != s.inSeq {
+			w.violation(ss, s, c, "bad seq")
+			return
+		}
+		s.inSeq++
+	}
+	if len(p.From) > zhttp.MaxFromLen {
+		w.violation(ss, s, c, "from too long")
+		return
+	}
+	// Every accepted packet names the current handler (handoff, respond
+	// from another process).
+	if s.addr == 0 || !bytes.Equal(w.addrs.name(s.addr), p.From) {
+		waited := w.bp.on[ss] >= gateAddr0
+		w.unwait(ss)
+		w.addrs.unref(s.addr)
+		s.addr = w.addrs.ref(p.From)
+		if waited { // what it waited to send now goes to the new address
+			w.wait(ss, addrGate(s.addr))
+		}
+	}
+	w.timers.Schedule(w.sessTimer(ss), w.now+w.sessionTicks)
+	if s.paused() {
+		s.unpause()
+	}
+	switch p.Type {
+	case zhttp.TypeData, zhttp.TypeCredit, zhttp.TypePing, zhttp.TypePong:
+		s.credits = addCredits(s.credits, p.Credits)
+	}
+	if p.Type >= zhttp.TypeUnknown {
+		w.violation(ss, s, c, "unexpected packet type")
+		return
+	}
+	if s.kind == kindWS {
+		w.wsPacket(ss, s, c, p)
+		return
+	}
+	w.streamPacket(ss, s, c, p, id)
+}

@@ -8,13 +8,15 @@ import (
 	"github.com/condure-go/condure/zhttp"
 )
 
-// The stream-mode HTTP session (reference.md §4.1). One function per step:
+// The stream-mode HTTP session (reference.md §4.1), phases streamPhase
+// (phases.go). One function per step:
 //
-//	recvHeader ─► startRequest ─► (first handler packet) ─► forwardBody ─► startResponse ─► writeBody … ─► finishResponse
-//	                                                                                      └─ keep-alive: back to recvHeader with a new id
+//	new ─ startRequest ─► await-handler ─ streamPacket ─► recv-body ─ forwardBody ─► await-response ─ startResponse ─► send-body ─ writeBody … ─► finishIfDone (h1conn.go)
+//	                                                  └──────────── (no body) ─────┘
 //
-// Client readiness enters through connEvent, handler packets through
-// handlerPacket, timers through sessionExpired and streamTimedOut.
+// Client input enters through advance (transport.go), handler packets
+// through handlerPacket (session.go) then streamPacket, the handler-silence
+// timer through sessionExpired (h1conn.go).
 
 var continue100 = []byte("HTTP/1.1 100 Continue\r\n\r\n")
 
@@ -65,7 +67,7 @@ func (w *Worker) startRequest(ss int32, s *session, c *conn, n int) {
 
 	c.rstart += int32(n)
 	w.releaseRead(c)
-	s.phase = stAwaitHandler
+	s.toStream(streamAwaitHandler)
 	w.requestSent(ss, c)
 	w.touchStream(s.conn, c)
 }
@@ -135,57 +137,15 @@ func (w *Worker) sendTyped(ss int32, s *session, t zhttp.PacketType, credits int
 	return 0
 }
 
-// handlerPacket applies one handler packet to the session it names (§3.4, §3.6).
-func (w *Worker) handlerPacket(ss int32, s *session, c *conn, p *zhttp.Packet, id *zhttp.IDSeq) {
-	if logging.Enabled(logging.LevelDebug) {
-		logging.Debug(targetConn, "conn %s: handle packet: %s", id.ID, typeLabel(p.Type))
-	}
-	if s.has(fHandoffPending) {
-		w.violation(ss, s, c, "packet during handoff")
-		return
-	}
-	// Sequence: optional from handlers; when absent the expected value does
-	// not advance (§3.5, §12 #13).
-	if id.HasSeq {
-		if id.Seq != s.inSeq {
-			w.violation(ss, s, c, "bad seq")
-			return
-		}
-		s.inSeq++
-	}
-	if len(p.From) > zhttp.MaxFromLen {
-		w.violation(ss, s, c, "from too long")
-		return
-	}
-	// Every accepted packet names the current handler (handoff, respond
-	// from another process).
-	if s.addr == 0 || !bytes.Equal(w.addrs.name(s.addr), p.From) {
-		waited := w.bp.on[ss] >= gateAddr0
-		w.unwait(ss)
-		w.addrs.unref(s.addr)
-		s.addr = w.addrs.ref(p.From)
-		if waited { // what it waited to send now goes to the new address
-			w.wait(ss, addrGate(s.addr))
-		}
-	}
-	w.timers.Schedule(w.sessTimer(ss), w.now+w.sessionTicks)
-	if s.phase == stHandoff {
-		s.phase = s.resume
-	}
-	switch p.Type {
-	case zhttp.TypeData, zhttp.TypeCredit, zhttp.TypePing, zhttp.TypePong:
-		s.credits = addCredits(s.credits, p.Credits)
-	}
-	if s.kind == kindWS {
-		w.wsPacket(ss, s, c, p)
-		return
-	}
-	if s.phase == stAwaitHandler {
+// streamPacket applies a handler packet to a stream-mode session; the
+// common checks are done (handlerPacket).
+func (w *Worker) streamPacket(ss int32, s *session, c *conn, p *zhttp.Packet, id *zhttp.IDSeq) {
+	if s.stream() == streamAwaitHandler {
 		// First handler packet: the body may flow now (§5.5).
 		if s.has(fReqDone) {
-			s.phase = stAwaitResponse
+			s.toStream(streamAwaitResponse)
 		} else {
-			s.phase = stRecvBody
+			s.toStream(streamRecvBody)
 			if s.has(fExpect100) && s.minor == 1 {
 				s.flags &^= fExpect100
 				w.iov = append(w.iov[:0], continue100)
@@ -197,7 +157,7 @@ func (w *Worker) handlerPacket(ss int32, s *session, c *conn, p *zhttp.Packet, i
 	}
 	switch p.Type {
 	case zhttp.TypeData:
-		if s.phase == stSendBody {
+		if s.stream() == streamSendBody {
 			w.writeBody(ss, s, c, nil, p.Body, !p.More)
 			return
 		}
@@ -219,11 +179,11 @@ func (w *Worker) handlerPacket(ss int32, s *session, c *conn, p *zhttp.Packet, i
 			w.proceedHandoff(ss, s)
 		}
 		return
-	default: // close, ping, pong, handoff-proceed, unknown: not valid on HTTP
+	default: // close, ping, pong, handoff-proceed: not valid on HTTP
 		w.violation(ss, s, c, "unexpected packet type")
 		return
 	}
-	if s.phase == stRecvBody {
+	if s.stream() == streamRecvBody {
 		w.forwardBody(ss, s, c)
 	}
 }
@@ -251,8 +211,7 @@ func (w *Worker) proceedHandoff(ss int32, s *session) {
 		return
 	}
 	s.flags &^= fHandoffPending
-	s.resume = s.phase
-	s.phase = stHandoff
+	s.pause()
 }
 
 // forwardBody sends request body bytes to the handler while it has credits,
@@ -329,7 +288,7 @@ func (w *Worker) forwardBody(ss int32, s *session, c *conn) {
 		}
 		if done {
 			s.flags |= fReqDone
-			s.phase = stAwaitResponse
+			s.toStream(streamAwaitResponse)
 			w.releaseRead(c)
 			return
 		}
@@ -344,8 +303,8 @@ func (w *Worker) startResponse(ss int32, s *session, c *conn, p *zhttp.Packet) {
 		// cannot be reused (§12 #8).
 		s.flags |= fCloseAfter
 	}
-	if s.phase == stRecvBody {
-		s.phase = stAwaitResponse
+	if s.stream() == streamRecvBody {
+		s.toStream(streamAwaitResponse)
 	}
 	code := p.Code
 	if !p.HasCode || code < 200 || code > 999 {
@@ -381,8 +340,7 @@ func (w *Worker) startResponse(ss int32, s *session, c *conn, p *zhttp.Packet) {
 	switch {
 	case cl >= 0:
 		rh.Framing, rh.ContentLength = http1.FramingLength, cl
-		s.flags |= fLengthResp
-		s.respLeft = cl
+		s.framing, s.respLeft = framingLength, cl
 		if code == 204 || code == 304 {
 			rh.Framing = http1.FramingNone
 		}
@@ -390,25 +348,24 @@ func (w *Worker) startResponse(ss int32, s *session, c *conn, p *zhttp.Packet) {
 		rh.Framing = http1.FramingNone
 	case !p.More:
 		rh.Framing, rh.ContentLength = http1.FramingLength, int64(len(p.Body))
-		s.flags |= fLengthResp
-		s.respLeft = int64(len(p.Body))
+		s.framing, s.respLeft = framingLength, int64(len(p.Body))
 	case s.minor >= 1:
 		rh.Framing = http1.FramingChunked
-		s.flags |= fChunkedResp
+		s.framing = framingChunked
 	default:
 		// HTTP/1.0 client, length unknown: the body ends at close (§12 #6).
 		rh.Framing = http1.FramingNone
+		s.framing = framingClose
 		s.flags |= fCloseAfter
 	}
 	if noBody {
-		s.flags |= fNoBody
-		s.respLeft = 0
+		s.framing, s.respLeft = framingNone, 0
 	}
 	rh.Close = s.has(fCloseAfter) || !s.has(fKeepAlive) || w.draining
 	if rh.Close {
 		s.flags |= fCloseAfter
 	}
-	s.phase = stSendBody
+	s.toStream(streamSendBody)
 	s.flags |= fRespStarted
 	w.head = http1.AppendResponseHead(w.head[:0], &rh)
 	w.writeBody(ss, s, c, w.head, p.Body, !p.More)
@@ -474,20 +431,20 @@ const maxChunk = 0xffff
 // framing; last ends the body.
 func (w *Worker) writeBody(ss int32, s *session, c *conn, head, body []byte, last bool) {
 	credit := len(body)
-	if s.has(fNoBody) {
+	switch s.framing {
+	case framingNone:
 		body = nil
-	}
-	if s.has(fLengthResp) && int64(len(body)) > s.respLeft {
-		body = body[:s.respLeft] // never more than the declared length (§12 #7)
-	}
-	if s.has(fLengthResp) {
+	case framingLength:
+		if int64(len(body)) > s.respLeft {
+			body = body[:s.respLeft] // never more than the declared length (§12 #7)
+		}
 		s.respLeft -= int64(len(body))
 	}
 	w.iov = w.iov[:0]
 	if len(head) > 0 {
 		w.iov = append(w.iov, head)
 	}
-	if s.has(fChunkedResp) {
+	if s.framing == framingChunked {
 		need := (len(body)/maxChunk+1)*8 + len(http1.LastChunk)
 		if cap(w.frame) < need {
 			w.frame = make([]byte, 0, need)
@@ -509,7 +466,7 @@ func (w *Worker) writeBody(ss int32, s *session, c *conn, head, body []byte, las
 	if last {
 		s.flags |= fRespLast
 		credit = 0 // no credit follows the final write (§4.2)
-		if s.has(fLengthResp) && s.respLeft > 0 {
+		if s.framing == framingLength && s.respLeft > 0 {
 			s.flags |= fCloseAfter // handler ended short of its Content-Length
 		}
 	}

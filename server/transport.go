@@ -19,7 +19,7 @@ import (
 func (w *Worker) newConn(fd int, peer netip.AddrPort, li int) {
 	cs, gen, ok := w.conns.Alloc()
 	if !ok {
-		unix.Close(fd)
+		w.fx.closeFd(fd)
 		return
 	}
 	c := w.conns.Get(cs)
@@ -31,9 +31,9 @@ func (w *Worker) newConn(fd int, peer netip.AddrPort, li int) {
 		c.flags |= fReqConn
 	}
 	w.open[m]++
-	if err := w.poller.Add(fd, reactor.EvIn|reactor.EvOut|reactor.EvRdHup, connTag(cs, gen)); err != nil {
+	if err := w.fx.watch(fd, connTag(cs, gen)); err != nil {
 		w.epollAddError(err)
-		unix.Close(fd)
+		w.fx.closeFd(fd)
 		w.conns.Free(cs)
 		w.released(m)
 		return
@@ -109,7 +109,7 @@ func (w *Worker) connEvent(tag uint64, events uint32) {
 // quiet.
 func (w *Worker) finIsAbort(c *conn) bool {
 	_, s, ok := w.connSession(c)
-	return ok && s.phase == stSendBody && !s.has(fRespLast)
+	return ok && s.responding() && !s.has(fRespLast)
 }
 
 // inputEnded reports whether fill read the client's FIN: no more input.
@@ -119,6 +119,9 @@ func inputEnded(c *conn) bool { return c.has(fPeerFin) && !c.has(fCanRead) }
 // client input; with no session, a request head is read. A session
 // waiting for room to send is not read (gates.go).
 func (w *Worker) advance(cs int32, c *conn) {
+	if c.has(fHandshake) {
+		return // the handshake reads for itself (tls_handshake.go)
+	}
 	ss, s, ok := w.connSession(c)
 	if !ok {
 		w.recvHeader(cs, c)
@@ -127,14 +130,14 @@ func (w *Worker) advance(cs int32, c *conn) {
 	if w.waiting(ss) {
 		return
 	}
-	switch s.phase {
-	case stRecvHeader:
+	switch {
+	case s.isNew(): // its request waited for room to send: parsed again
 		w.recvHeader(cs, c)
-	case stRecvBody:
+	case s.kind == kindStream && s.stream() == streamRecvBody:
 		w.forwardBody(ss, s, c)
-	case stReqBody:
+	case s.kind == kindReq && s.req() == reqBody:
 		w.readReqBody(ss, s, c)
-	case stWsOpen, stWsClosing:
+	case s.kind == kindWS && (s.ws() == wsOpen || s.ws() == wsClosing):
 		w.wsRead(ss, s, c)
 	}
 }
@@ -167,7 +170,7 @@ func (w *Worker) fill(cs int32, c *conn) (got bool, closed bool) {
 	if c.has(fTLS) {
 		n, err = w.readTLS(cs, c, buf[c.rend:])
 	} else {
-		n, err = reactor.Read(int(c.fd), buf[c.rend:])
+		n, err = w.fx.read(int(c.fd), buf[c.rend:])
 	}
 	if err == unix.EAGAIN {
 		c.flags &^= fCanRead
@@ -215,7 +218,7 @@ func (w *Worker) touchStream(cs int32, c *conn) {
 	if c.has(fReqConn) {
 		return
 	}
-	if _, s, ok := w.connSession(c); ok && (s.phase == stWsPeerClosed || s.phase == stWsFinished) {
+	if _, s, ok := w.connSession(c); ok && s.kind == kindWS && (s.ws() == wsPeerClosed || s.ws() == wsFinished) {
 		return // the close handshake has its own 5 s bound
 	}
 	w.timers.Schedule(connTimer(cs, timerInact), w.now+w.streamTicks())
@@ -240,7 +243,7 @@ func (w *Worker) write(cs int32, c *conn, bufs [][]byte) bool {
 // writeRaw is write for bytes that go on the socket as they are.
 func (w *Worker) writeRaw(cs int32, c *conn, bufs [][]byte) bool {
 	if c.wstart == c.wend {
-		n, err := w.writer.Writev(int(c.fd), bufs)
+		n, err := w.fx.writev(int(c.fd), bufs)
 		if err != nil && err != unix.EAGAIN {
 			w.clientGone(cs, c, "write error")
 			return false
@@ -296,7 +299,7 @@ func (w *Worker) appendWrite(c *conn, bufs [][]byte, total int) {
 func (w *Worker) flush(cs int32, c *conn) bool {
 	buf := w.bufs.bytes(c.wbuf)
 	w.iov = append(w.iov[:0], buf[c.wstart:c.wend])
-	n, err := w.writer.Writev(int(c.fd), w.iov)
+	n, err := w.fx.writev(int(c.fd), w.iov)
 	if err == unix.EAGAIN {
 		return true
 	}
@@ -340,12 +343,12 @@ func (w *Worker) closeConn(cs int32, c *conn, cancel bool) {
 		ss := c.sess - 1
 		s := w.sessions.Get(ss)
 		w.unwait(ss)
-		if cancel && s.addr != 0 && s.phase != stRecvHeader {
+		if cancel && s.addr != 0 && !s.isNew() {
 			w.cancel(ss, s)
 		}
 		w.freeSession(c, ss, s)
 	}
-	unix.Close(int(c.fd))
+	w.fx.closeFd(int(c.fd))
 	w.bufs.put(c.rbuf)
 	w.bufs.put(c.wbuf)
 	if c.has(fTLS) {
@@ -377,7 +380,7 @@ func (w *Worker) streamTimedOut(cs int32, c *conn) {
 	if logging.Enabled(logging.LevelDebug) {
 		what := "recv-header" // no session: between requests
 		if _, s, ok := w.connSession(c); ok {
-			what = s.phase.String()
+			what = s.phaseName()
 		}
 		logging.Debug(targetConn, "worker %d: conn %d: stream timeout (%s)", w.idx, cs, what)
 	}

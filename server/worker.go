@@ -1,8 +1,18 @@
-// Package server holds the worker event loop and the session state machines
-// (stream-mode HTTP now; req mode and WebSocket beside it later). A worker is
-// one goroutine locked to its OS thread that owns its epoll set, its
-// listeners, its connections and its ZeroMQ sockets outright: nothing on the
-// data path is shared with another worker.
+// Package server holds the worker event loop, the client connections and
+// the ZHTTP sessions on them. A worker is one goroutine locked to its OS
+// thread that owns its epoll set, its listeners, its connections and its
+// ZeroMQ sockets outright: nothing on the data path is shared with another
+// worker.
+//
+// Layout (docs/design.md "Connections and sessions"): worker.go the loop
+// and handler-message intake; conn.go and transport.go the connection (fd,
+// buffers, readiness, timers, writes, close); tls.go and tls_handshake.go
+// its TLS layer; h1conn.go the HTTP/1 cycle from an idle connection to a
+// session and back; session.go the session slot and the checks every
+// handler packet passes; phases.go the phase types and transition tables;
+// stream_http.go, req_http.go, ws.go one machine per session kind;
+// gates.go backpressure; keepalive.go, ended.go, drain.go; effects.go the
+// interface to sockets and ZeroMQ that tests fake (rig_test.go).
 //
 // Comments cite docs/reference.md: protocol sections as "§N.M", decisions
 // as "§12 #N".
@@ -147,6 +157,7 @@ type Worker struct {
 	waker    *reactor.Waker
 	acceptor *reactor.Acceptor
 	writer   reactor.Writer
+	fx       effects // sockets and ZeroMQ sends on the data path (effects.go)
 	zs       *zmqio.WorkerSockets
 
 	listeners []listener
@@ -268,39 +279,8 @@ func (w *Worker) setup() error {
 			capacity = max(capacity, o.StreamMaxConn)
 		}
 	}
-	w.conns = reactor.NewSlab[conn](capacity)
-	// One session slot per connection: HTTP/1 and WebSocket connections
-	// carry at most one session at a time.
-	w.sessions = reactor.NewSlab[session](capacity)
-	w.start = time.Now()
-	w.timers = reactor.NewTimerWheel(capacity*connTimers+capacity, 0)
-	w.bufs = newBufPool(o.BufferSize)
-	w.bodyBufs = newBufPool(o.BufferSize + o.BodyBufferSize)
-	w.addrs = newAddrTable()
-	w.pktBuf = make([]byte, 0, 2*o.BufferSize+zhttp.MaxPacketSize)
-	w.head = make([]byte, 0, 4096)
-	w.scratch = make([]byte, 0, o.BufferSize)
-	w.iov = make([][]byte, 0, 8)
-	w.instance = []byte(o.InstanceID)
-	w.uri = make([]byte, 0, http1.MaxURI+64)
-	w.peer = make([]byte, 0, 64)
-	w.frame = make([]byte, 0, 256)
-	w.hdrs = make([]zhttp.Header, 0, http1.MaxHeaders)
-	w.batchIDs = make([]zhttp.IDSeq, 0, zhttp.MaxIDs)
-	w.batchArena = make([]byte, 0, zhttp.MaxIDs*32)
-	cycle := keepAliveCycle
-	if o.KeepAliveInterval > 0 {
-		cycle = o.KeepAliveInterval
-	}
-	w.kaSweeps, w.kaTicks = keepAliveSchedule(w.sessions.Cap(), cycle)
-	w.sessionTicks = sessionTimeoutTicks
-	if o.SessionTimeout > 0 {
-		w.sessionTicks = uint64(max(o.SessionTimeout/tickDur, 1))
-	}
-	w.fullLog = logging.NewLimiter(time.Second)
-	w.logs = newPeerLogs()
-	w.setupBackpressure(capacity, o.Blocks)
-	w.reqTicks = uint64(max(o.ReqTimeout/tickDur, 1))
+	w.fx = osEffects{w}
+	w.initState(capacity)
 
 	if w.zs, err = zmqio.NewWorkerSockets(o.Ctx, o.ZMQ, w.idx); err != nil {
 		return err
@@ -349,6 +329,47 @@ func (w *Worker) setup() error {
 		w.poller.Add(ln.fd, reactor.EvIn, tagListener|uint64(i))
 	}
 	return nil
+}
+
+// initState makes the worker's data-path state for capacity connections:
+// slabs, timers, buffers, gates. Nothing here touches the OS (tests build
+// workers with it and a fake effects).
+func (w *Worker) initState(capacity int) {
+	o := w.opts
+	w.conns = reactor.NewSlab[conn](capacity)
+	// One session slot per connection: HTTP/1 and WebSocket connections
+	// carry at most one session at a time.
+	w.sessions = reactor.NewSlab[session](capacity)
+	w.start = time.Now()
+	w.timers = reactor.NewTimerWheel(capacity*connTimers+capacity, 0)
+	w.bufs = newBufPool(o.BufferSize)
+	w.bodyBufs = newBufPool(o.BufferSize + o.BodyBufferSize)
+	w.addrs = newAddrTable()
+	w.pktBuf = make([]byte, 0, 2*o.BufferSize+zhttp.MaxPacketSize)
+	w.head = make([]byte, 0, 4096)
+	w.scratch = make([]byte, 0, o.BufferSize)
+	w.iov = make([][]byte, 0, 8)
+	w.instance = []byte(o.InstanceID)
+	w.uri = make([]byte, 0, http1.MaxURI+64)
+	w.peer = make([]byte, 0, 64)
+	w.frame = make([]byte, 0, 256)
+	w.hdrs = make([]zhttp.Header, 0, http1.MaxHeaders)
+	w.batchIDs = make([]zhttp.IDSeq, 0, zhttp.MaxIDs)
+	w.batchArena = make([]byte, 0, zhttp.MaxIDs*32)
+	cycle := keepAliveCycle
+	if o.KeepAliveInterval > 0 {
+		cycle = o.KeepAliveInterval
+	}
+	w.kaSweeps, w.kaTicks = keepAliveSchedule(w.sessions.Cap(), cycle)
+	w.sessionTicks = sessionTimeoutTicks
+	if o.SessionTimeout > 0 {
+		w.sessionTicks = uint64(max(o.SessionTimeout/tickDur, 1))
+	}
+	w.fullLog = logging.NewLimiter(time.Second)
+	w.logs = newPeerLogs()
+	w.setupBackpressure(capacity, o.Blocks)
+	w.reqTicks = uint64(max(o.ReqTimeout/tickDur, 1))
+
 }
 
 func (w *Worker) run() {
@@ -616,7 +637,7 @@ func (w *Worker) reqMessage(frames [][]byte) {
 		if !ok {
 			continue // unknown or stale id
 		}
-		if s := w.sessions.Get(ss); s.phase == stReqAwait {
+		if s := w.sessions.Get(ss); s.kind == kindReq && s.req() == reqAwait {
 			w.reqReply(ss, s, w.conns.Get(s.conn), p)
 		}
 	}
@@ -671,7 +692,7 @@ func (w *Worker) lookup(id []byte) (int32, bool) {
 		return 0, false
 	}
 	s := w.sessions.Get(ss)
-	if s.idCounter != counter || s.phase == stRecvHeader {
+	if s.idCounter != counter || s.isNew() {
 		return 0, false
 	}
 	return ss, true

@@ -10,14 +10,14 @@ import (
 )
 
 // The WebSocket session (reference.md §4.4, §6). After a valid upgrade request
-// the session waits for the handler's answer (stWsAwait): a 101 completes
-// the handshake, anything else is written as a plain HTTP rejection (§12
-// #11). Then:
+// the session waits for the handler's answer (ws-await): a 101 completes
+// the handshake, anything else is written as a plain HTTP rejection
+// (ws-respond, §12 #11). Then (wsPhase, phases.go):
 //
-//	stWsOpen ── client close ─► stWsPeerClosed (stop reading; 5 s for the handler's close)
-//	   │                              └─ handler close ─► stWsFinished
-//	   └─ handler close ─► stWsClosing (keep reading and forwarding) ─ client close ─► stWsFinished
-//	stWsFinished: the TCP connection closes once the close frame is written.
+//	ws-open ── client close ─► ws-peer-closed (stop reading; 5 s for the handler's close)
+//	   │                              └─ handler close ─► ws-finished
+//	   └─ handler close ─► ws-closing (keep reading and forwarding) ─ client close ─► ws-finished
+//	ws-finished: the TCP connection closes once the close frame is written.
 //
 // Client frames become data/ping/pong/close packets within the credits the
 // handler grants; handler packets become frames, and the payload bytes
@@ -80,7 +80,7 @@ func (w *Worker) startWebSocket(ss int32, s *session, c *conn, n int) {
 	s.outSeq = 1
 	c.rstart += int32(n) // frames sent early stay buffered until the handshake
 	w.releaseRead(c)
-	s.phase = stWsAwait
+	s.toWS(wsAwait)
 	w.requestSent(ss, c)
 }
 
@@ -95,21 +95,30 @@ func appendUpgradeRequired(dst []byte) []byte {
 // wsPacket applies a handler packet to a WebSocket session; the common
 // checks (seq, from, timers, credits, handoff) are done.
 func (w *Worker) wsPacket(ss int32, s *session, c *conn, p *zhttp.Packet) {
-	if s.phase == stWsAwait {
+	switch s.ws() {
+	case wsAwait:
 		w.wsHandshakeAnswer(ss, s, c, p)
+		return
+	case wsRespond:
+		// An HTTP response ends the session: the handler can only end it
+		// sooner.
+		if p.Type == zhttp.TypeCancel || p.Type == zhttp.TypeError {
+			s.addr = w.dropAddr(s.addr)
+			w.closeConn(s.conn, c, false)
+		}
 		return
 	}
 	// The handler spoke: the control budget is whole again, and credits
 	// on any packet may let client frames through that wait for them
 	// (buffered, or still in the kernel).
-	if (wsCtlSpent(s) || p.Credits > 0) && (s.phase == stWsOpen || s.phase == stWsClosing) &&
+	if (wsCtlSpent(s) || p.Credits > 0) && (s.ws() == wsOpen || s.ws() == wsClosing) &&
 		(c.rstart < c.rend || c.has(fCanRead) || c.has(fTLS)) {
 		w.queue(s.conn, c)
 	}
 	s.flags &^= wsCtlMask
 	switch p.Type {
 	case zhttp.TypeData:
-		if s.phase == stWsClosing || s.phase == stWsFinished {
+		if s.ws() == wsClosing || s.ws() == wsFinished {
 			return // after our close frame, handler data is dropped (§4.4)
 		}
 		op := websocket.OpText
@@ -129,7 +138,7 @@ func (w *Worker) wsPacket(ss int32, s *session, c *conn, p *zhttp.Packet) {
 		}
 		w.wsFrame(ss, s, c, op, !p.More, p.Body)
 	case zhttp.TypePing, zhttp.TypePong:
-		if s.phase == stWsClosing || s.phase == stWsFinished {
+		if s.ws() == wsClosing || s.ws() == wsFinished {
 			return
 		}
 		if len(p.Body) > websocket.MaxControlPayload {
@@ -143,7 +152,7 @@ func (w *Worker) wsPacket(ss int32, s *session, c *conn, p *zhttp.Packet) {
 		}
 		w.wsFrame(ss, s, c, op, true, p.Body)
 	case zhttp.TypeClose:
-		if s.phase == stWsClosing || s.phase == stWsFinished {
+		if s.ws() == wsClosing || s.ws() == wsFinished {
 			return
 		}
 		code := 1000
@@ -161,13 +170,13 @@ func (w *Worker) wsPacket(ss int32, s *session, c *conn, p *zhttp.Packet) {
 			reason = p.Body
 		}
 		w.frame = websocket.AppendCloseFrame(w.frame[:0], code, reason)
-		if s.phase == stWsPeerClosed {
+		if s.ws() == wsPeerClosed {
 			// A client that stops reading must not hold the connection:
 			// the close frame has 5 s to get out.
-			s.phase = stWsFinished
+			s.toWS(wsFinished)
 			w.timers.Schedule(connTimer(s.conn, timerInact), w.now+wsCloseWaitTicks)
 		} else {
-			s.phase = stWsClosing
+			s.toWS(wsClosing)
 		}
 		s.flags |= fRespLast // no credits after our close frame (§4.2)
 		w.iov = append(w.iov[:0], w.frame)
@@ -175,7 +184,7 @@ func (w *Worker) wsPacket(ss int32, s *session, c *conn, p *zhttp.Packet) {
 			w.finishIfDone(s.conn, c)
 		}
 	case zhttp.TypeCredit, zhttp.TypeKeepAlive:
-		if s.phase == stWsOpen || s.phase == stWsClosing {
+		if s.ws() == wsOpen || s.ws() == wsClosing {
 			w.queue(s.conn, c) // credits may let client frames through
 		}
 	case zhttp.TypeCancel, zhttp.TypeError:
@@ -231,7 +240,7 @@ func (w *Worker) wsAccept(ss int32, s *session, c *conn, p *zhttp.Packet) {
 		// Compatibility allowance for handlers that grant nothing (§3.4).
 		s.credits = int64(w.opts.BufferSize)
 	}
-	s.phase = stWsOpen
+	s.toWS(wsOpen)
 	s.flags |= fRespStarted
 	w.head = websocket.AppendHandshakeResponseAccept(w.head[:0], p.Reason, p.Headers, s.wsAccept[:])
 	w.iov = append(w.iov[:0], w.head)
@@ -262,10 +271,9 @@ func (w *Worker) wsReject(ss int32, s *session, c *conn, p *zhttp.Packet) {
 		Framing: http1.FramingLength, ContentLength: int64(len(p.Body)), Close: true}
 	s.addr = w.dropAddr(s.addr)
 	w.head = http1.AppendResponseHead(w.head[:0], &rh)
-	s.phase = stSendBody
-	s.flags |= fRespStarted | fCloseAfter | fLengthResp
-	s.kind = kindStream // the refusal is a plain HTTP response
-	s.respLeft = int64(len(p.Body))
+	s.toWS(wsRespond)
+	s.flags |= fRespStarted | fCloseAfter
+	s.framing, s.respLeft = framingLength, int64(len(p.Body))
 	w.writeBody(ss, s, c, w.head, p.Body, true)
 }
 
@@ -399,14 +407,14 @@ func (w *Worker) wsRead(ss int32, s *session, c *conn) {
 		}
 		if ev.Kind == websocket.EvClose {
 			w.releaseRead(c)
-			if s.phase == stWsClosing {
-				s.phase = stWsFinished
+			if s.ws() == wsClosing {
+				s.toWS(wsFinished)
 				w.timers.Schedule(connTimer(s.conn, timerInact), w.now+wsCloseWaitTicks)
 				w.finishIfDone(s.conn, c)
 				return
 			}
 			// Wait for the handler's close, 5 s at most (§12 #12).
-			s.phase = stWsPeerClosed
+			s.toWS(wsPeerClosed)
 			w.timers.Schedule(connTimer(s.conn, timerInact), w.now+wsCloseWaitTicks)
 			return
 		}
@@ -430,7 +438,7 @@ func (w *Worker) wsProtocolError(ss int32, s *session, c *conn, err error) {
 	logging.Debug(targetConn, "worker %d: conn %d: websocket protocol error: %v", w.idx, s.conn, err)
 	w.cancel(ss, s)
 	s.addr = w.dropAddr(s.addr)
-	s.phase = stWsFinished
+	s.toWS(wsFinished)
 	s.flags |= fRespLast
 	w.timers.Schedule(connTimer(s.conn, timerInact), w.now+wsCloseWaitTicks)
 	w.frame = websocket.AppendCloseFrame(w.frame[:0], code, nil)

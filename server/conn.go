@@ -19,6 +19,7 @@ const (
 	fHandshake                         // TLS handshake not finished: hello, queued, running or parked (tls_handshake.go)
 	fHeadExtended                      // idle deadline passed while a head arrived: idle timer extended to 60 s
 	fPeerFin                           // the client sent FIN (half-close): it sends nothing more, it may still read
+	fCloseWait                         // WebSocket close handshake: the inactivity timer holds its 5 s (ws.go closeWait)
 )
 
 // connKeep are the flags that survive from one request to the next on a

@@ -218,7 +218,7 @@ func (w *Worker) touchStream(cs int32, c *conn) {
 	if c.has(fReqConn) {
 		return
 	}
-	if _, s, ok := w.connSession(c); ok && s.kind == kindWS && (s.ws() == wsPeerClosed || s.ws() == wsFinished) {
+	if c.has(fCloseWait) {
 		return // the close handshake has its own 5 s bound
 	}
 	w.timers.Schedule(connTimer(cs, timerInact), w.now+w.streamTicks())

@@ -84,6 +84,13 @@ func (w *Worker) startWebSocket(ss int32, s *session, c *conn, n int) {
 	w.requestSent(ss, c)
 }
 
+// closeWait gives the close handshake 5 s (§12 #12): the inactivity
+// timer is set to it and client I/O no longer extends it (touchStream).
+func (w *Worker) closeWait(cs int32, c *conn) {
+	c.flags |= fCloseWait
+	w.timers.Schedule(connTimer(cs, timerInact), w.now+wsCloseWaitTicks)
+}
+
 // appendUpgradeRequired is the answer to a handshake with a
 // Sec-WebSocket-Version other than 13 (RFC 6455 §4.4).
 func appendUpgradeRequired(dst []byte) []byte {
@@ -174,7 +181,7 @@ func (w *Worker) wsPacket(ss int32, s *session, c *conn, p *zhttp.Packet) {
 			// A client that stops reading must not hold the connection:
 			// the close frame has 5 s to get out.
 			s.toWS(wsFinished)
-			w.timers.Schedule(connTimer(s.conn, timerInact), w.now+wsCloseWaitTicks)
+			w.closeWait(s.conn, c)
 		} else {
 			s.toWS(wsClosing)
 		}
@@ -409,13 +416,13 @@ func (w *Worker) wsRead(ss int32, s *session, c *conn) {
 			w.releaseRead(c)
 			if s.ws() == wsClosing {
 				s.toWS(wsFinished)
-				w.timers.Schedule(connTimer(s.conn, timerInact), w.now+wsCloseWaitTicks)
+				w.closeWait(s.conn, c)
 				w.finishIfDone(s.conn, c)
 				return
 			}
 			// Wait for the handler's close, 5 s at most (§12 #12).
 			s.toWS(wsPeerClosed)
-			w.timers.Schedule(connTimer(s.conn, timerInact), w.now+wsCloseWaitTicks)
+			w.closeWait(s.conn, c)
 			return
 		}
 	}
@@ -440,7 +447,7 @@ func (w *Worker) wsProtocolError(ss int32, s *session, c *conn, err error) {
 	s.addr = w.dropAddr(s.addr)
 	s.toWS(wsFinished)
 	s.flags |= fRespLast
-	w.timers.Schedule(connTimer(s.conn, timerInact), w.now+wsCloseWaitTicks)
+	w.closeWait(s.conn, c)
 	w.frame = websocket.AppendCloseFrame(w.frame[:0], code, nil)
 	w.iov = append(w.iov[:0], w.frame)
 	if w.write(s.conn, c, w.iov) {

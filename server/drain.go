@@ -44,7 +44,7 @@ func (w *Worker) beginDrain() {
 			continue
 		}
 		if c := w.conns.Get(slot); w.idleConn(slot, c) {
-			w.closeConn(slot, c, false)
+			w.closeConn(slot, c, false, causeDrain)
 			idle++
 		}
 	}

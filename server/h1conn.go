@@ -45,7 +45,7 @@ func (w *Worker) recvHeader(cs int32, c *conn) {
 			if err != nil || n > 0 {
 				ss, s, ok := w.requestSession(cs, c)
 				if !ok {
-					w.closeConn(cs, c, false)
+					w.closeConn(cs, c, false, causeInternal)
 					return
 				}
 				switch {
@@ -68,11 +68,11 @@ func (w *Worker) recvHeader(cs int32, c *conn) {
 				if ss, s, ok := w.requestSession(cs, c); ok {
 					w.reject(ss, s, c, http1.ErrHeadTooLarge)
 				} else {
-					w.closeConn(cs, c, false)
+					w.closeConn(cs, c, false, causeInternal)
 				}
 			} else if inputEnded(c) {
 				// Every whole request that came before the FIN is served.
-				w.closeConn(cs, c, false)
+				w.closeConn(cs, c, false, causeClient)
 			}
 			return
 		}
@@ -144,7 +144,7 @@ func (w *Worker) finishIfDone(cs int32, c *conn) bool {
 	}
 	if s.kind == kindWS && s.ws() == wsFinished && c.wstart == c.wend {
 		s.addr = w.dropAddr(s.addr)
-		w.closeConn(cs, c, false)
+		w.closeConn(cs, c, false, causeDone)
 		return false
 	}
 	if !s.has(fRespLast) || c.wstart < c.wend || !s.responding() {
@@ -152,7 +152,7 @@ func (w *Worker) finishIfDone(cs int32, c *conn) bool {
 	}
 	if s.has(fCloseAfter) || !s.has(fReqDone) || w.draining {
 		s.addr = w.dropAddr(s.addr)
-		w.closeConn(cs, c, false)
+		w.closeConn(cs, c, false, causeDone)
 		return false
 	}
 	w.startIdle(cs, c)
@@ -170,7 +170,7 @@ func (w *Worker) idleExpired(cs int32, c *conn) {
 	switch {
 	case c.has(fHandshake):
 		logging.Debug(targetConn, "worker %d: conn %d: tls handshake timed out", w.idx, cs)
-		w.closeConn(cs, c, false)
+		w.closeConn(cs, c, false, causeTimeout)
 	case has && s.kind == kindReq && s.req() == reqAwait:
 		logging.Debug(targetConn, "worker %d: conn %d: req timeout", w.idx, cs)
 		w.respondError(ss, s, c, 504, "Gateway Timeout")
@@ -186,12 +186,12 @@ func (w *Worker) idleExpired(cs int32, c *conn) {
 		c.flags |= fHeadExtended
 		w.timers.Schedule(connTimer(cs, timerIdle), w.now+w.sessionTicks-w.streamTicks())
 	case !has || s.isNew() || (s.kind == kindReq && s.req() == reqBody):
-		w.closeConn(cs, c, false)
+		w.closeConn(cs, c, false, causeTimeout)
 	case !s.has(fRespStarted):
 		logging.Debug(targetConn, "worker %d: conn %d: handler timed out", w.idx, cs)
 		w.respondError(ss, s, c, 504, "Gateway Timeout")
 	default:
-		w.closeConn(cs, c, true)
+		w.closeConn(cs, c, true, causeTimeout)
 	}
 }
 
@@ -215,5 +215,5 @@ func (w *Worker) sessionExpired(ss int32) {
 		w.respondError(ss, s, c, 504, "Gateway Timeout")
 		return
 	}
-	w.closeConn(s.conn, c, true)
+	w.closeConn(s.conn, c, true, causeTimeout)
 }

@@ -171,7 +171,7 @@ func (w *Worker) streamPacket(ss int32, s *session, c *conn, p *zhttp.Packet, id
 			w.respondError(ss, s, c, 502, "Bad Gateway")
 			return
 		}
-		w.closeConn(s.conn, c, false)
+		w.closeConn(s.conn, c, false, causeHandler)
 		return
 	case zhttp.TypeHandoffStart:
 		s.flags |= fHandoffPending
@@ -200,7 +200,7 @@ func typeLabel(t zhttp.PacketType) string {
 func (w *Worker) violation(ss int32, s *session, c *conn, why string) {
 	logging.Debug(targetConn, "worker %d: conn %d: handler protocol violation: %s", w.idx, s.conn, why)
 	s.addr = w.dropAddr(s.addr)
-	w.closeConn(s.conn, c, false)
+	w.closeConn(s.conn, c, false, causeHandler)
 }
 
 // proceedHandoff answers handoff-start once pending writes are flushed and

@@ -216,7 +216,7 @@ func (w *Worker) helloInput(slot int32, c *conn) {
 		if size > maxPlainRecord {
 			logging.Debug(targetConn, "worker %d: conn %d: tls handshake: first record of %d bytes, over %d: refused", w.idx, slot, size, maxPlainRecord)
 			unix.Write(int(c.fd), alertRecordOverflow) // 7 bytes: a fresh socket has room
-			w.closeConn(slot, c, false)
+			w.closeConn(slot, c, false, causeTLS)
 			return
 		}
 		avail, err := unix.IoctlGetInt(int(c.fd), unix.SIOCINQ)
@@ -314,7 +314,7 @@ func (w *Worker) park(slot int32, s *tlsSession) {
 				logging.Info(targetServer, "worker %d: %d TLS handshakes waiting for their clients, closing the longest waiting", w.idx, w.hs.parked.live)
 			}
 			logging.Debug(targetConn, "worker %d: conn %d: tls handshake: client the slowest of %d, closed", w.idx, r.slot, w.hs.parked.live)
-			w.closeConn(r.slot, w.conns.Get(r.slot), false)
+			w.closeConn(r.slot, w.conns.Get(r.slot), false, causeTLS)
 		}
 	}
 	w.hs.parked.push(slotRef{slot: slot, gen: w.conns.Gen(slot), seq: s.parkSeq}, w.isParked)
@@ -385,7 +385,7 @@ func (w *Worker) handshakeWaits(slot int32, c *conn, s *tlsSession) {
 func (w *Worker) handshakeDone(slot int32, c *conn, s *tlsSession, err error) {
 	if err != nil {
 		logging.Debug(targetConn, "worker %d: conn %d: tls handshake: %v", w.idx, slot, err)
-		w.closeConn(slot, c, false)
+		w.closeConn(slot, c, false, causeTLS)
 		return
 	}
 	s.tr.mu.Lock()

@@ -262,7 +262,7 @@ func (w *Worker) writeRaw(cs int32, c *conn, bufs [][]byte) bool {
 	// the block holds the credits plus head and framing.
 	if int(c.wend-c.wstart)+total > w.opts.BufferSize+writeSlack {
 		logging.Debug(targetConn, "worker %d: conn %d: write buffer overflow (handler ignored credits)", w.idx, cs)
-		w.closeConn(cs, c, true)
+		w.closeConn(cs, c, true, causeOverflow)
 		return false
 	}
 	w.appendWrite(c, bufs, total)
@@ -332,13 +332,35 @@ func (w *Worker) clientGone(cs int32, c *conn, why string) {
 	if logging.Enabled(logging.LevelDebug) {
 		logging.Debug(targetConn, "worker %d: conn %d: %s", w.idx, cs, why)
 	}
-	w.closeConn(cs, c, true)
+	w.closeConn(cs, c, true, causeClient)
 }
+
+// closeCause is why a connection ended (closeConn).
+type closeCause uint8
+
+const (
+	causeDone     closeCause = iota // its last response written (Connection: close, HTTP/1.0, WebSocket closed)
+	causeClient                     // the client left: reset, FIN, read or write error
+	causeHandler                    // the handler ended it: cancel, error, a protocol violation
+	causeTimeout                    // idle, inactivity, handler silence, --req-timeout, TLS handshake limit
+	causeOverflow                   // the handler ignored credits, or --messages-max
+	causeTLS                        // TLS handshake failed, refused or evicted
+	causeDrain                      // idle at a drain
+	causeShutdown                   // the worker stopped
+	causeInternal                   // no session slot (cannot happen: one per connection)
+)
+
+var causeNames = [...]string{"done", "client", "handler", "timeout", "overflow", "tls", "drain", "shutdown", "internal"}
+
+func (c closeCause) String() string { return causeNames[c] }
 
 // closeConn closes the client socket and frees the slot and its sessions;
 // cancel sends a cancel to each session's handler where one is known. The
-// one place a connection ends.
-func (w *Worker) closeConn(cs int32, c *conn, cancel bool) {
+// one place a connection ends (a counter per cause belongs here).
+func (w *Worker) closeConn(cs int32, c *conn, cancel bool, cause closeCause) {
+	if logging.Enabled(logging.LevelDebug) {
+		logging.Debug(targetConn, "worker %d: conn %d: closed (%s)", w.idx, cs, cause)
+	}
 	for c.sess != 0 {
 		ss := c.sess - 1
 		s := w.sessions.Get(ss)
@@ -384,5 +406,5 @@ func (w *Worker) streamTimedOut(cs int32, c *conn) {
 		}
 		logging.Debug(targetConn, "worker %d: conn %d: stream timeout (%s)", w.idx, cs, what)
 	}
-	w.closeConn(cs, c, true)
+	w.closeConn(cs, c, true, causeTimeout)
 }

@@ -740,7 +740,7 @@ func (w *Worker) shutdown() {
 	}
 	for slot := int32(0); slot < int32(w.conns.Cap()); slot++ {
 		if w.conns.InUse(slot) {
-			w.closeConn(slot, w.conns.Get(slot), false)
+			w.closeConn(slot, w.conns.Get(slot), false, causeShutdown)
 		}
 	}
 	deadline := time.Now().Add(w.opts.ShutdownLinger)

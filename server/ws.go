@@ -111,7 +111,7 @@ func (w *Worker) wsPacket(ss int32, s *session, c *conn, p *zhttp.Packet) {
 		// sooner.
 		if p.Type == zhttp.TypeCancel || p.Type == zhttp.TypeError {
 			s.addr = w.dropAddr(s.addr)
-			w.closeConn(s.conn, c, false)
+			w.closeConn(s.conn, c, false, causeHandler)
 		}
 		return
 	}
@@ -150,7 +150,7 @@ func (w *Worker) wsPacket(ss int32, s *session, c *conn, p *zhttp.Packet) {
 		}
 		if len(p.Body) > websocket.MaxControlPayload {
 			logging.Debug(targetConn, "worker %d: conn %d: handler control frame over 125 bytes", w.idx, s.conn)
-			w.closeConn(s.conn, c, true)
+			w.closeConn(s.conn, c, true, causeHandler)
 			return
 		}
 		op := websocket.OpPing
@@ -196,7 +196,7 @@ func (w *Worker) wsPacket(ss int32, s *session, c *conn, p *zhttp.Packet) {
 		}
 	case zhttp.TypeCancel, zhttp.TypeError:
 		s.addr = w.dropAddr(s.addr)
-		w.closeConn(s.conn, c, false)
+		w.closeConn(s.conn, c, false, causeHandler)
 	case zhttp.TypeHandoffStart:
 		s.flags |= fHandoffPending
 		if c.wstart == c.wend {
@@ -306,7 +306,7 @@ func (w *Worker) wsFrame(ss int32, s *session, c *conn, op websocket.Opcode, fin
 		s.queued++
 		if int(s.queued) > w.opts.MessagesMax {
 			logging.Debug(targetConn, "worker %d: conn %d: over --messages-max queued messages", w.idx, s.conn)
-			w.closeConn(s.conn, c, true)
+			w.closeConn(s.conn, c, true, causeOverflow)
 			return
 		}
 	}

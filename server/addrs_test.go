@@ -37,12 +37,12 @@ func TestAddrTableRefsAndLive(t *testing.T) {
 // where k empty sweeps would have: slots keep their place in the cycle.
 func TestSkipSweepsMatchesEmptySweeps(t *testing.T) {
 	for _, k := range []uint64{1, 7, 449, 450, 1000, 123457} {
-		swept := &Worker{conns: reactor.NewSlab[conn](1000), kaSweeps: maxSweeps}
+		swept := &Worker{sessions: reactor.NewSlab[session](1000), kaSweeps: maxSweeps}
 		swept.kaCursor = 17
 		for i := uint64(0); i < k; i++ {
 			swept.sweepKeepAlives()
 		}
-		skipped := &Worker{conns: reactor.NewSlab[conn](1000), kaSweeps: maxSweeps}
+		skipped := &Worker{sessions: reactor.NewSlab[session](1000), kaSweeps: maxSweeps}
 		skipped.kaCursor = 17
 		skipped.skipSweeps(k)
 		if swept.kaCursor != skipped.kaCursor {

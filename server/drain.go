@@ -44,7 +44,7 @@ func (w *Worker) beginDrain() {
 			continue
 		}
 		if c := w.conns.Get(slot); w.idleConn(slot, c) {
-			w.closeConn(slot, c, false)
+			w.closeConn(slot, c, false, causeDrain)
 			idle++
 		}
 	}
@@ -56,9 +56,9 @@ func (w *Worker) beginDrain() {
 // head arrived (the stream timer is armed by its first bytes) and none
 // known to wait in the kernel. A request on its way may still cross the
 // close, as with any idle close; clients retry those.
-func (w *Worker) idleConn(slot int32, c *conn) bool {
-	return c.state == stRecvHeader && c.rstart == c.rend && !c.has(fCanRead|fHeadExtended) &&
-		!w.timers.Armed(slot*timersPerConn+timerStream)
+func (w *Worker) idleConn(cs int32, c *conn) bool {
+	return c.sess == 0 && !c.has(fHandshake) && c.rstart == c.rend && !c.has(fCanRead|fHeadExtended) &&
+		!w.timers.Armed(connTimer(cs, timerInact))
 }
 
 // checkDrained closes Drained once a draining worker has no connection.

@@ -35,7 +35,7 @@ const (
 
 // endedCancels is a worker's budget of those cancels.
 type endedCancels struct {
-	tick uint64 // the tick the budget is for
+	tick uint64 // the tick the budget is for, +1 (0: none yet, so tick 0 has a budget too)
 	left int    // cancels left in it
 }
 
@@ -50,8 +50,8 @@ func (w *Worker) cancelEnded(p *zhttp.Packet, id *zhttp.IDSeq) {
 		return
 	}
 	e := &w.ended
-	if e.tick != w.now {
-		e.tick, e.left = w.now, endedCancelsPerTick
+	if e.tick != w.now+1 {
+		e.tick, e.left = w.now+1, endedCancelsPerTick
 	}
 	if e.left == 0 {
 		if l := w.logs.endedOver; l.Allow(time.Now()) {

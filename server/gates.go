@@ -15,12 +15,12 @@ import (
 // messages for the address, the gate closes: the packet is not kept, the
 // session undoes what it consumed to build it (the client's bytes stay in
 // its read buffer or in the kernel) and waits on the gate, unread, in a
-// FIFO threaded through the slots. When the gate's socket signals room
+// FIFO threaded through the session slots. When the gate's socket signals room
 // (ZMQ_FD), the hub clears the address, or condure's 50 ms retry comes
 // round, the waiting sessions run again in order and rebuild their
 // packets. So nothing is copied per waiting packet; a client that leaves
 // just leaves its FIFO; and a handler that stops reading stops only its own
-// sessions. Credits owed are coalesced in the slot (c.owed), keep-alives
+// sessions. Credits owed are coalesced in the session (owed), keep-alives
 // for a closed gate are skipped (the next sweep sends them), and cancels,
 // which outlive their slot, are held in a per-worker list bounded by the
 // slot count.
@@ -49,8 +49,8 @@ type gate struct {
 // heldCancel is a cancel for a closed session whose handler could not take
 // it yet.
 type heldCancel struct {
-	addr    int32 // address reference, held
-	slot    int32
+	addr    int32  // address reference, held
+	slot    int32  // session slot
 	counter uint64 // the session id's counter
 	seq     int64
 }
@@ -58,8 +58,8 @@ type heldCancel struct {
 // backpressure is a worker's gate state.
 type backpressure struct {
 	socks      [3]gate
-	next, prev []int32 // per slot: neighbours in its gate's FIFO, +1
-	on         []int32 // per slot: the gate it waits on, 0 = none
+	next, prev []int32 // per session slot: neighbours in its gate's FIFO, +1
+	on         []int32 // per session slot: the gate it waits on, 0 = none
 	retry      []int32 // gates with waiters, held cancels or a closed state
 	spare      []int32
 	resuming   int32 // the gate whose waiters run now
@@ -287,8 +287,8 @@ func (w *Worker) openGate(id int32) {
 	for g.head != 0 {
 		slot := g.head - 1
 		w.unwait(slot)
-		if w.conns.InUse(slot) {
-			w.resume(slot, w.conns.Get(slot))
+		if w.sessions.InUse(slot) {
+			w.resume(slot, w.sessions.Get(slot))
 		}
 		if g.blocked || g.hub || (b.blocks != nil && w.bp.socks[gateStream-1].blocked) {
 			if b.on[slot] == id {
@@ -306,10 +306,10 @@ func (w *Worker) openGate(id int32) {
 // waitRequest makes a session whose request (or WebSocket upgrade) PUSH or
 // the DEALER cannot take now wait on gate id, unless its client's FIN has
 // already come (with the request): see finWhileWaiting.
-func (w *Worker) waitRequest(slot int32, c *conn, id int32) {
-	w.wait(slot, id)
+func (w *Worker) waitRequest(ss int32, c *conn, id int32) {
+	w.wait(ss, id)
 	if c.has(fPeerFin) {
-		w.finWhileWaiting(slot, c)
+		w.finWhileWaiting(c)
 	}
 }
 
@@ -318,26 +318,31 @@ func (w *Worker) waitRequest(slot int32, c *conn, id int32) {
 // left, and the request cannot go now: it gets 503 at once and the
 // connection closes, so a client that left releases everything at once
 // (its read buffer, its slot, its fd). It reports whether it answered.
-func (w *Worker) finWhileWaiting(slot int32, c *conn) bool {
-	if on := w.bp.on[slot]; on != gateOut && on != gateReq {
+func (w *Worker) finWhileWaiting(c *conn) bool {
+	ss, s, ok := w.connSession(c)
+	if !ok {
 		return false
 	}
-	w.unwait(slot)
-	logging.Debug(targetConn, "worker %d: conn %d: client closed while no handler could take its request", w.idx, slot)
-	w.respondError(slot, c, 503, "Service Unavailable")
+	if on := w.bp.on[ss]; on != gateOut && on != gateReq {
+		return false
+	}
+	w.unwait(ss)
+	logging.Debug(targetConn, "worker %d: conn %d: client closed while no handler could take its request", w.idx, s.conn)
+	w.respondError(ss, s, c, 503, "Service Unavailable")
 	return true
 }
 
 // resume runs a session that waited on a gate: the credit or
 // handoff-proceed it owes, then whatever its state reads.
-func (w *Worker) resume(slot int32, c *conn) {
-	if c.wstart == c.wend && ((c.owed > 0 && !c.has(fRespLast)) || c.has(fHandoffPending)) {
-		w.written(slot, c)
-		if w.waiting(slot) || !w.conns.InUse(slot) {
+func (w *Worker) resume(ss int32, s *session) {
+	c := w.conns.Get(s.conn)
+	if c.wstart == c.wend && ((s.owed > 0 && !s.has(fRespLast)) || s.has(fHandoffPending)) {
+		w.sessionWritten(ss, s)
+		if w.waiting(ss) || !w.sessions.InUse(ss) {
 			return
 		}
 	}
-	w.advance(slot, c)
+	w.advance(s.conn, c)
 }
 
 // sendTo sends a later packet of a session to handler address addr through
@@ -380,7 +385,7 @@ func (w *Worker) routerSend(name, p []byte) bool {
 	if logging.Enabled(logging.LevelTrace) {
 		logging.Trace(targetServer, "OUT stream to %s %q", name, p)
 	}
-	switch err := w.zs.OutStream.Send(name, emptyFrame, p); err {
+	switch err := w.fx.sendRouter(name, p); err {
 	case nil:
 	case zmqio.ErrWouldBlock:
 		return false
@@ -400,7 +405,7 @@ func (w *Worker) sendRequest(p []byte) bool {
 	if logging.Enabled(logging.LevelTrace) {
 		logging.Trace(targetServer, "OUT stream %q", p)
 	}
-	switch err := w.zs.Out.Send(p); err {
+	switch err := w.fx.sendPush(p); err {
 	case nil:
 	case zmqio.ErrWouldBlock:
 		w.block(gateOut)
@@ -420,7 +425,7 @@ func (w *Worker) sendReq(p []byte) bool {
 	if logging.Enabled(logging.LevelTrace) {
 		logging.Trace(targetServer, "OUT req %q", p)
 	}
-	switch err := w.zs.Req.Send(emptyFrame, p); err {
+	switch err := w.fx.sendReq(p); err {
 	case nil:
 	case zmqio.ErrWouldBlock:
 		w.block(gateReq)
@@ -435,22 +440,22 @@ var emptyFrame = []byte{}
 
 // cancel tells a session's handler that it ended (§4.6); when the handler's
 // gate is closed the cancel is held until it opens.
-func (w *Worker) cancel(slot int32, c *conn) {
-	if c.addr == 0 {
+func (w *Worker) cancel(ss int32, s *session) {
+	if s.addr == 0 {
 		return
 	}
-	g := w.streamBlocked(c.addr)
+	g := w.streamBlocked(s.addr)
 	if g == 0 {
-		o := w.resetOut(slot, c)
+		o := w.resetOut(ss, s)
 		o.Type = zhttp.TypeCancel
 		w.pktBuf = zhttp.AppendPacket(w.pktBuf[:0], o)
-		if g = w.sendTo(c.addr, w.pktBuf); g == 0 {
-			c.outSeq++
+		if g = w.sendTo(s.addr, w.pktBuf); g == 0 {
+			s.outSeq++
 			return
 		}
 	}
-	w.holdCancel(g, c.addr, slot, c.idCounter, c.outSeq)
-	c.outSeq++
+	w.holdCancel(g, s.addr, ss, s.idCounter, s.outSeq)
+	s.outSeq++
 }
 
 // holdCancel keeps a cancel for gate g; past maxCancels it is dropped and

@@ -45,20 +45,20 @@ func keepAliveSchedule(slots int, cycle time.Duration) (sweeps int32, ticks uint
 // batchable reports whether a session takes part in keep-alives and
 // shutdown cancels: its handler is known and it is not paused for a handoff
 // (§12 #14: nothing is sent between handoff-proceed and the next packet).
-func batchable(c *conn) bool {
-	return c.addr != 0 && c.state != stRecvHeader && c.state != stHandoff && !c.has(fHandoffPending)
+func batchable(s *session) bool {
+	return s.addr != 0 && !s.isNew() && !s.paused() && !s.has(fHandoffPending)
 }
 
 // sweepKeepAlives runs every kaTicks: it visits the next slice
 // of slots and sends their keep-alives.
 func (w *Worker) sweepKeepAlives() {
-	n := int32(w.conns.Cap())
+	n := int32(w.sessions.Cap())
 	per := (n + w.kaSweeps - 1) / w.kaSweeps
 	w.batch = w.batch[:0]
 	for i := int32(0); i < per && n > 0; i++ {
 		slot := w.kaCursor
 		w.kaCursor = (w.kaCursor + 1) % n
-		if w.conns.InUse(slot) && batchable(w.conns.Get(slot)) {
+		if w.sessions.InUse(slot) && batchable(w.sessions.Get(slot)) {
 			w.batch = append(w.batch, slot)
 		}
 	}
@@ -73,7 +73,7 @@ func (w *Worker) sweepKeepAlives() {
 // skipSweeps moves the cursor as k sweeps that found no session would have,
 // so the slots keep their place in the 45 s cycle while the worker slept.
 func (w *Worker) skipSweeps(k uint64) {
-	n := uint64(w.conns.Cap())
+	n := uint64(w.sessions.Cap())
 	if n == 0 || k == 0 {
 		return
 	}
@@ -87,14 +87,14 @@ func (w *Worker) skipSweeps(k uint64) {
 // keep-alives (the next sweep sends them); its cancels are held (gates.go).
 func (w *Worker) sendBatched(t zhttp.PacketType) {
 	for len(w.batch) > 0 {
-		addr := w.conns.Get(w.batch[0]).addr
+		addr := w.sessions.Get(w.batch[0]).addr
 		ids := w.batchIDs[:0]
 		arena := w.batchArena[:0]
 		incl := w.bp.incl[:0]
 		rest := w.batch[:0]
 		size := 0
 		for _, slot := range w.batch {
-			c := w.conns.Get(slot)
+			c := w.sessions.Get(slot)
 			if c.addr != addr || len(ids) == zhttp.MaxIDs || size > maxBatchBytes-256 {
 				rest = append(rest, slot)
 				continue
@@ -118,7 +118,7 @@ func (w *Worker) sendBatched(t zhttp.PacketType) {
 			g = w.sendTo(addr, w.pktBuf)
 		}
 		for _, slot := range incl {
-			c := w.conns.Get(slot)
+			c := w.sessions.Get(slot)
 			switch {
 			case g == 0:
 				c.outSeq++

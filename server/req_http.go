@@ -10,7 +10,10 @@ import (
 // included, goes to a handler as one packet over the DEALER, and the one
 // reply packet is the whole response.
 //
-//	recvHeader ─► startReqRequest ─► readReqBody ─► sendReqRequest ─► reqReply ─► writeBody ─► finishResponse
+//	new ─ startReqRequest ─► req-body ─ readReqBody ─ sendReqRequest ─► req-await ─ reqReply ─► send-body ─ writeBody ─► finishIfDone
+//
+// (reqPhase, phases.go; a request without a body goes from new to
+// req-await at once.)
 //
 // --req-timeout bounds each cycle (startIdle arms it); a body larger than
 // --body-buffer-size is refused with 413 at once (§12 #21).
@@ -20,36 +23,36 @@ import (
 const wsOnReqBody = "WebSockets not supported on req mode interface.\n"
 
 // startReqRequest handles a parsed head on a req-mode connection.
-func (w *Worker) startReqRequest(slot int32, c *conn, n int) {
-	saved := *c // restored when the DEALER has no room: the request stays unread
+func (w *Worker) startReqRequest(ss int32, s *session, c *conn, n int) {
+	saved, savedC := *s, *c // restored when the DEALER has no room: the request stays unread
 	req := &w.req
-	c.minor = uint8(req.Minor)
+	s.minor = uint8(req.Minor)
 	if req.Upgrade {
-		w.rejectWebSocketOnReq(slot, c)
+		w.rejectWebSocketOnReq(ss, s, c)
 		return
 	}
 	if req.KeepAlive {
-		c.flags |= fKeepAlive
+		s.flags |= fKeepAlive
 	}
 	if string(req.Method) == "HEAD" {
-		c.flags |= fHead
+		s.flags |= fHead
 	}
 	if req.ContentLength > int64(w.opts.BodyBufferSize) {
-		w.tooLarge(slot, c)
+		w.tooLarge(ss, s, c)
 		return
 	}
 	if req.Expect100 {
 		// req mode answers 100 Continue as soon as the head is parsed (§5.5).
 		w.iov = append(w.iov[:0], continue100)
-		if !w.write(slot, c, 0) {
+		if !w.write(s.conn, c, w.iov) {
 			return
 		}
 	}
 	if !req.Chunked && req.ContentLength <= 0 {
 		// No body: the packet is built straight from the parsed head.
-		if !w.sendReqRequest(slot, c, req, nil) {
-			*c = saved
-			w.waitRequest(slot, c, gateReq)
+		if !w.sendReqRequest(ss, s, c, req, nil) {
+			*s, *c = saved, savedC
+			w.waitRequest(ss, c, gateReq)
 			return
 		}
 		c.rstart += int32(n)
@@ -57,32 +60,32 @@ func (w *Worker) startReqRequest(slot int32, c *conn, n int) {
 		return
 	}
 	// Keep the head beside the body until the whole request is here.
-	c.bbuf = w.bodyBufs.get(w.opts.BufferSize + w.opts.BodyBufferSize)
-	buf := w.bodyBufs.bytes(c.bbuf)
-	c.hlen = int32(copy(buf, w.bufs.bytes(c.rbuf)[c.rstart:int(c.rstart)+n]))
-	c.blen = c.hlen
+	s.bbuf = w.bodyBufs.get(w.opts.BufferSize + w.opts.BodyBufferSize)
+	buf := w.bodyBufs.bytes(s.bbuf)
+	s.hlen = int32(copy(buf, w.bufs.bytes(c.rbuf)[c.rstart:int(c.rstart)+n]))
+	s.blen = s.hlen
 	c.rstart += int32(n)
 	if req.Chunked {
-		c.flags |= fChunkedReq
-		c.chunk.Reset()
+		s.flags |= fChunkedReq
+		s.chunk.Reset()
 	} else {
-		c.bodyLeft = req.ContentLength
+		s.bodyLeft = req.ContentLength
 	}
-	c.state = stReqBody
-	w.readReqBody(slot, c)
+	s.toReq(reqBody)
+	w.readReqBody(ss, s, c)
 }
 
 // readReqBody gathers the request body into the body block.
-func (w *Worker) readReqBody(slot int32, c *conn) {
-	if c.has(fReqDone) { // whole, waiting for room in the DEALER
-		w.sendReqBody(slot, c)
+func (w *Worker) readReqBody(ss int32, s *session, c *conn) {
+	if s.has(fReqDone) { // whole, waiting for room in the DEALER
+		w.sendReqBody(ss, s, c)
 		return
 	}
 	for i := 0; i < readBudget; {
 		if c.rstart == c.rend {
-			got, closed := w.fill(slot, c)
+			got, closed := w.fill(s.conn, c)
 			if !got && !closed && inputEnded(c) {
-				w.closeConn(slot, c, false) // the body will not be complete
+				w.closeConn(s.conn, c, false, causeClient) // the body will not be complete
 				return
 			}
 			if closed || !got {
@@ -92,20 +95,20 @@ func (w *Worker) readReqBody(slot int32, c *conn) {
 			continue
 		}
 		in := w.bufs.bytes(c.rbuf)[c.rstart:c.rend]
-		body := w.bodyBufs.bytes(c.bbuf)
+		body := w.bodyBufs.bytes(s.bbuf)
 		done := false
-		if c.has(fChunkedReq) {
+		if s.has(fChunkedReq) {
 			for len(in) > 0 {
-				n, data, end, err := c.chunk.Decode(in)
+				n, data, end, err := s.chunk.Decode(in)
 				if err != nil {
-					w.reject(slot, c, err)
+					w.reject(ss, s, c, err)
 					return
 				}
-				if int(c.blen-c.hlen)+len(data) > w.opts.BodyBufferSize {
-					w.tooLarge(slot, c)
+				if int(s.blen-s.hlen)+len(data) > w.opts.BodyBufferSize {
+					w.tooLarge(ss, s, c)
 					return
 				}
-				c.blen += int32(copy(body[c.blen:], data))
+				s.blen += int32(copy(body[s.blen:], data))
 				c.rstart += int32(n)
 				in = in[n:]
 				if end {
@@ -117,50 +120,50 @@ func (w *Worker) readReqBody(slot int32, c *conn) {
 				}
 			}
 		} else {
-			n := int32(min(int64(len(in)), c.bodyLeft))
-			c.blen += int32(copy(body[c.blen:], in[:n]))
+			n := int32(min(int64(len(in)), s.bodyLeft))
+			s.blen += int32(copy(body[s.blen:], in[:n]))
 			c.rstart += n
-			c.bodyLeft -= int64(n)
-			done = c.bodyLeft == 0
+			s.bodyLeft -= int64(n)
+			done = s.bodyLeft == 0
 		}
 		if done {
 			w.releaseRead(c)
-			w.sendReqBody(slot, c)
+			w.sendReqBody(ss, s, c)
 			return
 		}
 	}
-	w.queue(slot, c)
+	w.queue(s.conn, c)
 }
 
 // sendReqBody sends a request whose head and whole body are in the body
 // block. When the DEALER has no room the block is kept (fReqDone marks it
 // whole) and the connection waits.
-func (w *Worker) sendReqBody(slot int32, c *conn) {
-	body := w.bodyBufs.bytes(c.bbuf)
-	head := body[:c.hlen]
+func (w *Worker) sendReqBody(ss int32, s *session, c *conn) {
+	body := w.bodyBufs.bytes(s.bbuf)
+	head := body[:s.hlen]
 	if _, err := http1.ParseRequest(head, &w.req, len(head)); err != nil {
-		w.reject(slot, c, err) // cannot happen: it parsed before
+		w.reject(ss, s, c, err) // cannot happen: it parsed before
 		return
 	}
-	saved := *c
-	if !w.sendReqRequest(slot, c, &w.req, body[c.hlen:c.blen]) {
-		*c = saved
-		c.flags |= fReqDone
-		w.waitRequest(slot, c, gateReq)
+	saved := *s
+	if !w.sendReqRequest(ss, s, c, &w.req, body[s.hlen:s.blen]) {
+		*s = saved
+		s.flags |= fReqDone
+		w.waitRequest(ss, c, gateReq)
 		return
 	}
-	if !w.conns.InUse(slot) {
+	if !w.sessions.InUse(ss) {
 		return // answered and closed (closeConn returned the block)
 	}
-	w.bodyBufs.put(c.bbuf)
-	c.bbuf, c.blen, c.hlen = 0, 0, 0
+	w.bodyBufs.put(s.bbuf)
+	s.bbuf, s.blen, s.hlen = 0, 0, 0
 }
 
 // sendReqRequest sends the request packet (§3.2: no from, no seq, no
 // credits) on the DEALER with the empty delimiter frame (§2.2). It returns
 // false, having sent nothing, when the DEALER has no room.
-func (w *Worker) sendReqRequest(slot int32, c *conn, req *http1.Request, body []byte) bool {
-	o, ok := w.requestOut(slot, c, req, w.listeners[c.listener].scheme)
+func (w *Worker) sendReqRequest(ss int32, s *session, c *conn, req *http1.Request, body []byte) bool {
+	o, ok := w.requestOut(ss, s, c, req, w.listeners[c.listener].scheme)
 	if !ok {
 		return true // answered
 	}
@@ -169,60 +172,65 @@ func (w *Worker) sendReqRequest(slot int32, c *conn, req *http1.Request, body []
 	if !w.sendReq(w.pktBuf) {
 		return false
 	}
-	c.flags |= fReqDone
-	c.state = stReqAwait
+	s.flags |= fReqDone
+	s.toReq(reqAwait)
 	return true
 }
 
 // reqReply applies a handler reply to a req session: only a data packet
 // counts; everything else is ignored (§3.4), and seq is not checked.
-func (w *Worker) reqReply(slot int32, c *conn, p *zhttp.Packet) {
+func (w *Worker) reqReply(ss int32, s *session, c *conn, p *zhttp.Packet) {
 	if p.Type != zhttp.TypeData {
 		return
 	}
 	code := p.Code
 	if !p.HasCode || code < 200 || code > 999 || !http1.ValidHeaderValue(p.Reason) {
-		w.badResponse(slot, c, "invalid status line")
+		w.badResponse(ss, s, c, "invalid status line")
 		return
 	}
 	if !validHeaders(p.Headers) {
-		w.badResponse(slot, c, "invalid header")
+		w.badResponse(ss, s, c, "invalid header")
 		return
 	}
 	// Content-Length is always the body's (the handler's own framing
 	// headers are dropped), except where a status forbids a body.
-	rh := http1.ResponseHead{Minor: int(c.minor), Code: code, Reason: p.Reason, Headers: p.Headers,
+	rh := http1.ResponseHead{Minor: int(s.minor), Code: code, Reason: p.Reason, Headers: p.Headers,
 		Framing: http1.FramingLength, ContentLength: int64(len(p.Body))}
 	if code == 204 || code == 304 {
 		rh.Framing = http1.FramingNone
 	}
-	if code == 204 || code == 304 || c.has(fHead) {
-		c.flags |= fNoBody
-	}
-	rh.Close = !c.has(fKeepAlive) || w.draining
+	rh.Close = !s.has(fKeepAlive) || w.draining
 	if rh.Close {
-		c.flags |= fCloseAfter
+		s.flags |= fCloseAfter
 	}
-	c.flags |= fLengthResp | fRespStarted
-	c.respLeft = rh.ContentLength
-	c.state = stSendBody
+	s.framing, s.respLeft = framingLength, rh.ContentLength
+	if code == 204 || code == 304 || s.has(fHead) {
+		s.framing = framingNone
+		if len(p.Body) > 0 {
+			// The body is dropped but counted as owed: the connection
+			// closes after the response, as it always has here.
+			s.flags |= fCloseAfter
+		}
+	}
+	s.flags |= fRespStarted
+	s.toReq(reqSendBody)
 	w.head = http1.AppendResponseHead(w.head[:0], &rh)
-	w.writeBody(slot, c, w.head, p.Body, true)
+	w.writeBody(ss, s, c, w.head, p.Body, true)
 }
 
 // rejectWebSocketOnReq answers a WebSocket request on a req port exactly as
 // the reference does (§5.7) and closes.
-func (w *Worker) rejectWebSocketOnReq(slot int32, c *conn) {
+func (w *Worker) rejectWebSocketOnReq(ss int32, s *session, c *conn) {
 	w.head = append(w.head[:0], "HTTP/1.0"...)
-	if c.minor == 1 {
+	if s.minor == 1 {
 		w.head = append(w.head[:0], "HTTP/1.1"...)
 	}
 	w.head = append(w.head, " 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: 48\r\n\r\n"+wsOnReqBody...)
-	w.finishWith(slot, c, w.head)
+	w.finishWith(s, c, w.head)
 }
 
 // tooLarge answers 413 for a body over --body-buffer-size (§12 #21).
-func (w *Worker) tooLarge(slot int32, c *conn) {
-	logging.Debug(targetConn, "worker %d: conn %d: request body over %d bytes", w.idx, slot, w.opts.BodyBufferSize)
-	w.respondError(slot, c, 413, "Payload Too Large")
+func (w *Worker) tooLarge(ss int32, s *session, c *conn) {
+	logging.Debug(targetConn, "worker %d: conn %d: request body over %d bytes", w.idx, s.conn, w.opts.BodyBufferSize)
+	w.respondError(ss, s, c, 413, "Payload Too Large")
 }

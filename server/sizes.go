@@ -21,19 +21,23 @@ type Size struct {
 // --body-buffer-size.
 func Sizes(bufferSize, bodyBufferSize int) []Size {
 	var c conn
+	var s session
 	var gen uint32    // reactor.Slab: generation per slot
 	var free int32    // reactor.Slab: free-list entry per slot
-	var link [3]int32 // backpressure: next, prev, on (gates.go)
+	var link [3]int32 // backpressure: next, prev, on (gates.go), per session slot
 	slab := int(unsafe.Sizeof(gen) + unsafe.Sizeof(free))
-	timers := timersPerConn * reactor.TimerNodeBytes
+	timers := (connTimers + 1) * reactor.TimerNodeBytes
 	gates := int(unsafe.Sizeof(link))
+	slots := int(unsafe.Sizeof(c) + unsafe.Sizeof(s))
 	var tls *tlsSession
 	return []Size{
-		{"connection_slot", int(unsafe.Sizeof(c)), "pointer-free, one per --stream-maxconn/--req-maxconn"},
-		{"slab_bookkeeping", slab, "generation and free-list entry"},
-		{"connection_timers", timers, "2 timer-wheel nodes"},
+		{"connection_slot", slots, "transport + session slots, pointer-free, one each per --stream-maxconn/--req-maxconn"},
+		{"transport_slot", int(unsafe.Sizeof(c)), "all an idle keep-alive connection holds"},
+		{"session_slot", int(unsafe.Sizeof(s)), "held from a request head to its response's end, and by a WebSocket"},
+		{"slab_bookkeeping", 2 * slab, "generation and free-list entry, connection and session"},
+		{"connection_timers", timers, "3 timer-wheel nodes: 2 per connection, 1 per session"},
 		{"backpressure_links", gates, "gate list links"},
-		{"connection_fixed", int(unsafe.Sizeof(c)) + slab + timers + gates, "per slot, allocated at start"},
+		{"connection_fixed", slots + 2*slab + timers + gates, "per slot, allocated at start"},
 		{"tls_session_ref", int(unsafe.Sizeof(tls)), "per slot on tls ports, plus crypto/tls state while connected"},
 		{"stream_connection_buffers", 2 * bufferSize, "2 x --buffer-size, lent while bytes wait"},
 		{"req_connection_buffers", 3*bufferSize + bodyBufferSize, "2 x --buffer-size + --buffer-size + --body-buffer-size"},

@@ -170,7 +170,7 @@ func (w *Worker) flushTLS(slot int32, c *conn, s *tlsSession) bool {
 		return true
 	}
 	w.iov = append(w.iov[:0], w.cipher)
-	return w.writeRaw(slot, c, 0)
+	return w.writeRaw(slot, c, w.iov)
 }
 
 // readTLS returns plaintext: what crypto/tls has buffered, else what the
@@ -200,22 +200,23 @@ func (w *Worker) readTLS(slot int32, c *conn, buf []byte) (int, error) {
 	}
 }
 
-// encryptTLS turns the plaintext in w.iov into one ciphertext buffer in
-// w.iov (gathered first so small pieces share a record).
-func (w *Worker) encryptTLS(slot int32) error {
+// encryptTLS turns the plaintext in bufs into one ciphertext buffer,
+// returned as the one element of w.tlsIov (bufs are gathered first so small
+// pieces share a record).
+func (w *Worker) encryptTLS(slot int32, bufs [][]byte) ([][]byte, error) {
 	s := w.tlsSess[slot]
 	w.plain = w.plain[:0]
-	for _, b := range w.iov {
+	for _, b := range bufs {
 		w.plain = append(w.plain, b...)
 	}
 	if len(w.plain) > 0 {
 		if _, err := s.conn.Write(w.plain); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	w.cipher = s.tr.take(w.cipher[:0])
-	w.iov = append(w.iov[:0], w.cipher)
-	return nil
+	w.tlsIov = append(w.tlsIov[:0], w.cipher)
+	return w.tlsIov, nil
 }
 
 // closeTLS releases a connection's TLS state; a handshake still running

@@ -14,8 +14,8 @@ import (
 
 // TLS handshakes. Go's handshake runs in a goroutine of its own; what it
 // costs is bounded so that no kind of stalling client can lock others out.
-// A connection's handshake goes through these phases, all in state
-// stTLSHandshake and all within 10 s of accept:
+// A connection's handshake goes through these phases, all with the
+// transport flag fHandshake and all within 10 s of accept:
 //
 //	hello    no session, no goroutine: the worker peeks at the socket until
 //	         the whole first record (the ClientHello) has arrived; the bytes
@@ -171,13 +171,12 @@ func (w *Worker) post(ev tlsEvent) {
 // mode, where condure 1.9.1 closes an unfinished handshake too) runs from now, and nothing else is spent on it until its
 // first record has arrived.
 func (w *Worker) acceptTLS(slot int32, c *conn) {
-	c.flags |= fTLS
-	c.state = stTLSHandshake
+	c.flags |= fTLS | fHandshake
 	d := uint64(handshakeTicks)
-	if !c.has(fReq) {
+	if !c.has(fReqConn) {
 		d = min(d, w.streamTicks())
 	}
-	w.timers.Schedule(slot*timersPerConn+timerSession, w.now+d)
+	w.timers.Schedule(connTimer(slot, timerIdle), w.now+d)
 }
 
 // handshakeInput handles client readiness during the handshake.
@@ -217,7 +216,7 @@ func (w *Worker) helloInput(slot int32, c *conn) {
 		if size > maxPlainRecord {
 			logging.Debug(targetConn, "worker %d: conn %d: tls handshake: first record of %d bytes, over %d: refused", w.idx, slot, size, maxPlainRecord)
 			unix.Write(int(c.fd), alertRecordOverflow) // 7 bytes: a fresh socket has room
-			w.closeConn(slot, c, false)
+			w.closeConn(slot, c, false, causeTLS)
 			return
 		}
 		avail, err := unix.IoctlGetInt(int(c.fd), unix.SIOCINQ)
@@ -315,7 +314,7 @@ func (w *Worker) park(slot int32, s *tlsSession) {
 				logging.Info(targetServer, "worker %d: %d TLS handshakes waiting for their clients, closing the longest waiting", w.idx, w.hs.parked.live)
 			}
 			logging.Debug(targetConn, "worker %d: conn %d: tls handshake: client the slowest of %d, closed", w.idx, r.slot, w.hs.parked.live)
-			w.closeConn(r.slot, w.conns.Get(r.slot), false)
+			w.closeConn(r.slot, w.conns.Get(r.slot), false, causeTLS)
 		}
 	}
 	w.hs.parked.push(slotRef{slot: slot, gen: w.conns.Gen(slot), seq: s.parkSeq}, w.isParked)
@@ -348,7 +347,7 @@ func (w *Worker) tlsEvents() {
 		}
 		c := w.conns.Get(ev.slot)
 		s := w.tlsSess[ev.slot]
-		if s != ev.sess || c.state != stTLSHandshake {
+		if s != ev.sess || !c.has(fHandshake) {
 			continue
 		}
 		if !w.flushTLS(ev.slot, c, s) {
@@ -386,7 +385,7 @@ func (w *Worker) handshakeWaits(slot int32, c *conn, s *tlsSession) {
 func (w *Worker) handshakeDone(slot int32, c *conn, s *tlsSession, err error) {
 	if err != nil {
 		logging.Debug(targetConn, "worker %d: conn %d: tls handshake: %v", w.idx, slot, err)
-		w.closeConn(slot, c, false)
+		w.closeConn(slot, c, false, causeTLS)
 		return
 	}
 	s.tr.mu.Lock()

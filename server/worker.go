@@ -1,8 +1,18 @@
-// Package server holds the worker event loop and the session state machines
-// (stream-mode HTTP now; req mode and WebSocket beside it later). A worker is
-// one goroutine locked to its OS thread that owns its epoll set, its
-// listeners, its connections and its ZeroMQ sockets outright: nothing on the
-// data path is shared with another worker.
+// Package server holds the worker event loop, the client connections and
+// the ZHTTP sessions on them. A worker is one goroutine locked to its OS
+// thread that owns its epoll set, its listeners, its connections and its
+// ZeroMQ sockets outright: nothing on the data path is shared with another
+// worker.
+//
+// Layout (docs/design.md "Connections and sessions"): worker.go the loop
+// and handler-message intake; conn.go and transport.go the connection (fd,
+// buffers, readiness, timers, writes, close); tls.go and tls_handshake.go
+// its TLS layer; h1conn.go the HTTP/1 cycle from an idle connection to a
+// session and back; session.go the session slot and the checks every
+// handler packet passes; phases.go the phase types and transition tables;
+// stream_http.go, req_http.go, ws.go one machine per session kind;
+// gates.go backpressure; keepalive.go, ended.go, drain.go; effects.go the
+// interface to sockets and ZeroMQ that tests fake (rig_test.go).
 //
 // Comments cite docs/reference.md: protocol sections as "§N.M", decisions
 // as "§12 #N".
@@ -148,6 +158,7 @@ type Worker struct {
 	waker    *reactor.Waker
 	acceptor *reactor.Acceptor
 	writer   reactor.Writer
+	fx       effects // sockets and ZeroMQ sends on the data path (effects.go)
 	zs       *zmqio.WorkerSockets
 
 	listeners []listener
@@ -156,7 +167,8 @@ type Worker struct {
 	atMax     [2]bool   // accepting paused at maxconn, per mode
 	fdBackoff time.Time // accepting paused after EMFILE until then
 
-	conns    *reactor.Slab[conn]
+	conns    *reactor.Slab[conn]    // client connections (conn.go, transport.go)
+	sessions *reactor.Slab[session] // ZHTTP sessions, named by their ids (session.go)
 	timers   *reactor.TimerWheel
 	bufs     *bufPool
 	bodyBufs *bufPool // req mode: head + whole body
@@ -213,6 +225,7 @@ type Worker struct {
 	tlsScratch []byte
 	plain      []byte
 	cipher     []byte
+	tlsIov     [][]byte // encryptTLS's result
 
 	// Drain (drain.go): requested, begun on this thread, Drained closed.
 	drainReq  atomic.Bool
@@ -268,36 +281,8 @@ func (w *Worker) setup() error {
 			capacity = max(capacity, o.StreamMaxConn)
 		}
 	}
-	w.conns = reactor.NewSlab[conn](capacity)
-	w.start = time.Now()
-	w.timers = reactor.NewTimerWheel(capacity*timersPerConn, 0)
-	w.bufs = newBufPool(o.BufferSize)
-	w.bodyBufs = newBufPool(o.BufferSize + o.BodyBufferSize)
-	w.addrs = newAddrTable()
-	w.pktBuf = make([]byte, 0, 2*o.BufferSize+zhttp.MaxPacketSize)
-	w.head = make([]byte, 0, 4096)
-	w.scratch = make([]byte, 0, o.BufferSize)
-	w.iov = make([][]byte, 0, 8)
-	w.instance = []byte(o.InstanceID)
-	w.uri = make([]byte, 0, http1.MaxURI+64)
-	w.peer = make([]byte, 0, 64)
-	w.frame = make([]byte, 0, 256)
-	w.hdrs = make([]zhttp.Header, 0, http1.MaxHeaders)
-	w.batchIDs = make([]zhttp.IDSeq, 0, zhttp.MaxIDs)
-	w.batchArena = make([]byte, 0, zhttp.MaxIDs*32)
-	cycle := keepAliveCycle
-	if o.KeepAliveInterval > 0 {
-		cycle = o.KeepAliveInterval
-	}
-	w.kaSweeps, w.kaTicks = keepAliveSchedule(w.conns.Cap(), cycle)
-	w.sessionTicks = sessionTimeoutTicks
-	if o.SessionTimeout > 0 {
-		w.sessionTicks = uint64(max(o.SessionTimeout/tickDur, 1))
-	}
-	w.fullLog = logging.NewLimiter(time.Second)
-	w.logs = newPeerLogs()
-	w.setupBackpressure(capacity, o.Blocks)
-	w.reqTicks = uint64(max(o.ReqTimeout/tickDur, 1))
+	w.fx = osEffects{w}
+	w.initState(capacity)
 
 	if w.zs, err = zmqio.NewWorkerSockets(o.Ctx, o.ZMQ, w.idx); err != nil {
 		return err
@@ -351,6 +336,47 @@ func (w *Worker) setup() error {
 		w.poller.Add(ln.fd, reactor.EvIn, tagListener|uint64(i))
 	}
 	return nil
+}
+
+// initState makes the worker's data-path state for capacity connections:
+// slabs, timers, buffers, gates. Nothing here touches the OS (tests build
+// workers with it and a fake effects).
+func (w *Worker) initState(capacity int) {
+	o := w.opts
+	w.conns = reactor.NewSlab[conn](capacity)
+	// One session slot per connection: HTTP/1 and WebSocket connections
+	// carry at most one session at a time.
+	w.sessions = reactor.NewSlab[session](capacity)
+	w.start = time.Now()
+	w.timers = reactor.NewTimerWheel(capacity*connTimers+capacity, 0)
+	w.bufs = newBufPool(o.BufferSize)
+	w.bodyBufs = newBufPool(o.BufferSize + o.BodyBufferSize)
+	w.addrs = newAddrTable()
+	w.pktBuf = make([]byte, 0, 2*o.BufferSize+zhttp.MaxPacketSize)
+	w.head = make([]byte, 0, 4096)
+	w.scratch = make([]byte, 0, o.BufferSize)
+	w.iov = make([][]byte, 0, 8)
+	w.instance = []byte(o.InstanceID)
+	w.uri = make([]byte, 0, http1.MaxURI+64)
+	w.peer = make([]byte, 0, 64)
+	w.frame = make([]byte, 0, 256)
+	w.hdrs = make([]zhttp.Header, 0, http1.MaxHeaders)
+	w.batchIDs = make([]zhttp.IDSeq, 0, zhttp.MaxIDs)
+	w.batchArena = make([]byte, 0, zhttp.MaxIDs*32)
+	cycle := keepAliveCycle
+	if o.KeepAliveInterval > 0 {
+		cycle = o.KeepAliveInterval
+	}
+	w.kaSweeps, w.kaTicks = keepAliveSchedule(w.sessions.Cap(), cycle)
+	w.sessionTicks = sessionTimeoutTicks
+	if o.SessionTimeout > 0 {
+		w.sessionTicks = uint64(max(o.SessionTimeout/tickDur, 1))
+	}
+	w.fullLog = logging.NewLimiter(time.Second)
+	w.logs = newPeerLogs()
+	w.setupBackpressure(capacity, o.Blocks)
+	w.reqTicks = uint64(max(o.ReqTimeout/tickDur, 1))
+
 }
 
 func (w *Worker) run() {
@@ -621,12 +647,12 @@ func (w *Worker) reqMessage(frames [][]byte) {
 		return
 	}
 	for i := range p.IDs {
-		slot, ok := w.lookup(p.IDs[i].ID)
+		ss, ok := w.lookup(p.IDs[i].ID)
 		if !ok {
 			continue // unknown or stale id
 		}
-		if c := w.conns.Get(slot); c.state == stReqAwait {
-			w.reqReply(slot, c, p)
+		if s := w.sessions.Get(ss); s.kind == kindReq && s.req() == reqAwait {
+			w.reqReply(ss, s, w.conns.Get(s.conn), p)
 		}
 	}
 }
@@ -660,44 +686,44 @@ func (w *Worker) handlerMessage(msg []byte) {
 	}
 	for i := range p.IDs {
 		id := &p.IDs[i]
-		slot, ok := w.lookup(id.ID)
+		ss, ok := w.lookup(id.ID)
 		if !ok {
 			// Unknown or stale id: dropped silently (reference.md §2.4), unless
 			// its session ended before this handler spoke (ended.go).
 			w.cancelEnded(p, id)
 			continue
 		}
-		if c := w.conns.Get(slot); !c.has(fReq) {
-			w.handlerPacket(slot, c, p, id)
+		if s := w.sessions.Get(ss); s.kind != kindReq {
+			w.handlerPacket(ss, s, w.conns.Get(s.conn), p, id)
 		}
 	}
 }
 
 // lookup finds the session an id names: "<worker>-<slot>-<counter hex>".
 func (w *Worker) lookup(id []byte) (int32, bool) {
-	s, counter, ok := w.parseID(id)
-	if !ok || !w.conns.InUse(s) {
+	ss, counter, ok := w.parseID(id)
+	if !ok || !w.sessions.InUse(ss) {
 		return 0, false
 	}
-	c := w.conns.Get(s)
-	if c.idCounter != counter || c.state == stRecvHeader {
+	s := w.sessions.Get(ss)
+	if s.idCounter != counter || s.isNew() {
 		return 0, false
 	}
-	return s, true
+	return ss, true
 }
 
 // parseID reads an id of this worker (zhttp.SessionID), with slot within
 // the slab.
 func (w *Worker) parseID(id []byte) (int32, uint64, bool) {
 	sid, ok := zhttp.ParseSessionID(id)
-	if !ok || sid.Worker != w.idx || int(sid.Slot) >= w.conns.Cap() {
+	if !ok || sid.Worker != w.idx || int(sid.Slot) >= w.sessions.Cap() {
 		return 0, 0, false
 	}
 	return sid.Slot, sid.Counter, true
 }
 
 // appendID writes a session's id into w.idBuf.
-func (w *Worker) appendID(slot int32, c *conn) []byte { return w.idText(slot, c.idCounter) }
+func (w *Worker) appendID(ss int32, s *session) []byte { return w.idText(ss, s.idCounter) }
 
 // idText writes the id of a session (zhttp.SessionID) into w.idBuf.
 func (w *Worker) idText(slot int32, counter uint64) []byte {
@@ -717,9 +743,9 @@ func (w *Worker) shutdown() {
 	}
 	w.listeners = nil
 	w.batch = w.batch[:0]
-	for slot := int32(0); slot < int32(w.conns.Cap()); slot++ {
-		if w.conns.InUse(slot) && batchable(w.conns.Get(slot)) {
-			w.batch = append(w.batch, slot)
+	for ss := int32(0); ss < int32(w.sessions.Cap()); ss++ {
+		if w.sessions.InUse(ss) && batchable(w.sessions.Get(ss)) {
+			w.batch = append(w.batch, ss)
 		}
 	}
 	if len(w.batch) > 0 {
@@ -728,7 +754,7 @@ func (w *Worker) shutdown() {
 	}
 	for slot := int32(0); slot < int32(w.conns.Cap()); slot++ {
 		if w.conns.InUse(slot) {
-			w.closeConn(slot, w.conns.Get(slot), false)
+			w.closeConn(slot, w.conns.Get(slot), false, causeShutdown)
 		}
 	}
 	deadline := time.Now().Add(w.opts.ShutdownLinger)
@@ -754,17 +780,12 @@ func (w *Worker) teardown() {
 	}
 }
 
-// timerFired dispatches an expired connection timer.
+// timerFired dispatches an expired timer: a connection's (conn.go) or a
+// session's.
 func (w *Worker) timerFired(id int32) {
-	slot := id / timersPerConn
-	if !w.conns.InUse(slot) {
+	if n := int32(w.conns.Cap()) * connTimers; id >= n {
+		w.sessionExpired(id - n)
 		return
 	}
-	c := w.conns.Get(slot)
-	switch id % timersPerConn {
-	case timerSession:
-		w.sessionExpired(slot, c)
-	case timerStream:
-		w.streamTimedOut(slot, c)
-	}
+	w.connTimerFired(id/connTimers, id%connTimers)
 }

@@ -10,14 +10,14 @@ import (
 )
 
 // The WebSocket session (reference.md §4.4, §6). After a valid upgrade request
-// the session waits for the handler's answer (stWsAwait): a 101 completes
-// the handshake, anything else is written as a plain HTTP rejection (§12
-// #11). Then:
+// the session waits for the handler's answer (ws-await): a 101 completes
+// the handshake, anything else is written as a plain HTTP rejection
+// (ws-respond, §12 #11). Then (wsPhase, phases.go):
 //
-//	stWsOpen ── client close ─► stWsPeerClosed (stop reading; 5 s for the handler's close)
-//	   │                              └─ handler close ─► stWsFinished
-//	   └─ handler close ─► stWsClosing (keep reading and forwarding) ─ client close ─► stWsFinished
-//	stWsFinished: the TCP connection closes once the close frame is written.
+//	ws-open ── client close ─► ws-peer-closed (stop reading; 5 s for the handler's close)
+//	   │                              └─ handler close ─► ws-finished
+//	   └─ handler close ─► ws-closing (keep reading and forwarding) ─ client close ─► ws-finished
+//	ws-finished: the TCP connection closes once the close frame is written.
 //
 // Client frames become data/ping/pong/close packets within the credits the
 // handler grants; handler packets become frames, and the payload bytes
@@ -28,61 +28,67 @@ const wsCloseWaitTicks = 500
 
 // Client control packets (ping, pong, empty messages) cost no credit, so a
 // client could make the server queue any number of them for a handler that
-// is not reading. They are counted instead, in the top bits of the slot's
+// is not reading. They are counted instead, in the top bits of the session's
 // flags: at most wsCtlBudget go to the handler between two of its packets
 // for the session, then the client is not read until the handler speaks.
 // Pushpin answers every ping with a pong; its keep-alives, credits and
 // messages reset the count too.
 const (
-	wsCtlBudget        = 32
-	wsCtlShift         = 26
-	wsCtlMask   uint32 = 0x3f << wsCtlShift
+	wsCtlBudget          = 32
+	wsCtlShift           = 26
+	wsCtlMask   sessFlag = 0x3f << wsCtlShift
 )
 
-func wsCtlSpent(c *conn) bool { return c.flags&wsCtlMask>>wsCtlShift >= wsCtlBudget }
+func wsCtlSpent(s *session) bool { return s.flags&wsCtlMask>>wsCtlShift >= wsCtlBudget }
 
 // startWebSocket handles an upgrade request on a stream listener.
-func (w *Worker) startWebSocket(slot int32, c *conn, n int) {
-	saved := *c // restored when PUSH has no room: the request stays unread
+func (w *Worker) startWebSocket(ss int32, s *session, c *conn, n int) {
+	saved := *s // restored when PUSH has no room: the request stays unread
 	req := &w.req
-	c.minor = uint8(req.Minor)
+	s.minor = uint8(req.Minor)
 	key, err := websocket.CheckUpgrade(req)
 	if err != nil {
 		code, reason := websocket.Status(err)
-		logging.Debug(targetConn, "worker %d: conn %d: bad websocket request: %v", w.idx, slot, err)
+		logging.Debug(targetConn, "worker %d: conn %d: bad websocket request: %v", w.idx, s.conn, err)
 		if code == 426 {
-			w.finishWith(slot, c, appendUpgradeRequired(w.head[:0]))
+			w.finishWith(s, c, appendUpgradeRequired(w.head[:0]))
 			return
 		}
-		w.respondError(slot, c, code, reason)
+		w.respondError(ss, s, c, code, reason)
 		return
 	}
 	scheme := "ws"
 	if w.listeners[c.listener].scheme == "https" {
 		scheme = "wss"
 	}
-	o, ok := w.requestOut(slot, c, req, scheme)
+	o, ok := w.requestOut(ss, s, c, req, scheme)
 	if !ok {
 		return
 	}
-	websocket.AppendAccept(c.wsAccept[:0], key)
-	c.flags |= fWS
-	c.reader.Reset()
-	c.reader.MaxMessage = int64(w.opts.WSMaxMessage)
+	websocket.AppendAccept(s.wsAccept[:0], key)
+	s.kind = kindWS
+	s.reader.Reset()
+	s.reader.MaxMessage = int64(w.opts.WSMaxMessage)
 	// The request packet has no `more` and no `stream` (§3.2).
 	o.Credits = w.opts.BufferSize
 	w.pktBuf = zhttp.AppendPacket(w.pktBuf[:0], o)
 	if !w.sendRequest(w.pktBuf) {
-		*c = saved
-		w.waitRequest(slot, c, gateOut)
+		*s = saved
+		w.waitRequest(ss, c, gateOut)
 		return
 	}
-	c.outSeq = 1
+	s.outSeq = 1
 	c.rstart += int32(n) // frames sent early stay buffered until the handshake
 	w.releaseRead(c)
-	c.state = stWsAwait
-	w.timers.Schedule(slot*timersPerConn+timerSession, w.now+w.sessionTicks)
-	w.touchStream(slot)
+	s.toWS(wsAwait)
+	w.requestSent(ss, c)
+}
+
+// closeWait gives the close handshake 5 s (§12 #12): the inactivity
+// timer is set to it and client I/O no longer extends it (touchStream).
+func (w *Worker) closeWait(cs int32, c *conn) {
+	c.flags |= fCloseWait
+	w.timers.Schedule(connTimer(cs, timerInact), w.now+wsCloseWaitTicks)
 }
 
 // appendUpgradeRequired is the answer to a handshake with a
@@ -95,56 +101,65 @@ func appendUpgradeRequired(dst []byte) []byte {
 
 // wsPacket applies a handler packet to a WebSocket session; the common
 // checks (seq, from, timers, credits, handoff) are done.
-func (w *Worker) wsPacket(slot int32, c *conn, p *zhttp.Packet) {
-	if c.state == stWsAwait {
-		w.wsHandshakeAnswer(slot, c, p)
+func (w *Worker) wsPacket(ss int32, s *session, c *conn, p *zhttp.Packet) {
+	switch s.ws() {
+	case wsAwait:
+		w.wsHandshakeAnswer(ss, s, c, p)
+		return
+	case wsRespond:
+		// An HTTP response ends the session: the handler can only end it
+		// sooner.
+		if p.Type == zhttp.TypeCancel || p.Type == zhttp.TypeError {
+			s.addr = w.dropAddr(s.addr)
+			w.closeConn(s.conn, c, false, causeHandler)
+		}
 		return
 	}
 	// The handler spoke: the control budget is whole again, and credits
 	// on any packet may let client frames through that wait for them
 	// (buffered, or still in the kernel).
-	if (wsCtlSpent(c) || p.Credits > 0) && (c.state == stWsOpen || c.state == stWsClosing) &&
+	if (wsCtlSpent(s) || p.Credits > 0) && (s.ws() == wsOpen || s.ws() == wsClosing) &&
 		(c.rstart < c.rend || c.has(fCanRead) || c.has(fTLS)) {
-		w.queue(slot, c)
+		w.queue(s.conn, c)
 	}
-	c.flags &^= wsCtlMask
+	s.flags &^= wsCtlMask
 	switch p.Type {
 	case zhttp.TypeData:
-		if c.state == stWsClosing || c.state == stWsFinished {
+		if s.ws() == wsClosing || s.ws() == wsFinished {
 			return // after our close frame, handler data is dropped (§4.4)
 		}
 		op := websocket.OpText
 		if string(p.ContentType) == "binary" {
 			op = websocket.OpBinary
 		}
-		if c.wsOutOp != 0 {
+		if s.wsOutOp != 0 {
 			op = websocket.OpContinuation
 		} else if p.More {
-			c.wsOutOp = uint8(op)
+			s.wsOutOp = uint8(op)
 		}
 		if !p.More {
-			c.wsOutOp = 0
+			s.wsOutOp = 0
 		}
 		if p.More && len(p.Body) == 0 {
 			return // nothing to frame yet
 		}
-		w.wsFrame(slot, c, op, !p.More, p.Body)
+		w.wsFrame(ss, s, c, op, !p.More, p.Body)
 	case zhttp.TypePing, zhttp.TypePong:
-		if c.state == stWsClosing || c.state == stWsFinished {
+		if s.ws() == wsClosing || s.ws() == wsFinished {
 			return
 		}
 		if len(p.Body) > websocket.MaxControlPayload {
-			logging.Debug(targetConn, "worker %d: conn %d: handler control frame over 125 bytes", w.idx, slot)
-			w.closeConn(slot, c, true)
+			logging.Debug(targetConn, "worker %d: conn %d: handler control frame over 125 bytes", w.idx, s.conn)
+			w.closeConn(s.conn, c, true, causeHandler)
 			return
 		}
 		op := websocket.OpPing
 		if p.Type == zhttp.TypePong {
 			op = websocket.OpPong
 		}
-		w.wsFrame(slot, c, op, true, p.Body)
+		w.wsFrame(ss, s, c, op, true, p.Body)
 	case zhttp.TypeClose:
-		if c.state == stWsClosing || c.state == stWsFinished {
+		if s.ws() == wsClosing || s.ws() == wsFinished {
 			return
 		}
 		code := 1000
@@ -152,104 +167,104 @@ func (w *Worker) wsPacket(slot int32, c *conn, p *zhttp.Packet) {
 			code = p.Code
 		}
 		if !websocket.ValidCloseCode(code) {
-			w.closeCodeLog(slot, code)
+			w.closeCodeLog(s.conn, code)
 			code = websocket.CloseInternalError
 		}
 		var reason []byte
 		if !validUTF8(p.Body) {
-			w.closeReasonLog(slot)
+			w.closeReasonLog(s.conn)
 		} else {
 			reason = p.Body
 		}
 		w.frame = websocket.AppendCloseFrame(w.frame[:0], code, reason)
-		if c.state == stWsPeerClosed {
+		if s.ws() == wsPeerClosed {
 			// A client that stops reading must not hold the connection:
 			// the close frame has 5 s to get out.
-			c.state = stWsFinished
-			w.timers.Schedule(slot*timersPerConn+timerStream, w.now+wsCloseWaitTicks)
+			s.toWS(wsFinished)
+			w.closeWait(s.conn, c)
 		} else {
-			c.state = stWsClosing
+			s.toWS(wsClosing)
 		}
-		c.flags |= fRespLast // no credits after our close frame (§4.2)
+		s.flags |= fRespLast // no credits after our close frame (§4.2)
 		w.iov = append(w.iov[:0], w.frame)
-		if w.write(slot, c, 0) {
-			w.finishIfDone(slot, c)
+		if w.write(s.conn, c, w.iov) {
+			w.finishIfDone(s.conn, c)
 		}
 	case zhttp.TypeCredit, zhttp.TypeKeepAlive:
-		if c.state == stWsOpen || c.state == stWsClosing {
-			w.queue(slot, c) // credits may let client frames through
+		if s.ws() == wsOpen || s.ws() == wsClosing {
+			w.queue(s.conn, c) // credits may let client frames through
 		}
 	case zhttp.TypeCancel, zhttp.TypeError:
-		c.addr = w.dropAddr(c.addr)
-		w.closeConn(slot, c, false)
+		s.addr = w.dropAddr(s.addr)
+		w.closeConn(s.conn, c, false, causeHandler)
 	case zhttp.TypeHandoffStart:
-		c.flags |= fHandoffPending
+		s.flags |= fHandoffPending
 		if c.wstart == c.wend {
-			w.proceedHandoff(slot, c)
+			w.proceedHandoff(ss, s)
 		}
 	default:
-		w.violation(slot, c, "unexpected packet type")
+		w.violation(ss, s, c, "unexpected packet type")
 	}
 }
 
 // wsHandshakeAnswer handles the handler's first answer to an upgrade.
-func (w *Worker) wsHandshakeAnswer(slot int32, c *conn, p *zhttp.Packet) {
+func (w *Worker) wsHandshakeAnswer(ss int32, s *session, c *conn, p *zhttp.Packet) {
 	switch p.Type {
 	case zhttp.TypeCredit, zhttp.TypeKeepAlive:
 		return
 	case zhttp.TypeHandoffStart:
-		c.flags |= fHandoffPending
-		w.proceedHandoff(slot, c)
+		s.flags |= fHandoffPending
+		w.proceedHandoff(ss, s)
 		return
 	case zhttp.TypeData:
 		if p.HasCode && p.Code == 101 {
-			w.wsAccept(slot, c, p)
+			w.wsAccept(ss, s, c, p)
 			return
 		}
-		w.wsReject(slot, c, p) // any other status is a refusal (§12 #11)
+		w.wsReject(ss, s, c, p) // any other status is a refusal (§12 #11)
 		return
 	case zhttp.TypeError:
 		if string(p.Condition) == "rejected" {
-			w.wsReject(slot, c, p)
+			w.wsReject(ss, s, c, p)
 			return
 		}
 	case zhttp.TypeCancel:
 	default:
-		w.violation(slot, c, "unexpected packet type")
+		w.violation(ss, s, c, "unexpected packet type")
 		return
 	}
-	c.addr = w.dropAddr(c.addr) // no cancel back (§4.6)
-	w.respondError(slot, c, 502, "Bad Gateway")
+	s.addr = w.dropAddr(s.addr) // no cancel back (§4.6)
+	w.respondError(ss, s, c, 502, "Bad Gateway")
 }
 
 // wsAccept completes the handshake with the handler's 101.
-func (w *Worker) wsAccept(slot int32, c *conn, p *zhttp.Packet) {
+func (w *Worker) wsAccept(ss int32, s *session, c *conn, p *zhttp.Packet) {
 	if !http1.ValidHeaderValue(p.Reason) || !validHeaders(p.Headers) {
-		w.badResponse(slot, c, "invalid header")
+		w.badResponse(ss, s, c, "invalid header")
 		return
 	}
 	if p.Credits == 0 {
 		// Compatibility allowance for handlers that grant nothing (§3.4).
-		c.credits = int64(w.opts.BufferSize)
+		s.credits = int64(w.opts.BufferSize)
 	}
-	c.state = stWsOpen
-	c.flags |= fRespStarted
-	w.head = websocket.AppendHandshakeResponseAccept(w.head[:0], p.Reason, p.Headers, c.wsAccept[:])
+	s.toWS(wsOpen)
+	s.flags |= fRespStarted
+	w.head = websocket.AppendHandshakeResponseAccept(w.head[:0], p.Reason, p.Headers, s.wsAccept[:])
 	w.iov = append(w.iov[:0], w.head)
-	if !w.write(slot, c, 0) {
+	if !w.write(s.conn, c, w.iov) {
 		return
 	}
-	w.touchStream(slot)
+	w.touchStream(s.conn, c)
 	if c.rstart < c.rend || c.has(fCanRead) || c.has(fPeerFin) {
-		w.queue(slot, c)
+		w.queue(s.conn, c)
 	}
 }
 
 // wsReject writes a refusal as a plain HTTP response and closes (§6.5).
-func (w *Worker) wsReject(slot int32, c *conn, p *zhttp.Packet) {
+func (w *Worker) wsReject(ss int32, s *session, c *conn, p *zhttp.Packet) {
 	code := p.Code
 	if !p.HasCode || code < 200 || code > 999 || !http1.ValidHeaderValue(p.Reason) || !validHeaders(p.Headers) {
-		w.badResponse(slot, c, "invalid rejection")
+		w.badResponse(ss, s, c, "invalid rejection")
 		return
 	}
 	hdrs := w.hdrs[:0]
@@ -259,15 +274,14 @@ func (w *Worker) wsReject(slot int32, c *conn, p *zhttp.Packet) {
 		}
 	}
 	w.hdrs = hdrs
-	rh := http1.ResponseHead{Minor: int(c.minor), Code: code, Reason: p.Reason, Headers: hdrs,
+	rh := http1.ResponseHead{Minor: int(s.minor), Code: code, Reason: p.Reason, Headers: hdrs,
 		Framing: http1.FramingLength, ContentLength: int64(len(p.Body)), Close: true}
-	c.addr = w.dropAddr(c.addr)
+	s.addr = w.dropAddr(s.addr)
 	w.head = http1.AppendResponseHead(w.head[:0], &rh)
-	c.state = stSendBody
-	c.flags |= fRespStarted | fCloseAfter | fLengthResp
-	c.flags &^= fWS
-	c.respLeft = int64(len(p.Body))
-	w.writeBody(slot, c, w.head, p.Body, true)
+	s.toWS(wsRespond)
+	s.flags |= fRespStarted | fCloseAfter
+	s.framing, s.respLeft = framingLength, int64(len(p.Body))
+	w.writeBody(ss, s, c, w.head, p.Body, true)
 }
 
 func validHeaders(hs []zhttp.Header) bool {
@@ -287,19 +301,20 @@ func validUTF8(b []byte) bool {
 // wsFrame writes one frame to the client; payload bytes are credited back
 // to the handler once written (§4.2). --messages-max bounds the messages
 // waiting in the write buffer.
-func (w *Worker) wsFrame(slot int32, c *conn, op websocket.Opcode, fin bool, payload []byte) {
+func (w *Worker) wsFrame(ss int32, s *session, c *conn, op websocket.Opcode, fin bool, payload []byte) {
 	if c.wstart < c.wend && (fin || op.IsControl()) {
-		c.queued++
-		if int(c.queued) > w.opts.MessagesMax {
-			logging.Debug(targetConn, "worker %d: conn %d: over --messages-max queued messages", w.idx, slot)
-			w.closeConn(slot, c, true)
+		s.queued++
+		if int(s.queued) > w.opts.MessagesMax {
+			logging.Debug(targetConn, "worker %d: conn %d: over --messages-max queued messages", w.idx, s.conn)
+			w.closeConn(s.conn, c, true, causeOverflow)
 			return
 		}
 	}
 	w.frame = websocket.AppendFrameHeader(w.frame[:0], fin, op, len(payload))
 	w.iov = append(w.iov[:0], w.frame, payload)
-	if w.write(slot, c, int64(len(payload))) {
-		w.touchStream(slot)
+	s.owed += int64(len(payload))
+	if w.write(s.conn, c, w.iov) {
+		w.touchStream(s.conn, c)
 	}
 }
 
@@ -307,16 +322,16 @@ func (w *Worker) wsFrame(slot int32, c *conn, op websocket.Opcode, fin bool, pay
 // while the handler takes packets: otherwise the frames wait unread
 // (gates.go). Ping and pong payloads use credits like data (Pushpin
 // returns them), and packets that cost no credit are counted (wsCtlBudget).
-func (w *Worker) wsRead(slot int32, c *conn) {
+func (w *Worker) wsRead(ss int32, s *session, c *conn) {
 	for i := 0; i < readBudget; {
-		if g := w.streamBlocked(c.addr); g != 0 {
-			w.wait(slot, g)
+		if g := w.streamBlocked(s.addr); g != 0 {
+			w.wait(ss, g)
 			return
 		}
 		if c.rstart == c.rend {
-			got, closed := w.fill(slot, c)
+			got, closed := w.fill(s.conn, c)
 			if !got && !closed && inputEnded(c) {
-				w.clientGone(slot, c, "client closed without a close frame")
+				w.clientGone(s.conn, c, "client closed without a close frame")
 				return
 			}
 			if closed || !got {
@@ -326,20 +341,20 @@ func (w *Worker) wsRead(slot int32, c *conn) {
 			continue
 		}
 		buf := w.bufs.bytes(c.rbuf)[c.rstart:c.rend]
-		limit := int(min(c.credits, int64(w.opts.BufferSize)))
-		before := c.reader
-		ev, n, err := c.reader.Next(buf, limit)
+		limit := int(min(s.credits, int64(w.opts.BufferSize)))
+		before := s.reader
+		ev, n, err := s.reader.Next(buf, limit)
 		if err != nil {
-			w.wsProtocolError(slot, c, err)
+			w.wsProtocolError(ss, s, c, err)
 			return
 		}
 		if n == 0 {
 			if limit <= 0 && len(buf) > 0 {
 				return // waiting for credits; the buffered bytes stay
 			}
-			got, closed := w.fill(slot, c)
+			got, closed := w.fill(s.conn, c)
 			if !got && !closed && inputEnded(c) {
-				w.clientGone(slot, c, "client closed inside a frame")
+				w.clientGone(s.conn, c, "client closed inside a frame")
 				return
 			}
 			if closed || !got {
@@ -352,7 +367,7 @@ func (w *Worker) wsRead(slot int32, c *conn) {
 			c.rstart += int32(n)
 			continue
 		}
-		o := w.resetOut(slot, c)
+		o := w.resetOut(ss, s)
 		cost, ctl := int64(len(ev.Payload)), false
 		switch ev.Kind {
 		case websocket.EvData:
@@ -378,40 +393,40 @@ func (w *Worker) wsRead(slot int32, c *conn) {
 			o.Body = ev.Payload
 			cost = 0
 		}
-		if ctl && wsCtlSpent(c) || cost > c.credits {
+		if ctl && wsCtlSpent(s) || cost > s.credits {
 			// The handler has not spoken since the last wsCtlBudget
 			// control packets, or has no credit for this payload: the
 			// frame stays unread until it does (wsPacket queues us).
-			c.reader.Unread(buf, n, ev, before)
+			s.reader.Unread(buf, n, ev, before)
 			return
 		}
 		w.pktBuf = zhttp.AppendPacket(w.pktBuf[:0], o)
-		if g := w.sendTo(c.addr, w.pktBuf); g != 0 {
-			c.reader.Unread(buf, n, ev, before) // the frame stays in the read buffer
-			w.wait(slot, g)
+		if g := w.sendTo(s.addr, w.pktBuf); g != 0 {
+			s.reader.Unread(buf, n, ev, before) // the frame stays in the read buffer
+			w.wait(ss, g)
 			return
 		}
-		c.outSeq++
+		s.outSeq++
 		c.rstart += int32(n)
-		c.credits -= cost
+		s.credits -= cost
 		if ctl {
-			c.flags += 1 << wsCtlShift
+			s.flags += 1 << wsCtlShift
 		}
 		if ev.Kind == websocket.EvClose {
 			w.releaseRead(c)
-			if c.state == stWsClosing {
-				c.state = stWsFinished
-				w.timers.Schedule(slot*timersPerConn+timerStream, w.now+wsCloseWaitTicks)
-				w.finishIfDone(slot, c)
+			if s.ws() == wsClosing {
+				s.toWS(wsFinished)
+				w.closeWait(s.conn, c)
+				w.finishIfDone(s.conn, c)
 				return
 			}
 			// Wait for the handler's close, 5 s at most (§12 #12).
-			c.state = stWsPeerClosed
-			w.timers.Schedule(slot*timersPerConn+timerStream, w.now+wsCloseWaitTicks)
+			s.toWS(wsPeerClosed)
+			w.closeWait(s.conn, c)
 			return
 		}
 	}
-	w.queue(slot, c)
+	w.queue(s.conn, c)
 }
 
 var (
@@ -422,20 +437,20 @@ var (
 // wsProtocolError closes a connection whose client broke RFC 6455: a close
 // frame with the error's code, a cancel to the handler (§4.6), and the TCP
 // connection closed once the frame is written.
-func (w *Worker) wsProtocolError(slot int32, c *conn, err error) {
+func (w *Worker) wsProtocolError(ss int32, s *session, c *conn, err error) {
 	code := websocket.CloseProtocolError
 	if pe, ok := err.(*websocket.ProtocolError); ok {
 		code = pe.Code
 	}
-	logging.Debug(targetConn, "worker %d: conn %d: websocket protocol error: %v", w.idx, slot, err)
-	w.cancel(slot, c)
-	c.addr = w.dropAddr(c.addr)
-	c.state = stWsFinished
-	c.flags |= fRespLast
-	w.timers.Schedule(slot*timersPerConn+timerStream, w.now+wsCloseWaitTicks)
+	logging.Debug(targetConn, "worker %d: conn %d: websocket protocol error: %v", w.idx, s.conn, err)
+	w.cancel(ss, s)
+	s.addr = w.dropAddr(s.addr)
+	s.toWS(wsFinished)
+	s.flags |= fRespLast
+	w.closeWait(s.conn, c)
 	w.frame = websocket.AppendCloseFrame(w.frame[:0], code, nil)
 	w.iov = append(w.iov[:0], w.frame)
-	if w.write(slot, c, 0) {
-		w.finishIfDone(slot, c)
+	if w.write(s.conn, c, w.iov) {
+		w.finishIfDone(s.conn, c)
 	}
 }

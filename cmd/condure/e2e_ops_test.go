@@ -306,7 +306,7 @@ func TestSizes(t *testing.T) {
 	}
 	for _, want := range []string{
 		"connection_slot: 232 bytes (",
-		"connection_timers: 48 bytes (",
+		"connection_timers: 72 bytes (", // 2 per connection, 1 per session (issue #14)
 		"stream_connection_buffers: 8192 bytes (",
 		"req_connection_buffers: 13288 bytes (",
 	} {

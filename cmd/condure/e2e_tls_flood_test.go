@@ -409,10 +409,20 @@ func TestTLSParkedHandshakesBounded(t *testing.T) {
 	s.waitLogSince(t, mark, "TLS handshakes waiting for their clients, closing the longest waiting")
 	start := time.Now()
 	var worst time.Duration
+	retried, probes := 0, 0
 	for i := 0; time.Since(start) < 3*time.Second; i++ {
+		probes++
 		hs, err := realClient(env, s.tlsAddr, fmt.Sprintf("/p%d", i))
 		if err != nil {
-			t.Fatalf("real client %d: %v", i, err)
+			// A real client waiting for its own second flight is parked like
+			// a staller; on a loaded machine it can be the longest parked
+			// when the bound is hit and be closed, as a browser would see
+			// and retry. Once: the retry must get through.
+			retried++
+			t.Logf("real client %d: %v; retrying", i, err)
+			if hs, err = realClient(env, s.tlsAddr, fmt.Sprintf("/p%d", i)); err != nil {
+				t.Fatalf("real client %d, retried: %v", i, err)
+			}
 		}
 		if hs > time.Second {
 			t.Errorf("real client %d: handshake took %v, want < 1 s", i, hs)
@@ -421,6 +431,9 @@ func TestTLSParkedHandshakesBounded(t *testing.T) {
 		time.Sleep(100 * time.Millisecond) // the probes' pace through the 3 s of renewals (the subject)
 	}
 	f.close()
+	if retried*4 > probes {
+		t.Errorf("%d of %d real clients needed a retry, want at most a quarter", retried, probes)
+	}
 	lives, errs := f.results()
 	if len(errs) > 0 {
 		t.Errorf("%d flood errors, first %v", len(errs), errs[0])

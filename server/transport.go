@@ -38,6 +38,7 @@ func (w *Worker) newConn(fd int, peer netip.AddrPort, li int) {
 		w.released(m)
 		return
 	}
+	w.mAccepted(cs, li)
 	if logging.Enabled(logging.LevelDebug) {
 		logging.Debug(targetConn, "worker %d: conn %d: accepted fd %d", w.idx, cs, fd)
 	}
@@ -262,6 +263,7 @@ func (w *Worker) writeRaw(cs int32, c *conn, bufs [][]byte) bool {
 	// the block holds the credits plus head and framing.
 	if int(c.wend-c.wstart)+total > w.opts.BufferSize+writeSlack {
 		logging.Debug(targetConn, "worker %d: conn %d: write buffer overflow (handler ignored credits)", w.idx, cs)
+		w.m.mCause(cs, CauseHandlerProtocol)
 		w.closeConn(cs, c, true)
 		return false
 	}
@@ -329,6 +331,7 @@ func (w *Worker) written(c *conn) {
 // clientGone ends a connection whose client went away; the handlers of its
 // sessions, where known, get a cancel (§4.6).
 func (w *Worker) clientGone(cs int32, c *conn, why string) {
+	w.m.mCause(cs, CauseClientClose)
 	if logging.Enabled(logging.LevelDebug) {
 		logging.Debug(targetConn, "worker %d: conn %d: %s", w.idx, cs, why)
 	}
@@ -339,6 +342,7 @@ func (w *Worker) clientGone(cs int32, c *conn, why string) {
 // cancel sends a cancel to each session's handler where one is known. The
 // one place a connection ends.
 func (w *Worker) closeConn(cs int32, c *conn, cancel bool) {
+	w.mClosed(cs, c)
 	for c.sess != 0 {
 		ss := c.sess - 1
 		s := w.sessions.Get(ss)
@@ -384,5 +388,6 @@ func (w *Worker) streamTimedOut(cs int32, c *conn) {
 		}
 		logging.Debug(targetConn, "worker %d: conn %d: stream timeout (%s)", w.idx, cs, what)
 	}
+	w.m.mCause(cs, CauseStreamTimeout)
 	w.closeConn(cs, c, true)
 }

@@ -130,7 +130,7 @@ func TestMetricsConnectionLifecycle(t *testing.T) {
 	}
 	w.m.now = int64(4 * time.Millisecond)
 	w.mKind(3, c, KindHTTP) // the handshake's end, as mHandshake does
-	w.m.mSession(5) // the request's session: slot 5, not the connection's 3
+	w.m.mSession(5)         // the request's session: slot 5, not the connection's 3
 	w.mRequest(5, c)
 	w.m.now = int64(6 * time.Millisecond)
 	w.mResponse(5, c, 101)

@@ -60,6 +60,8 @@ var flags = []flagSpec{
 	{long: "log-level", kind: argSingle, value: "N", help: "Log level", deflt: "2"},
 	{long: "ws-max-message", kind: argSingle, value: "N", help: "Largest WebSocket message a client may send, in bytes; 0 for no limit\n(condure-go addition; over it the connection closes with 1009)", deflt: "0"},
 	{long: "messages-max", kind: argSingle, value: "N", help: "Maximum number of queued WebSocket messages per connection", deflt: "100"},
+	{long: "prometheus", kind: argSingle, value: "[addr:]port[,params...]", help: "Address/port to serve Prometheus metrics on (/metrics). Params: local (the\n" +
+		"first part is then a unix socket path), prefix=NAME (put before every\nmetric name) (condure-go addition)"},
 	{long: "req-maxconn", kind: argSingle, value: "N", help: "Maximum number of concurrent connections in req mode", deflt: "100"},
 	{long: "req-timeout", kind: argSingle, value: "N", help: "Client timeout in req mode (seconds)", deflt: "30"},
 	{long: "sizes", kind: argSwitch, help: "Prints sizes of tasks and other objects"},

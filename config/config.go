@@ -90,6 +90,9 @@ type Config struct {
 	// DrainTimeout is --drain-timeout (condure-go addition), seconds: how
 	// long a drain (SIGQUIT) lets sessions finish before the usual stop.
 	DrainTimeout int
+	// Prometheus is --prometheus (Pushpin's connection manager form,
+	// condure-go addition); nil: no metrics listener, nothing counted.
+	Prometheus *Prometheus
 	// Sizes is --sizes (condure ≥1.9): print object sizes and exit 0. When
 	// set, Parse stops after reading the arguments: only the defaults, the
 	// switches and the buffer sizes (when valid) are filled in, nothing is
@@ -228,6 +231,13 @@ func Parse(args []string) (*Config, error) {
 			}
 			c.Listens = append(c.Listens, l)
 		}
+	}
+	if raw.has("prometheus") {
+		p, err := parsePrometheus(raw.last("prometheus", ""))
+		if err != nil {
+			return nil, err
+		}
+		c.Prometheus = p
 	}
 
 	// 3. Values checked after "starting...".

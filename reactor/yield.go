@@ -25,7 +25,12 @@ const (
 type Yielder struct {
 	last   time.Duration
 	yields uint64
+	before time.Duration // when the last wait began
 }
+
+// WaitStart is when the last Wait began (the same clock as its result):
+// the end of the loop's previous iteration.
+func (y *Yielder) WaitStart() time.Duration { return y.before }
 
 // Maybe yields when the loop has been busy for yieldEvery: no wait of
 // idleWait or more since the last yield. now is a monotonic clock reading
@@ -47,6 +52,7 @@ func (y *Yielder) Maybe(now, waited time.Duration) {
 // returns the events and the time since start after the wait.
 func (y *Yielder) Wait(p *Poller, timeoutMs int, start time.Time) ([]Event, time.Duration, error) {
 	before := time.Since(start)
+	y.before = before
 	evs, err := p.Wait(timeoutMs)
 	now := time.Since(start)
 	y.Maybe(now, now-before)

@@ -13,6 +13,8 @@
 #   ONLY=list       scenarios: http,idle-http,idle-ws,ws (default all)
 #   NGINX=path      nginx for the `return 200` floor (default /usr/sbin/nginx; NGINX= to skip)
 #   PERF=path       perf counting the server's syscalls (default perf; PERF= to skip)
+#   SERVER_ARGS=..  extra flags for our server; REF_ARGS=.. for the reference
+#                   (A/B of one build: REF=bin/condure SERVER_ARGS="--prometheus 127.0.0.1:19099")
 # Extra arguments go to bench/report (see bin/benchreport -h).
 #
 # For a 1M run on a big box (the server and loadgen each need ~1M open files):
@@ -28,4 +30,4 @@ $GO build -o bin/loadgen ./bench/loadgen
 $GO build -o bin/echohandler ./bench/echohandler
 $GO build -o bin/benchreport ./bench/report
 exec bin/benchreport -server "$SERVER" -ref "${REF-/usr/bin/condure}" -rounds "${ROUNDS:-2}" \
-	-only "${ONLY:-http,idle-http,idle-ws,ws}" "$@"
+	-only "${ONLY:-http,idle-http,idle-ws,ws}" -server-args "${SERVER_ARGS:-}" -ref-args "${REF_ARGS:-}" "$@"

@@ -227,6 +227,7 @@ func (w *Worker) listGate(id int32) {
 // blockedSocket marks a socket gate (or, in connect mode, an address gate)
 // refused by the high-water mark.
 func (w *Worker) block(id int32) int32 {
+	w.m.mBlocked()
 	w.gate(id).blocked = true
 	w.listGate(id)
 	if id >= gateAddr0 && logging.Enabled(logging.LevelDebug) && w.bp.blockLog.Allow(time.Now()) {
@@ -387,6 +388,7 @@ func (w *Worker) routerSend(name, p []byte) bool {
 	}
 	switch err := w.fx.sendRouter(name, p); err {
 	case nil:
+		w.mPacketOut()
 	case zmqio.ErrWouldBlock:
 		return false
 	default: // Host unreachable: the handler is gone, or its from is not its identity
@@ -407,6 +409,7 @@ func (w *Worker) sendRequest(p []byte) bool {
 	}
 	switch err := w.fx.sendPush(p); err {
 	case nil:
+		w.mPacketOut()
 	case zmqio.ErrWouldBlock:
 		w.block(gateOut)
 		return false
@@ -427,6 +430,7 @@ func (w *Worker) sendReq(p []byte) bool {
 	}
 	switch err := w.fx.sendReq(p); err {
 	case nil:
+		w.mPacketOut()
 	case zmqio.ErrWouldBlock:
 		w.block(gateReq)
 		return false

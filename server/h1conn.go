@@ -72,6 +72,7 @@ func (w *Worker) recvHeader(cs int32, c *conn) {
 				}
 			} else if inputEnded(c) {
 				// Every whole request that came before the FIN is served.
+				w.m.mCause(cs, CauseClientClose)
 				w.closeConn(cs, c, false, causeClient)
 			}
 			return
@@ -114,12 +115,13 @@ func (w *Worker) respondError(ss int32, s *session, c *conn, code int, reason st
 	if s.isNew() {
 		minor = 1
 	}
-	w.finishWith(s, c, http1.AppendErrorResponse(w.head[:0], minor, code, reason))
+	w.finishWith(ss, s, c, http1.AppendErrorResponse(w.head[:0], minor, code, reason))
 }
 
 // finishWith writes a complete response of the server's own and closes
 // after it.
-func (w *Worker) finishWith(s *session, c *conn, resp []byte) {
+func (w *Worker) finishWith(ss int32, s *session, c *conn, resp []byte) {
+	w.mOwnResponse(ss, s, c, resp)
 	s.toRespond()
 	s.flags |= fRespStarted | fRespLast | fCloseAfter
 	s.framing = framingNone
@@ -143,6 +145,7 @@ func (w *Worker) finishIfDone(cs int32, c *conn) bool {
 		return true
 	}
 	if s.kind == kindWS && s.ws() == wsFinished && c.wstart == c.wend {
+		w.m.mCause(cs, CauseDone)
 		s.addr = w.dropAddr(s.addr)
 		w.closeConn(cs, c, false, causeDone)
 		return false
@@ -151,6 +154,7 @@ func (w *Worker) finishIfDone(cs int32, c *conn) bool {
 		return true
 	}
 	if s.has(fCloseAfter) || !s.has(fReqDone) || w.draining {
+		w.m.mCause(cs, CauseDone)
 		s.addr = w.dropAddr(s.addr)
 		w.closeConn(cs, c, false, causeDone)
 		return false
@@ -170,9 +174,11 @@ func (w *Worker) idleExpired(cs int32, c *conn) {
 	switch {
 	case c.has(fHandshake):
 		logging.Debug(targetConn, "worker %d: conn %d: tls handshake timed out", w.idx, cs)
+		w.m.mCause(cs, CauseTLSTimeout)
 		w.closeConn(cs, c, false, causeTimeout)
 	case has && s.kind == kindReq && s.req() == reqAwait:
 		logging.Debug(targetConn, "worker %d: conn %d: req timeout", w.idx, cs)
+		w.m.mCause(cs, CauseReqTimeout)
 		w.respondError(ss, s, c, 504, "Gateway Timeout")
 	case has && (w.bp.on[ss] == gateOut || w.bp.on[ss] == gateReq):
 		// A whole request, but no handler took it in all that time.
@@ -186,11 +192,13 @@ func (w *Worker) idleExpired(cs int32, c *conn) {
 		c.flags |= fHeadExtended
 		w.timers.Schedule(connTimer(cs, timerIdle), w.now+w.sessionTicks-w.streamTicks())
 	case !has || s.isNew() || (s.kind == kindReq && s.req() == reqBody):
+		w.m.mCause(cs, CauseIdleTimeout)
 		w.closeConn(cs, c, false, causeTimeout)
 	case !s.has(fRespStarted):
 		logging.Debug(targetConn, "worker %d: conn %d: handler timed out", w.idx, cs)
 		w.respondError(ss, s, c, 504, "Gateway Timeout")
 	default:
+		w.m.mCause(cs, CauseHandlerTimeout)
 		w.closeConn(cs, c, true, causeTimeout)
 	}
 }
@@ -210,6 +218,7 @@ func (w *Worker) sessionExpired(ss int32) {
 	}
 	s := w.sessions.Get(ss)
 	c := w.conns.Get(s.conn)
+	w.m.mCause(s.conn, CauseHandlerTimeout)
 	if !s.has(fRespStarted) {
 		logging.Debug(targetConn, "worker %d: conn %d: handler timed out", w.idx, s.conn)
 		w.respondError(ss, s, c, 504, "Gateway Timeout")

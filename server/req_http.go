@@ -85,6 +85,7 @@ func (w *Worker) readReqBody(ss int32, s *session, c *conn) {
 		if c.rstart == c.rend {
 			got, closed := w.fill(s.conn, c)
 			if !got && !closed && inputEnded(c) {
+				w.m.mCause(s.conn, CauseClientClose)
 				w.closeConn(s.conn, c, false, causeClient) // the body will not be complete
 				return
 			}
@@ -174,6 +175,7 @@ func (w *Worker) sendReqRequest(ss int32, s *session, c *conn, req *http1.Reques
 	}
 	s.flags |= fReqDone
 	s.toReq(reqAwait)
+	w.mRequest(ss, c)
 	return true
 }
 
@@ -214,6 +216,7 @@ func (w *Worker) reqReply(ss int32, s *session, c *conn, p *zhttp.Packet) {
 	}
 	s.flags |= fRespStarted
 	s.toReq(reqSendBody)
+	w.mResponse(ss, c, code)
 	w.head = http1.AppendResponseHead(w.head[:0], &rh)
 	w.writeBody(ss, s, c, w.head, p.Body, true)
 }
@@ -226,7 +229,7 @@ func (w *Worker) rejectWebSocketOnReq(ss int32, s *session, c *conn) {
 		w.head = append(w.head[:0], "HTTP/1.1"...)
 	}
 	w.head = append(w.head, " 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: 48\r\n\r\n"+wsOnReqBody...)
-	w.finishWith(s, c, w.head)
+	w.finishWith(ss, s, c, w.head)
 }
 
 // tooLarge answers 413 for a body over --body-buffer-size (§12 #21).

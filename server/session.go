@@ -86,6 +86,7 @@ func (w *Worker) newSession(cs int32, c *conn, kind sessionKind) (int32, *sessio
 	s := w.sessions.Get(ss)
 	s.conn = cs
 	s.kind = kind
+	w.m.mSession(ss)
 	s.next = c.sess
 	c.sess = ss + 1
 	return ss, s, true

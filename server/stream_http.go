@@ -104,6 +104,7 @@ func (w *Worker) requestOut(ss int32, s *session, c *conn, req *http1.Request, s
 // requestSent: the session's request went out: the handler's silence is
 // timed now, not the connection's idleness.
 func (w *Worker) requestSent(ss int32, c *conn) {
+	w.mRequest(ss, c)
 	s := w.sessions.Get(ss)
 	w.timers.Cancel(connTimer(s.conn, timerIdle))
 	w.timers.Schedule(w.sessTimer(ss), w.now+w.sessionTicks)
@@ -166,6 +167,7 @@ func (w *Worker) streamPacket(ss int32, s *session, c *conn, p *zhttp.Packet, id
 	case zhttp.TypeCredit, zhttp.TypeKeepAlive:
 	case zhttp.TypeCancel, zhttp.TypeError:
 		logging.Debug(targetConn, "conn %s: handler %s", id.ID, typeLabel(p.Type))
+		w.m.mCause(s.conn, CauseHandlerCancel)
 		s.addr = w.dropAddr(s.addr) // no cancel back (§4.6)
 		if !s.has(fRespStarted) {
 			w.respondError(ss, s, c, 502, "Bad Gateway")
@@ -199,6 +201,7 @@ func typeLabel(t zhttp.PacketType) string {
 // connection is closed and no cancel is sent (§3.6).
 func (w *Worker) violation(ss int32, s *session, c *conn, why string) {
 	logging.Debug(targetConn, "worker %d: conn %d: handler protocol violation: %s", w.idx, s.conn, why)
+	w.m.mCause(s.conn, CauseHandlerProtocol)
 	s.addr = w.dropAddr(s.addr)
 	w.closeConn(s.conn, c, false, causeHandler)
 }
@@ -367,6 +370,7 @@ func (w *Worker) startResponse(ss int32, s *session, c *conn, p *zhttp.Packet) {
 	}
 	s.toStream(streamSendBody)
 	s.flags |= fRespStarted
+	w.mResponse(ss, c, code)
 	w.head = http1.AppendResponseHead(w.head[:0], &rh)
 	w.writeBody(ss, s, c, w.head, p.Body, !p.More)
 }
@@ -406,6 +410,7 @@ func (w *Worker) discardBody(s *session, c *conn) bool {
 
 // badResponse handles a response the server refuses to pass on (§12 #10).
 func (w *Worker) badResponse(ss int32, s *session, c *conn, why string) {
+	w.m.mCause(s.conn, CauseHandlerProtocol)
 	w.badResponseLog(s.conn, why)
 	w.respondError(ss, s, c, 502, "Bad Gateway")
 }

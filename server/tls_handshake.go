@@ -216,6 +216,7 @@ func (w *Worker) helloInput(slot int32, c *conn) {
 		if size > maxPlainRecord {
 			logging.Debug(targetConn, "worker %d: conn %d: tls handshake: first record of %d bytes, over %d: refused", w.idx, slot, size, maxPlainRecord)
 			unix.Write(int(c.fd), alertRecordOverflow) // 7 bytes: a fresh socket has room
+			w.m.mCause(slot, CauseTLSError)
 			w.closeConn(slot, c, false, causeTLS)
 			return
 		}
@@ -314,6 +315,7 @@ func (w *Worker) park(slot int32, s *tlsSession) {
 				logging.Info(targetServer, "worker %d: %d TLS handshakes waiting for their clients, closing the longest waiting", w.idx, w.hs.parked.live)
 			}
 			logging.Debug(targetConn, "worker %d: conn %d: tls handshake: client the slowest of %d, closed", w.idx, r.slot, w.hs.parked.live)
+			w.m.mCause(r.slot, CauseTLSShed)
 			w.closeConn(r.slot, w.conns.Get(r.slot), false, causeTLS)
 		}
 	}
@@ -383,6 +385,7 @@ func (w *Worker) handshakeWaits(slot int32, c *conn, s *tlsSession) {
 // connection, success makes it a keep-alive connection waiting for its
 // first request.
 func (w *Worker) handshakeDone(slot int32, c *conn, s *tlsSession, err error) {
+	w.mHandshake(slot, c, s, err)
 	if err != nil {
 		logging.Debug(targetConn, "worker %d: conn %d: tls handshake: %v", w.idx, slot, err)
 		w.closeConn(slot, c, false, causeTLS)

@@ -38,6 +38,7 @@ func (w *Worker) newConn(fd int, peer netip.AddrPort, li int) {
 		w.released(m)
 		return
 	}
+	w.mAccepted(cs, li)
 	if logging.Enabled(logging.LevelDebug) {
 		logging.Debug(targetConn, "worker %d: conn %d: accepted fd %d", w.idx, cs, fd)
 	}
@@ -265,6 +266,7 @@ func (w *Worker) writeRaw(cs int32, c *conn, bufs [][]byte) bool {
 	// the block holds the credits plus head and framing.
 	if int(c.wend-c.wstart)+total > w.opts.BufferSize+writeSlack {
 		logging.Debug(targetConn, "worker %d: conn %d: write buffer overflow (handler ignored credits)", w.idx, cs)
+		w.m.mCause(cs, CauseHandlerProtocol)
 		w.closeConn(cs, c, true, causeOverflow)
 		return false
 	}
@@ -332,6 +334,7 @@ func (w *Worker) written(c *conn) {
 // clientGone ends a connection whose client went away; the handlers of its
 // sessions, where known, get a cancel (§4.6).
 func (w *Worker) clientGone(cs int32, c *conn, why string) {
+	w.m.mCause(cs, CauseClientClose)
 	if logging.Enabled(logging.LevelDebug) {
 		logging.Debug(targetConn, "worker %d: conn %d: %s", w.idx, cs, why)
 	}
@@ -364,6 +367,7 @@ func (w *Worker) closeConn(cs int32, c *conn, cancel bool, cause closeCause) {
 	if logging.Enabled(logging.LevelDebug) {
 		logging.Debug(targetConn, "worker %d: conn %d: closed (%s)", w.idx, cs, cause)
 	}
+	w.mClosed(cs, c)
 	for c.sess != 0 {
 		ss := c.sess - 1
 		s := w.sessions.Get(ss)
@@ -409,5 +413,6 @@ func (w *Worker) streamTimedOut(cs int32, c *conn) {
 		}
 		logging.Debug(targetConn, "worker %d: conn %d: stream timeout (%s)", w.idx, cs, what)
 	}
+	w.m.mCause(cs, CauseStreamTimeout)
 	w.closeConn(cs, c, true, causeTimeout)
 }

@@ -147,6 +147,8 @@ type Options struct {
 
 	// Blocks (bind mode): the handler addresses the hub holds messages for.
 	Blocks *zmqio.Blocks
+
+	Metrics bool // --prometheus: count for scrapes (metrics.go)
 }
 
 // Worker is one event loop.
@@ -232,6 +234,8 @@ type Worker struct {
 	draining  bool
 	drainDone bool
 	drainedCh chan struct{}
+
+	m metrics // counters for --prometheus (metrics.go)
 
 	stopping atomic.Bool
 	done     chan struct{}
@@ -376,7 +380,7 @@ func (w *Worker) initState(capacity int) {
 	w.logs = newPeerLogs()
 	w.setupBackpressure(capacity, o.Blocks)
 	w.reqTicks = uint64(max(o.ReqTimeout/tickDur, 1))
-
+	w.initMetrics(w.conns.Cap(), w.sessions.Cap())
 }
 
 func (w *Worker) run() {
@@ -402,11 +406,13 @@ func (w *Worker) loopOnce() {
 		return
 	}
 	w.now = uint64(elapsed / tickDur)
+	w.mWake(elapsed, w.yield.WaitStart())
 	for _, ev := range evs {
 		switch ev.Tag & tagKindMask {
 		case tagWaker:
 			w.waker.Drain()
 			w.tlsEvents()
+			w.publishMetrics()
 		case tagZmq:
 			// handled by pumpZmq below: ZMQ_FD only says "look again"
 			w.bp.signalled = true
@@ -497,6 +503,7 @@ func (w *Worker) accept(li int) {
 			// At maxconn clients wait in the kernel backlog (§12 #1).
 			w.atMax[m] = true
 			w.maxConnLog(m)
+			w.m.mPause(PauseMaxConn)
 			return
 		}
 		fd, peer, err := w.acceptor.Accept(l.fd)
@@ -506,6 +513,7 @@ func (w *Worker) accept(li int) {
 			}
 			if err == reactor.ErrFdLimit {
 				w.fdLimitLog()
+				w.m.mPause(PauseFdLimit)
 				w.fdBackoff = time.Now().Add(fdLimitBackoff)
 				return
 			}
@@ -646,6 +654,7 @@ func (w *Worker) reqMessage(frames [][]byte) {
 		w.parseError(err)
 		return
 	}
+	w.m.mPacketIn(p.Type)
 	for i := range p.IDs {
 		ss, ok := w.lookup(p.IDs[i].ID)
 		if !ok {
@@ -684,6 +693,7 @@ func (w *Worker) handlerMessage(msg []byte) {
 		w.parseError(err)
 		return
 	}
+	w.m.mPacketIn(p.Type)
 	for i := range p.IDs {
 		id := &p.IDs[i]
 		ss, ok := w.lookup(id.ID)

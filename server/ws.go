@@ -51,7 +51,7 @@ func (w *Worker) startWebSocket(ss int32, s *session, c *conn, n int) {
 		code, reason := websocket.Status(err)
 		logging.Debug(targetConn, "worker %d: conn %d: bad websocket request: %v", w.idx, s.conn, err)
 		if code == 426 {
-			w.finishWith(s, c, appendUpgradeRequired(w.head[:0]))
+			w.finishWith(ss, s, c, appendUpgradeRequired(w.head[:0]))
 			return
 		}
 		w.respondError(ss, s, c, code, reason)
@@ -110,6 +110,7 @@ func (w *Worker) wsPacket(ss int32, s *session, c *conn, p *zhttp.Packet) {
 		// An HTTP response ends the session: the handler can only end it
 		// sooner.
 		if p.Type == zhttp.TypeCancel || p.Type == zhttp.TypeError {
+			w.m.mCause(s.conn, CauseHandlerCancel)
 			s.addr = w.dropAddr(s.addr)
 			w.closeConn(s.conn, c, false, causeHandler)
 		}
@@ -143,6 +144,7 @@ func (w *Worker) wsPacket(ss int32, s *session, c *conn, p *zhttp.Packet) {
 		if p.More && len(p.Body) == 0 {
 			return // nothing to frame yet
 		}
+		w.m.mWSOut(!p.More, len(p.Body))
 		w.wsFrame(ss, s, c, op, !p.More, p.Body)
 	case zhttp.TypePing, zhttp.TypePong:
 		if s.ws() == wsClosing || s.ws() == wsFinished {
@@ -150,6 +152,7 @@ func (w *Worker) wsPacket(ss int32, s *session, c *conn, p *zhttp.Packet) {
 		}
 		if len(p.Body) > websocket.MaxControlPayload {
 			logging.Debug(targetConn, "worker %d: conn %d: handler control frame over 125 bytes", w.idx, s.conn)
+			w.m.mCause(s.conn, CauseHandlerProtocol)
 			w.closeConn(s.conn, c, true, causeHandler)
 			return
 		}
@@ -195,6 +198,7 @@ func (w *Worker) wsPacket(ss int32, s *session, c *conn, p *zhttp.Packet) {
 			w.queue(s.conn, c) // credits may let client frames through
 		}
 	case zhttp.TypeCancel, zhttp.TypeError:
+		w.m.mCause(s.conn, CauseHandlerCancel)
 		s.addr = w.dropAddr(s.addr)
 		w.closeConn(s.conn, c, false, causeHandler)
 	case zhttp.TypeHandoffStart:
@@ -229,6 +233,7 @@ func (w *Worker) wsHandshakeAnswer(ss int32, s *session, c *conn, p *zhttp.Packe
 			return
 		}
 	case zhttp.TypeCancel:
+		w.m.mCause(s.conn, CauseHandlerCancel)
 	default:
 		w.violation(ss, s, c, "unexpected packet type")
 		return
@@ -249,6 +254,8 @@ func (w *Worker) wsAccept(ss int32, s *session, c *conn, p *zhttp.Packet) {
 	}
 	s.toWS(wsOpen)
 	s.flags |= fRespStarted
+	w.mResponse(ss, c, 101)
+	w.mKind(s.conn, c, KindWebSocket)
 	w.head = websocket.AppendHandshakeResponseAccept(w.head[:0], p.Reason, p.Headers, s.wsAccept[:])
 	w.iov = append(w.iov[:0], w.head)
 	if !w.write(s.conn, c, w.iov) {
@@ -277,6 +284,7 @@ func (w *Worker) wsReject(ss int32, s *session, c *conn, p *zhttp.Packet) {
 	rh := http1.ResponseHead{Minor: int(s.minor), Code: code, Reason: p.Reason, Headers: hdrs,
 		Framing: http1.FramingLength, ContentLength: int64(len(p.Body)), Close: true}
 	s.addr = w.dropAddr(s.addr)
+	w.mResponse(ss, c, code)
 	w.head = http1.AppendResponseHead(w.head[:0], &rh)
 	s.toWS(wsRespond)
 	s.flags |= fRespStarted | fCloseAfter
@@ -306,6 +314,7 @@ func (w *Worker) wsFrame(ss int32, s *session, c *conn, op websocket.Opcode, fin
 		s.queued++
 		if int(s.queued) > w.opts.MessagesMax {
 			logging.Debug(targetConn, "worker %d: conn %d: over --messages-max queued messages", w.idx, s.conn)
+			w.m.mCause(s.conn, CauseMessagesMax)
 			w.closeConn(s.conn, c, true, causeOverflow)
 			return
 		}
@@ -407,6 +416,7 @@ func (w *Worker) wsRead(ss int32, s *session, c *conn) {
 			return
 		}
 		s.outSeq++
+		w.m.mWSIn(ev.Kind == websocket.EvData, ev.Fin, len(ev.Payload))
 		c.rstart += int32(n)
 		s.credits -= cost
 		if ctl {
@@ -443,6 +453,7 @@ func (w *Worker) wsProtocolError(ss int32, s *session, c *conn, err error) {
 		code = pe.Code
 	}
 	logging.Debug(targetConn, "worker %d: conn %d: websocket protocol error: %v", w.idx, s.conn, err)
+	w.m.mCause(s.conn, CauseClientProtocol)
 	w.cancel(ss, s)
 	s.addr = w.dropAddr(s.addr)
 	s.toWS(wsFinished)

@@ -47,6 +47,7 @@ import (
 
 type options struct {
 	ours, ref, loadgen, handler, out string
+	oursArgs, refArgs                string // extra server flags, space-separated
 	rounds                           int
 	steps                            []int
 	warm                             int
@@ -68,6 +69,8 @@ func main() {
 	var steps, workers, only string
 	flag.StringVar(&o.ours, "server", "bin/condure", "our server binary")
 	flag.StringVar(&o.ref, "ref", "/usr/bin/condure", "reference condure binary (skipped when missing; \"\" to skip)")
+	flag.StringVar(&o.oursArgs, "server-args", "", "extra flags for our server, space-separated (e.g. \"--prometheus 127.0.0.1:19099\")")
+	flag.StringVar(&o.refArgs, "ref-args", "", "extra flags for the reference server, space-separated")
 	flag.StringVar(&o.loadgen, "loadgen", "bin/loadgen", "loadgen binary")
 	flag.StringVar(&o.handler, "handler", "bin/echohandler", "handler binary")
 	flag.StringVar(&o.out, "out", "bench/results", "output directory")
@@ -112,10 +115,13 @@ func main() {
 			o.refresh = 30 * time.Second
 		}
 	}
-	servers := []server{{name: "ours", bin: o.ours, gc: true}}
+	servers := []server{{name: "ours", bin: o.ours, gc: true, args: strings.Fields(o.oursArgs)}}
 	if o.ref != "" {
 		if _, err := os.Stat(o.ref); err == nil {
-			servers = append(servers, server{name: "ref", bin: o.ref})
+			// A condure-go binary as the reference (A/B runs of one
+			// build with different flags) gets the same GC trace.
+			goRef := strings.HasSuffix(version(o.ref), "-go")
+			servers = append(servers, server{name: "ref", bin: o.ref, gc: goRef, args: strings.Fields(o.refArgs)})
 		} else {
 			fmt.Fprintf(os.Stderr, "reference %s not found: ours only\n", o.ref)
 		}
@@ -223,8 +229,9 @@ func checkLimits(maxN int) {
 type server struct {
 	name  string
 	bin   string
-	gc    bool // run with GODEBUG=gctrace=1 (a Go server)
-	nginx bool // nginx answering `return 200` itself: the HTTP load only (nginx.go)
+	gc    bool     // run with GODEBUG=gctrace=1 (a Go server)
+	nginx bool     // nginx answering `return 200` itself: the HTTP load only (nginx.go)
+	args  []string // extra flags
 }
 
 type running struct {
@@ -270,6 +277,7 @@ func startServer(s server, port, workers, maxconn int, handler string) (*running
 	spec := "ipc://" + filepath.Join(dir, "c")
 	args := []string{"--listen", fmt.Sprintf("127.0.0.1:%d,stream", port), "--zclient-stream", spec,
 		"--workers", strconv.Itoa(workers), "--stream-maxconn", strconv.Itoa(maxconn)}
+	args = append(args, s.args...)
 	rn.cmd = exec.Command(s.bin, args...)
 	logf, _ := os.Create(filepath.Join(dir, "server.log"))
 	rn.gcFile = filepath.Join(dir, "server.err")

@@ -23,13 +23,16 @@ import (
 // the sockets, ZeroMQ sends and receives included (zmq4 allocated a byte
 // per empty delimiter frame, one per WebSocket message, and the GC never
 // ran in a 10 s benchmark to show it).
-func TestSteadyStateAllocatesNothing(t *testing.T) {
+func TestSteadyStateAllocatesNothing(t *testing.T) { steadyStateAllocs(t) }
+
+// steadyStateAllocs runs the check with extra server flags.
+func steadyStateAllocs(t *testing.T, extra ...string) {
 	echo := filepath.Join(t.TempDir(), "echohandler")
 	if out, err := exec.Command("go", "build", "-o", echo, "../../bench/echohandler").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v %s", err, out)
 	}
 	t.Setenv("CONDURE_TEST_MALLOCS", "1")
-	s := startServer(t, "--log-level", "2") // debug logging formats a line per request
+	s := startServer(t, append([]string{"--log-level", "2"}, extra...)...) // debug logging formats a line per request
 	h := exec.Command(echo, "-spec", s.base, "-keepalive", "0")
 	if err := h.Start(); err != nil {
 		t.Fatal(err)

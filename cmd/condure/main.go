@@ -235,6 +235,7 @@ func start(cfg *config.Config, sockets []inherited) (*app, error) {
 		Ctx:            ctx,
 		Blocks:         hubBlocks(hub),
 		ShutdownLinger: shutdownLinger,
+		Metrics:        cfg.Prometheus != nil,
 		// Test hooks, so tests need not wait 60 s: not flags, because
 		// condure has none for these.
 		SessionTimeout:    envDuration("CONDURE_TEST_SESSION_TIMEOUT"),
@@ -284,7 +285,16 @@ func start(cfg *config.Config, sockets []inherited) (*app, error) {
 			logging.Info("condure::server", "listening on %s", l.Addr)
 		}
 	}
-	return &app{workers: workers, owned: owned, stop: stopAll}, nil
+	stop := stopAll
+	if cfg.Prometheus != nil {
+		ms, err := startMetrics(cfg.Prometheus, workers, opts.Listens)
+		if err != nil {
+			stopAll()
+			return nil, err
+		}
+		stop = func() { ms.Close(); stopAll() }
+	}
+	return &app{workers: workers, owned: owned, stop: stop}, nil
 }
 
 // reservePs raises GOMAXPROCS (unless set in the environment) so the event

@@ -11,6 +11,8 @@
 #   CONNS=N         idle-connection steps N/15, N/3, N (default 15000), or a list
 #   SOURCES=A-B     client source addresses (default 127.0.0.2-127.0.0.60)
 #   ONLY=list       scenarios: http,idle-http,idle-ws,ws (default all)
+#   NGINX=path      nginx for the `return 200` floor (default /usr/sbin/nginx; NGINX= to skip)
+#   PERF=path       perf counting the server's syscalls (default perf; PERF= to skip)
 # Extra arguments go to bench/report (see bin/benchreport -h).
 #
 # For a 1M run on a big box (the server and loadgen each need ~1M open files):

@@ -69,6 +69,7 @@ const (
 	tagConn     = 4 << 56
 	tagZmqMon   = 5 << 56 // connection events of connecting ZeroMQ sockets
 	tagKindMask = 0xff << 56
+	tagZmqIn    = 1 // with tagZmq: a receiving socket (pumpZmq receives only when one fired)
 )
 
 func connTag(slot int32, gen uint32) uint64 {
@@ -210,6 +211,7 @@ type Worker struct {
 
 	runq    []int32      // connections with input left to process (-1-i: listener i)
 	zmqBusy bool         // the receive budget ran out
+	zmqIn   bool         // a receiving socket's ZMQ_FD fired (or must be looked at)
 	bp      backpressure // sessions waiting for room to send (gates.go)
 	frames  [][]byte     // a multi-frame message being received
 
@@ -294,9 +296,14 @@ func (w *Worker) setup() error {
 	for _, s := range []*zmqio.Sock{w.zs.In, w.zs.ReqIn, w.zs.Out, w.zs.OutStream, w.zs.Req} {
 		if s != nil && !seen[s.Fd()] {
 			seen[s.Fd()] = true
-			w.poller.Add(s.Fd(), reactor.EvIn, tagZmq)
+			tag := uint64(tagZmq)
+			if s == w.zs.In || s == w.zs.ReqIn {
+				tag |= tagZmqIn
+			}
+			w.poller.Add(s.Fd(), reactor.EvIn, tag)
 		}
 	}
+	w.zmqIn = true // the first pass receives: until then libzmq does not signal
 	for _, fd := range w.zs.MonitorFds() {
 		w.poller.Add(fd, reactor.EvIn, tagZmqMon)
 		w.zmqWatch = -1 // drained once before its fd signals
@@ -403,6 +410,9 @@ func (w *Worker) loopOnce() {
 		case tagZmq:
 			// handled by pumpZmq below: ZMQ_FD only says "look again"
 			w.bp.signalled = true
+			if ev.Tag&tagZmqIn != 0 {
+				w.zmqIn = true
+			}
 		case tagZmqMon:
 			w.zmqWatch = -1 // look below
 		case tagListener:
@@ -416,6 +426,7 @@ func (w *Worker) loopOnce() {
 	}
 	if w.zmqWatch != 0 {
 		w.zmqWatch = w.zs.Watch()
+		w.zmqIn = true // a reconnect processes the socket's commands
 	}
 	w.pumpZmq()
 	w.runQueue()
@@ -563,11 +574,14 @@ func (w *Worker) queue(slot int32, c *conn) {
 // with a receive that says EAGAIN is what re-arms an edge-triggered ZMQ_FD
 // (a send on the same socket can consume the edge, hence sends first);
 // reading ZMQ_EVENTS instead would cost a cgo call, and often a syscall, per
-// message.
+// message. A socket is read only when its ZMQ_FD fired or the budget ran
+// out: a receive that finds it empty costs a getpid and a poll in libzmq.
+// The connect-mode req DEALER, which is also sent on, is always read.
 func (w *Worker) pumpZmq() {
-	w.zmqBusy = false
+	recv := w.zmqIn || w.zmqBusy
+	w.zmqIn, w.zmqBusy = false, false
 	w.retryGates(false)
-	if w.zs.In != nil {
+	if w.zs.In != nil && recv {
 		for i := 0; ; i++ {
 			if i == zmqBudget {
 				w.zmqBusy = true // more may be queued: poll again without sleeping
@@ -587,7 +601,7 @@ func (w *Worker) pumpZmq() {
 			w.handlerMessage(msg)
 		}
 	}
-	if w.zs.ReqIn != nil {
+	if w.zs.ReqIn != nil && (recv || w.zs.ReqIn == w.zs.Req) {
 		for i := 0; ; i++ {
 			if i == zmqBudget {
 				w.zmqBusy = true

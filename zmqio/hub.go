@@ -46,6 +46,12 @@ type Hub struct {
 	// blocks publishes the handler addresses the ROUTER lane holds
 	// messages for, so the workers pause those handlers' sessions.
 	blocks *Blocks
+	// Per socket (index in socks), the lanes to run when its fd fires:
+	// those reading it; a socket some lane sends on also sets room
+	// (hub_due.go).
+	readers [][]*bool
+	sender  []bool
+	room    bool // a sending socket signalled: lanes waiting for room run
 }
 
 // hubLogInterval: a line a handler can trigger per message is written at
@@ -64,8 +70,10 @@ func newHubLogs() hubLogs {
 }
 
 // NewHub binds the external endpoints and the inproc pipes for `workers`
-// workers. Workers must create their sockets after NewHub returns.
+// workers. Workers must create their sockets after NewHub returns. Call it
+// on the hub's locked OS thread, which it names "zhttpsocket".
 func NewHub(ctx *zmq.Context, cfg *Config, workers int) (*Hub, error) {
+	nameThread(hubThreadName)
 	h := &Hub{instance: []byte(cfg.InstanceID), done: make(chan struct{}), seen: make([]bool, workers), logs: newHubLogs(), blocks: NewBlocks()}
 	if err := h.open(ctx, cfg, workers); err != nil {
 		h.closeSockets(0)
@@ -219,16 +227,19 @@ func (h *Hub) Run(lingerMs int) {
 	defer p.Close()
 	p.Add(h.waker.Fd(), reactor.EvIn, 0)
 	// Every socket: receivers say "messages", senders "room again" after a
-	// send hit the high-water mark (see Sock.Send).
-	for _, s := range h.socks {
-		p.Add(s.Fd(), reactor.EvIn, 1)
+	// send hit the high-water mark (see Sock.Send). The tag is the socket's
+	// index, so only the lanes it concerns run (lanes.go: due).
+	for i, s := range h.socks {
+		p.Add(s.Fd(), reactor.EvIn, hubTagSock+uint64(i))
 	}
 	for _, m := range h.mons {
-		p.Add(m.Fd(), reactor.EvIn, 2)
+		p.Add(m.Fd(), reactor.EvIn, hubTagMon)
 	}
 	// Until a reader has found its pipe empty, libzmq delivers without
-	// signalling: drain once so the monitors' fds fire from now on.
+	// signalling: drain once so the monitors' fds fire from now on, and
+	// run every lane once (due starts all true).
 	h.watch()
+	h.initDue()
 	start := time.Now()
 	var yield reactor.Yielder
 	for !h.stop.Load() {
@@ -239,18 +250,24 @@ func (h *Hub) Run(lingerMs int) {
 			timeout = hubRetryMs
 		}
 		evs, _, _ := yield.Wait(p, timeout, start)
+		if len(evs) == 0 && timeout != 0 {
+			h.allDue() // the retry timer: every lane looks again
+		}
 		for _, ev := range evs {
-			switch ev.Tag {
-			case 0:
+			switch {
+			case ev.Tag == hubTagWaker:
 				h.waker.Drain()
-			case 2:
+			case ev.Tag == hubTagMon:
 				h.watch()
+			case ev.Tag >= hubTagSock:
+				h.fired(int(ev.Tag - hubTagSock))
 			}
 		}
 	}
 	// Shutdown: give the workers' last packets (cancels) a bounded chance.
 	deadline := time.Now().Add(time.Duration(lingerMs) * time.Millisecond)
 	for time.Now().Before(deadline) {
+		h.allDue()
 		if !h.pump() && !h.pending() {
 			break
 		}
@@ -258,6 +275,13 @@ func (h *Hub) Run(lingerMs int) {
 	}
 	h.closeSockets(lingerMs)
 }
+
+// Hub epoll tags.
+const (
+	hubTagWaker = 0
+	hubTagMon   = 1
+	hubTagSock  = 2 // + index in h.socks
+)
 
 // Blocks is the set of handler addresses whose messages the hub holds
 // back (their ROUTER pipe is full); workers pause those sessions.
@@ -281,14 +305,35 @@ func (h *Hub) Wait() {
 	h.waker.Close()
 }
 
-// pump gives every lane a turn and reports whether one ran out of budget.
+// pump gives every due lane a turn (hub_due.go) and reports whether one
+// ran out of budget.
 func (h *Hub) pump() bool {
 	busy := false
+	room := h.room
+	h.room = false
 	for _, f := range h.forwards {
-		busy = f.pump() || busy
+		if !f.due && !(room && f.pending()) {
+			continue
+		}
+		f.due = false
+		if f.pump() {
+			f.due, busy = true, true
+		}
+		// A send on a socket may process its commands, and with them the
+		// signal that its inbound pipe has messages: a lane reading that
+		// socket looks again.
+		if f.dstReader != nil {
+			f.dstReader.due = true
+		}
 	}
 	for _, r := range h.routes {
-		busy = r.pump(h) || busy
+		if !r.due && !(room && r.next < len(r.pendW)) {
+			continue
+		}
+		r.due = false
+		if r.pump(h) {
+			r.due, busy = true, true
+		}
 	}
 	return busy
 }

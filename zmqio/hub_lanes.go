@@ -353,6 +353,8 @@ type forward struct {
 	blocks *Blocks           // where the parked destinations are published
 	names  [][]byte
 	unreach
+	due       bool   // run on the next pump (hub_due.go)
+	dstReader *route // the lane reading dst, if any (the req DEALER)
 }
 
 func newForward(src, dst *Sock) *forward {
@@ -446,6 +448,7 @@ type route struct {
 	frames [][]byte // views of c's frames, for owners
 	pendW  []int    // workers still owed the held message are pendW[next:]
 	next   int
+	due    bool // run on the next pump (hub_due.go)
 }
 
 func newRoute(src *Sock, req bool) *route {

@@ -218,8 +218,10 @@ type Config struct {
 func (c *Config) HasReq() bool { return len(c.Req) > 0 }
 
 // NewWorkerSockets creates worker w's sockets. In bind mode the hub must have
-// been started first (NewHub), on the same context.
+// been started first (NewHub), on the same context. Call it on the worker's
+// locked OS thread, which it names "worker-<w>" (threadname.go).
 func NewWorkerSockets(ctx *zmq.Context, cfg *Config, w int) (*WorkerSockets, error) {
+	nameThread(workerThreadName(w))
 	ws := &WorkerSockets{}
 	err := ws.open(ctx, cfg, w)
 	if err != nil {

@@ -43,12 +43,16 @@ func main() {
 	id := flag.String("id", fmt.Sprintf("echo-%d", os.Getpid()), "handler identity (ROUTER identity and `from`)")
 	credits := flag.Int("credits", 65536, "bytes granted to the server for incoming WebSocket messages")
 	keepalive := flag.Duration("keepalive", 30*time.Second, "keep-alive interval for WebSocket sessions (0: none)")
+	flag.BoolVar(&bindSockets, "bind", false, "bind the endpoints, for a server run with --zclient-connect")
 	flag.Parse()
 	h := newHandler(*id, *instance, *credits)
 	if err := h.run(*spec, *keepalive); err != nil {
 		log.Fatal(err)
 	}
 }
+
+// bindSockets: -bind.
+var bindSockets bool
 
 func newHandler(id, instance string, credits int) *handler {
 	return &handler{
@@ -148,7 +152,11 @@ func (h *handler) run(spec string, keepalive time.Duration) error {
 		c.s.SetRcvhwm(1000000)
 		c.s.SetSndhwm(1000000)
 		c.s.SetLinger(0)
-		if err := c.s.Connect(c.ep); err != nil {
+		if bindSockets {
+			if err := c.s.Bind(c.ep); err != nil {
+				return fmt.Errorf("bind %s: %w", c.ep, err)
+			}
+		} else if err := c.s.Connect(c.ep); err != nil {
 			return fmt.Errorf("connect %s: %w", c.ep, err)
 		}
 	}

@@ -192,3 +192,19 @@ func TestHoldWSRefused(t *testing.T) {
 		t.Fatalf("last error %q", e.lastErr())
 	}
 }
+
+func TestParsePerfStat(t *testing.T) {
+	out := []byte("Events enabled\n" +
+		"worker-0-1234,120,,raw_syscalls:sys_enter,100,100.00,,\n" +
+		"ZMQbg/IO/0-1240,30,,raw_syscalls:sys_enter,100,100.00,,\n" +
+		"worker-0-1234,50,,syscalls:sys_enter_read,100,100.00,,\n" +
+		"ZMQbg/IO/0-1240,7,,syscalls:sys_enter_read,100,100.00,,\n" +
+		"condure-1230,<not counted>,,syscalls:sys_enter_read,0,100.00,,\n")
+	kind, thread := parsePerfStat(out)
+	if kind["total"] != 150 || kind["read"] != 57 || len(kind) != 2 {
+		t.Errorf("by kind %v", kind)
+	}
+	if thread["worker"] != 120 || thread["ZMQbg/IO"] != 30 || len(thread) != 2 {
+		t.Errorf("by thread %v", thread)
+	}
+}

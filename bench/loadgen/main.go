@@ -22,6 +22,8 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -67,6 +69,8 @@ type opts struct {
 	threads int
 	pid     int
 	hpid    int
+	xpids   string // more server processes (nginx workers), comma list
+	perf    string // perf binary for -syscalls ("": off)
 	path    string
 	label   string
 }
@@ -77,6 +81,8 @@ func (o *opts) register(fs *flag.FlagSet, defSources string) {
 	fs.IntVar(&o.threads, "t", 2, "event-loop threads")
 	fs.IntVar(&o.pid, "pid", 0, "server pid to sample (CPU, RSS)")
 	fs.IntVar(&o.hpid, "hpid", 0, "handler pid to sample (CPU)")
+	fs.StringVar(&o.xpids, "xpids", "", "more server pids whose CPU is added to -pid's (a multi-process server such as nginx)")
+	fs.StringVar(&o.perf, "syscalls", "", "http/ws: count the server's syscalls over the window with this perf binary (by kind and by thread)")
 	fs.StringVar(&o.path, "path", "/", "request path")
 	fs.StringVar(&o.label, "label", "", "free text copied into the JSON result")
 }
@@ -188,6 +194,12 @@ func delta(a, b proc.Sample, count int64) *ProcDelta {
 		CPU: b.CPU - a.CPU, RSSBeforeKiB: a.RSS, RSSKiB: b.RSS, AnonKiB: b.Anon, PrivateKiB: b.Private,
 		HWMKiB: b.HWM, Threads: b.Threads, Window: [2]float64{a.SinceRun, b.SinceRun},
 	}
+	for k, v := range b.ThreadCPU {
+		if d.ThreadCPU == nil {
+			d.ThreadCPU = map[string]float64{}
+		}
+		d.ThreadCPU[k] = v - a.ThreadCPU[k]
+	}
 	if wall := b.Time.Sub(a.Time).Seconds(); wall > 0 {
 		d.CPUPct = 100 * d.CPU / wall
 	}
@@ -197,8 +209,30 @@ func delta(a, b proc.Sample, count int64) *ProcDelta {
 	return d
 }
 
-// sampler samples the processes of interest (0 pids are skipped).
-type sampler struct{ server, handler int }
+// sampler samples the processes of interest (0 pids are skipped); the
+// CPU of extra is added to the server's.
+type sampler struct {
+	server, handler int
+	extra           []int
+}
+
+func newSampler(o *opts) (sampler, error) {
+	s := sampler{server: o.pid, handler: o.hpid}
+	for _, f := range strings.Split(o.xpids, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		pid, err := strconv.Atoi(f)
+		if err != nil || pid <= 0 {
+			return s, fmt.Errorf("bad -xpids %q", o.xpids)
+		}
+		s.extra = append(s.extra, pid)
+	}
+	return s, nil
+}
+
+// pids are the server's processes.
+func (s sampler) pids() []int { return append([]int{s.server}, s.extra...) }
 
 type snap struct {
 	server, handler, self proc.Sample
@@ -210,6 +244,21 @@ func (s sampler) take() (sn snap, err error) {
 	if s.server > 0 {
 		if sn.server, err = proc.Take(s.server); err != nil {
 			return sn, fmt.Errorf("server pid %d: %w", s.server, err)
+		}
+		for _, pid := range s.extra {
+			x, err := proc.Take(pid)
+			if err != nil {
+				return sn, fmt.Errorf("server pid %d: %w", pid, err)
+			}
+			sn.server.CPU += x.CPU
+			sn.server.RSS += x.RSS
+			sn.server.Anon += x.Anon
+			if sn.server.ThreadCPU == nil {
+				sn.server.ThreadCPU = map[string]float64{}
+			}
+			for k, v := range x.ThreadCPU {
+				sn.server.ThreadCPU[k] += v
+			}
 		}
 	}
 	if s.handler > 0 {
@@ -316,11 +365,29 @@ func cmdLoad(m mode, args []string) error {
 		time.Sleep(10 * time.Millisecond)
 	}
 	time.Sleep(*warm)
-	smp := sampler{o.pid, o.hpid}
+	smp, err := newSampler(&o)
+	if err != nil {
+		e.stop()
+		return err
+	}
+	var perf *perfStat
+	if o.perf != "" && o.pid > 0 {
+		if perf, err = startPerfStat(o.perf, smp.pids()); err != nil {
+			e.stop()
+			return err
+		}
+		defer perf.kill()
+	}
 	a, err := smp.take()
 	if err != nil {
 		e.stop()
 		return err
+	}
+	if perf != nil {
+		if err := perf.command("enable"); err != nil {
+			e.stop()
+			return fmt.Errorf("perf enable: %w", err)
+		}
 	}
 	reopen0 := e.sum(func(c *counters) *atomic.Int64 { return &c.opened })
 	e.measure.Store(true)
@@ -328,6 +395,14 @@ func cmdLoad(m mode, args []string) error {
 	time.Sleep(*d)
 	e.measure.Store(false)
 	el := time.Since(t0)
+	var sysKind, sysThread map[string]int64
+	if perf != nil {
+		perf.command("disable")
+		if sysKind, sysThread, err = perf.stop(); err != nil {
+			e.stop()
+			return err
+		}
+	}
 	b, err := smp.take()
 	e.stop()
 	if err != nil {
@@ -348,6 +423,7 @@ func cmdLoad(m mode, args []string) error {
 	if m == modeWS {
 		r.Size = *size
 	}
+	r.Syscalls, r.SyscallsByThread = sysKind, sysThread
 	smp.deltas(r, a, b, n)
 	unit := "req"
 	if m == modeWS {
@@ -425,7 +501,10 @@ func cmdHold(args []string) error {
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 
-	smp := sampler{o.pid, o.hpid}
+	smp, err := newSampler(&o)
+	if err != nil {
+		return err
+	}
 	base, err := smp.take()
 	if err != nil {
 		return err

@@ -59,6 +59,8 @@ type options struct {
 	only                             map[string]bool
 	port                             int
 	threads                          int
+	nginx                            string // nginx binary for the floor in (a) ("": none)
+	perf                             string // perf binary counting syscalls in the load runs ("": none)
 }
 
 func main() {
@@ -85,6 +87,8 @@ func main() {
 	flag.StringVar(&only, "only", "http,idle-http,idle-ws,ws", "scenarios to run")
 	flag.IntVar(&o.port, "port", 19100, "first listen port (each server run takes the next)")
 	flag.IntVar(&o.threads, "t", 2, "loadgen threads")
+	flag.StringVar(&o.nginx, "nginx", envSet("NGINX", "/usr/sbin/nginx"), "nginx binary: `return 200` beside the reference in the HTTP load, as the floor (skipped when missing; \"\" to skip) ($NGINX)")
+	flag.StringVar(&o.perf, "syscalls", envSet("PERF", "perf"), "perf binary: count the server's syscalls by kind and thread in the load runs (skipped when unusable; \"\" to skip) ($PERF)")
 	flag.Parse()
 
 	var err error
@@ -115,6 +119,17 @@ func main() {
 		} else {
 			fmt.Fprintf(os.Stderr, "reference %s not found: ours only\n", o.ref)
 		}
+	}
+	if o.nginx != "" {
+		if _, err := os.Stat(o.nginx); err == nil {
+			servers = append(servers, server{name: "nginx", bin: o.nginx, nginx: true})
+		} else {
+			fmt.Fprintf(os.Stderr, "nginx %s not found: no floor\n", o.nginx)
+		}
+	}
+	if o.perf != "" && !perfUsable(o.perf) {
+		fmt.Fprintf(os.Stderr, "perf %s cannot count syscalls here: no syscall counts\n", o.perf)
+		o.perf = ""
 	}
 	for _, b := range []string{o.ours, o.loadgen, o.handler} {
 		if _, err := os.Stat(b); err != nil {
@@ -148,6 +163,14 @@ func fatal(err error) {
 	fmt.Fprintln(os.Stderr, "report:", err)
 	stopAll()
 	os.Exit(1)
+}
+
+// envSet is envOr where a variable set to "" means "" (NGINX= skips nginx).
+func envSet(k, def string) string {
+	if v, ok := os.LookupEnv(k); ok {
+		return v
+	}
+	return def
 }
 
 func envOr(k, def string) string {
@@ -198,9 +221,10 @@ func checkLimits(maxN int) {
 // ---- processes ----
 
 type server struct {
-	name string
-	bin  string
-	gc   bool // run with GODEBUG=gctrace=1 (a Go server)
+	name  string
+	bin   string
+	gc    bool // run with GODEBUG=gctrace=1 (a Go server)
+	nginx bool // nginx answering `return 200` itself: the HTTP load only (nginx.go)
 }
 
 type running struct {
@@ -209,6 +233,7 @@ type running struct {
 	port     int
 	cmd, hnd *exec.Cmd
 	gcFile   string
+	pids     []int // nginx: the worker processes, which do the work
 }
 
 var live struct {
@@ -234,6 +259,9 @@ func stopAll() {
 }
 
 func startServer(s server, port, workers, maxconn int, handler string) (*running, error) {
+	if s.nginx {
+		return startNginx(s, port, workers, maxconn)
+	}
 	dir, err := os.MkdirTemp("", "condure-bench-")
 	if err != nil {
 		return nil, err
@@ -481,7 +509,9 @@ func (r *runner) run() {
 		section(fmt.Sprintf("idle %s connections, N=%v, %s idle each", kind, o.steps, o.idle))
 		for round := 1; round <= o.rounds; round++ {
 			for _, s := range r.servers {
-				r.holdRun(kind, s, round, 2, holdMax)
+				if !s.nginx {
+					r.holdRun(kind, s, round, 2, holdMax)
+				}
 			}
 		}
 	}
@@ -489,7 +519,9 @@ func (r *runner) run() {
 		section(fmt.Sprintf("WebSocket echo, c=%d, %d B, %s", o.wsC, o.wsSize, o.wsD))
 		for round := 1; round <= o.rounds; round++ {
 			for _, s := range r.servers {
-				r.loadRun("ws", s, round, 2, loadMax, "ws", "-c", strconv.Itoa(o.wsC), "-d", o.wsD.String(), "-size", strconv.Itoa(o.wsSize))
+				if !s.nginx {
+					r.loadRun("ws", s, round, 2, loadMax, "ws", "-c", strconv.Itoa(o.wsC), "-d", o.wsD.String(), "-size", strconv.Itoa(o.wsSize))
+				}
 			}
 		}
 	}
@@ -507,8 +539,22 @@ func (r *runner) loadRun(scn string, s server, round, workers, maxconn int, args
 		return
 	}
 	defer rn.cleanup()
-	args = append(args, "-addr", fmt.Sprintf("127.0.0.1:%d", port), "-pid", strconv.Itoa(rn.cmd.Process.Pid),
-		"-hpid", strconv.Itoa(rn.hnd.Process.Pid), "-t", strconv.Itoa(r.o.threads), "-label", s.name)
+	args = append(args, "-addr", fmt.Sprintf("127.0.0.1:%d", port), "-t", strconv.Itoa(r.o.threads), "-label", s.name)
+	if rn.hnd != nil {
+		args = append(args, "-pid", strconv.Itoa(rn.cmd.Process.Pid), "-hpid", strconv.Itoa(rn.hnd.Process.Pid))
+	} else { // nginx: its workers
+		args = append(args, "-pid", strconv.Itoa(rn.pids[0]))
+		if len(rn.pids) > 1 {
+			var x []string
+			for _, p := range rn.pids[1:] {
+				x = append(x, strconv.Itoa(p))
+			}
+			args = append(args, "-xpids", strings.Join(x, ","))
+		}
+	}
+	if r.o.perf != "" {
+		args = append(args, "-syscalls", r.o.perf)
+	}
 	lines, err := r.loadgen(5*time.Minute, args...)
 	rn.stop()
 	if err != nil {

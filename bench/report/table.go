@@ -265,6 +265,9 @@ func (r *runner) table() string {
 		}
 		t.b.WriteString("  (pause = STW sweep termination + mark termination; GC CPU share = GC CPU without idle marking / server CPU)\n")
 	}
+	r.floorTable(t)
+	r.breakdown(t, "(g) server syscalls per request (WebSocket: per message), by kind and by thread (perf stat, same window)", sysPerReq, 0.005)
+	r.breakdown(t, "(h) server CPU µs per request (WebSocket: per message), by thread", threadCPUPerReq, 0.05)
 	// Problems, one line per distinct message with the rounds it hit.
 	type problem struct {
 		key    string

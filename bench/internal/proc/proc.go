@@ -208,6 +208,21 @@ type Sample struct {
 	Threads  int64
 	SinceRun float64 // seconds since the process started (0 if unknown)
 	Private  int64   // smaps_rollup Private_Clean+Private_Dirty, KiB (0 if unavailable)
+	// On-CPU seconds of the live threads by class (ThreadClass of their
+	// names): the worker, hub and libzmq I/O threads apart.
+	ThreadCPU map[string]float64
+}
+
+// ThreadClass groups a thread by its name: trailing digits and separators
+// are dropped, so "worker-0" and "worker-1" are "worker", "ZMQbg/IO/0" is
+// "ZMQbg/IO" (condure names its threads as the reference does; Go runtime
+// threads carry the process name).
+func ThreadClass(comm string) string {
+	comm = strings.TrimSpace(comm)
+	if c := strings.TrimRight(strings.TrimRight(comm, "0123456789"), "-/_"); c != "" {
+		return c
+	}
+	return comm
 }
 
 // Take samples pid ("self" works too when pid is 0).
@@ -227,7 +242,7 @@ func Take(pid int) (Sample, error) {
 	}
 	tck := float64(ClkTck())
 	s.CPU = float64(st.UTime+st.STime) / tck
-	if ns, ok := threadsRunNs(dir); ok {
+	if ns, ok := threadsRunNs(dir, &s.ThreadCPU); ok {
 		s.CPU = float64(ns) / 1e9 // 10 ms ticks are too coarse for an idle server
 	}
 	s.Threads = st.NumThreads
@@ -363,12 +378,16 @@ func ReadCPUTimes() (CPUTimes, error) {
 
 // threadsRunNs sums the on-CPU nanoseconds of a process's live threads
 // (the first field of each /proc/PID/task/TID/schedstat).
-func threadsRunNs(dir string) (int64, bool) {
+// byClass, when not nil, gets the seconds per ThreadClass.
+func threadsRunNs(dir string, byClass *map[string]float64) (int64, bool) {
 	tasks, err := os.ReadDir(dir + "/task")
 	if err != nil {
 		return 0, false
 	}
 	var sum int64
+	if byClass != nil {
+		*byClass = map[string]float64{}
+	}
 	for _, t := range tasks {
 		b, err := os.ReadFile(dir + "/task/" + t.Name() + "/schedstat")
 		if err != nil {
@@ -379,6 +398,11 @@ func threadsRunNs(dir string) (int64, bool) {
 			return 0, false
 		}
 		sum += ns
+		if byClass != nil {
+			if comm, err := os.ReadFile(dir + "/task/" + t.Name() + "/comm"); err == nil {
+				(*byClass)[ThreadClass(string(comm))] += float64(ns) / 1e9
+			}
+		}
 	}
 	return sum, len(tasks) > 0
 }

@@ -156,3 +156,12 @@ func TestRSS(t *testing.T) {
 		t.Fatalf("RSS of this process %d", r)
 	}
 }
+
+func TestThreadClass(t *testing.T) {
+	for in, want := range map[string]string{"worker-0\n": "worker", "worker-12": "worker", "ZMQbg/IO/0": "ZMQbg/IO",
+		"zhttpsocket": "zhttpsocket", "condure": "condure", "nginx": "nginx", "7": "7"} {
+		if got := ThreadClass(in); got != want {
+			t.Errorf("ThreadClass(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

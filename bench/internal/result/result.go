@@ -15,6 +15,9 @@ type ProcDelta struct {
 	HWMKiB       int64      `json:"hwm_kib"`
 	Threads      int64      `json:"threads"`
 	Window       [2]float64 `json:"window"` // seconds since the process started
+	// On-CPU seconds by thread class over the window ("worker",
+	// "zhttpsocket" (the hub), "ZMQbg/IO", the process name for the rest).
+	ThreadCPU map[string]float64 `json:"thread_cpu_s,omitempty"`
 }
 
 // Latency summary in microseconds.
@@ -46,6 +49,11 @@ type Result struct {
 	Handler  *ProcDelta `json:"handler,omitempty"`
 	Client   *ProcDelta `json:"client"`
 	Err      string     `json:"last_error,omitempty"`
+
+	// With -syscalls: the server's syscalls over the window by kind
+	// ("total": all) and by thread class.
+	Syscalls         map[string]int64 `json:"server_syscalls,omitempty"`
+	SyscallsByThread map[string]int64 `json:"server_syscalls_by_thread,omitempty"`
 
 	// CPU use of the machine over the window, in cores: charged to
 	// processes; in irq/softirq (the loopback TCP stack, charged to no

@@ -202,6 +202,30 @@ func TestStreamSession(t *testing.T) {
 			}
 			r.wantPhase(cs, "")
 		}},
+		{"tiny body packets within credits to a stalled client: framing is not overflow", func(t *testing.T, r *rig) {
+			// 8192 one-byte packets use the 8192 credits exactly, and their
+			// chunk framing ("1\r\n" and "\r\n") takes five times that.
+			cs, id := startGet(t, r)
+			fd := r.fd(cs)
+			p := ok200(id, 0)
+			p["more"] = true
+			p["body"] = ""
+			r.fx.stalled[fd] = true
+			r.handler(p)
+			const n = 8192
+			for i := 1; i <= n; i++ {
+				r.handler(map[string]any{"id": id, "seq": i, "body": "x", "more": true})
+			}
+			r.handler(map[string]any{"id": id, "seq": n + 1, "body": ""})
+			r.fx.stalled[fd] = false
+			r.event(cs, reactor.EvOut)
+			want := "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n" +
+				strings.Repeat("1\r\nx\r\n", n) + "0\r\n\r\n"
+			if got := r.outFd(fd); got != want {
+				t.Fatalf("client got %d bytes, want %d", len(got), len(want))
+			}
+			r.wantPhase(cs, "")
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, newRig(t, nil)) })
 	}
@@ -234,7 +258,7 @@ func TestStreamEndings(t *testing.T) {
 		{"write buffer overflow (handler ignored credits)", func(t *testing.T, r *rig, cs int32, id string) int {
 			r.fx.stalled[r.fd(cs)] = true
 			p := ok200(id, 1)
-			p["more"], p["body"] = true, strings.Repeat("x", 8192+16384+1)
+			p["more"], p["body"] = true, strings.Repeat("x", 8192*(1+maxFramingPerByte)+writeSlack+1)
 			r.handler(p)
 			return 0
 		}, "", true},

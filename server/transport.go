@@ -263,8 +263,8 @@ func (w *Worker) writeRaw(cs int32, c *conn, bufs [][]byte) bool {
 		return true
 	}
 	// Keep the rest: the handler may only send what the credits allow, so
-	// the block holds the credits plus head and framing.
-	if int(c.wend-c.wstart)+total > w.opts.BufferSize+writeSlack {
+	// the block holds the credits plus their framing plus the head.
+	if int(c.wend-c.wstart)+total > w.opts.BufferSize*(1+maxFramingPerByte)+writeSlack {
 		logging.Debug(targetConn, "worker %d: conn %d: write buffer overflow (handler ignored credits)", w.idx, cs)
 		w.m.mCause(cs, CauseHandlerProtocol)
 		w.closeConn(cs, c, true, causeOverflow)

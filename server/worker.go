@@ -56,9 +56,13 @@ const (
 	maxEvents = 512
 	// After an EMFILE the worker stops accepting for this long.
 	fdLimitBackoff = 100 * time.Millisecond
-	// Bytes the write buffer may hold beyond the credits granted: the
-	// response head and chunk framing. More means the handler ignored credits.
+	// Bytes the write buffer may hold beyond the credits granted and their
+	// framing: the response head. More means the handler ignored credits.
 	writeSlack = 16384
+	// Framing bytes per body byte at most: credits count body bytes only
+	// (ZHTTP.md §4.2) and a one-byte chunk goes out as "1\r\n", the byte,
+	// "\r\n" (a WebSocket frame of one byte adds two).
+	maxFramingPerByte = 5
 )
 
 // Epoll tags: kind in the top byte; connections carry slot and generation.

@@ -18,7 +18,10 @@ import (
 )
 
 // Handler is one handler process's sockets: PULL on B-out, ROUTER (identity
-// = ID) on B-out-stream, PUB on B-in. Use it from one goroutine.
+// = ID) on B-out-stream, PUB on B-in. Use it from one goroutine, except
+// that one goroutine may Recv while another Sends (they share no socket).
+// Its PUB has no send high-water mark, so Send never drops a packet once
+// the server is subscribed (see dialHandler).
 type Handler struct {
 	ID       string // ROUTER identity and the `from` of every packet sent
 	Instance string // the server's --id, prefix of every published message
@@ -84,6 +87,12 @@ func dialHandler(base, id, instance string, bind bool, hwm int) (*Handler, error
 	if err == nil {
 		h.router.SetIdentity(id)
 		h.pub.SetXpubVerbose(1)
+		// No send high-water mark: a PUB drops silently what meets it,
+		// and libzmq's writer learns how far the reader got only every
+		// lwm (hwm/2) messages, so with the default 1000 a burst of as
+		// few as ~500 packets can lose its tail (a stream response then
+		// never ends). A test's bursts are bounded by its own code.
+		h.pub.SetSndhwm(0)
 		if hwm > 0 {
 			h.pull.SetRcvhwm(hwm)
 			h.router.SetRcvhwm(hwm)

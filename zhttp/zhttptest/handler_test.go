@@ -6,6 +6,8 @@ import (
 	"time"
 
 	zmq "github.com/pebbe/zmq4"
+
+	"github.com/condure-go/condure/config"
 )
 
 // TestSendDropsNothing: a server that reads late gets every packet the
@@ -32,8 +34,27 @@ func TestSendDropsNothing(t *testing.T) {
 	if err := sub.SetSubscribe(instance + " "); err != nil {
 		t.Fatal(err)
 	}
-	if err := sub.Bind(base + "-in"); err != nil {
+	out, outStream, in, err := config.StreamSpecs(base)
+	if err != nil {
 		t.Fatal(err)
+	}
+	if err := sub.Bind(in); err != nil {
+		t.Fatal(err)
+	}
+	// The server's PUSH and ROUTER too: a dialling handler waits for its
+	// PULL's and ROUTER's handshakes.
+	for _, b := range []struct {
+		typ zmq.Type
+		ep  string
+	}{{zmq.PUSH, out}, {zmq.ROUTER, outStream}} {
+		s, err := ctx.NewSocket(b.typ)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { s.SetLinger(0); s.Close() }()
+		if err := s.Bind(b.ep); err != nil {
+			t.Fatal(err)
+		}
 	}
 	// DialHandler waits for the subscription, which the SUB sends only
 	// when it processes its commands: poke it meanwhile (from this

@@ -78,7 +78,7 @@ func (t *memTransport) Read(p []byte) (int, error) {
 	n := copy(p, t.in)
 	t.in = t.in[n:]
 	if len(t.in) == 0 {
-		t.in = t.in[:0:0] // drop the array: an idle connection keeps no input buffer
+		t.in = nil // drop the array: an idle connection keeps no input buffer
 	}
 	return n, nil
 }
@@ -124,13 +124,32 @@ func (t *memTransport) feed(b []byte) {
 	t.cond.Signal()
 }
 
-// take removes and returns the pending output (valid until the next take).
+// take appends the pending output to dst and drops the transport's array:
+// an idle connection keeps no output buffer.
 func (t *memTransport) take(dst []byte) []byte {
 	t.mu.Lock()
 	dst = append(dst, t.out...)
-	t.out = t.out[:0]
+	t.out = nil
 	t.mu.Unlock()
 	return dst
+}
+
+// lend makes buf the output array for the writes that follow, until take
+// or reclaim; worker only, after the handshake (no other writer then).
+func (t *memTransport) lend(buf []byte) {
+	t.mu.Lock()
+	t.out = append(buf[:0], t.out...)
+	t.mu.Unlock()
+}
+
+// reclaim returns the output written since lend (in the lent array, or a
+// grown one) and leaves the transport with none.
+func (t *memTransport) reclaim() []byte {
+	t.mu.Lock()
+	out := t.out
+	t.out = nil
+	t.mu.Unlock()
+	return out
 }
 
 func (t *memTransport) Close() error {
@@ -209,12 +228,14 @@ func (w *Worker) encryptTLS(slot int32, bufs [][]byte) ([][]byte, error) {
 	for _, b := range bufs {
 		w.plain = append(w.plain, b...)
 	}
+	s.tr.lend(w.cipher) // crypto/tls seals into the worker's array, not one kept per connection
 	if len(w.plain) > 0 {
 		if _, err := s.conn.Write(w.plain); err != nil {
+			s.tr.reclaim()
 			return nil, err
 		}
 	}
-	w.cipher = s.tr.take(w.cipher[:0])
+	w.cipher = s.tr.reclaim()
 	w.tlsIov = append(w.tlsIov[:0], w.cipher)
 	return w.tlsIov, nil
 }

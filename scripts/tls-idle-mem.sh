@@ -5,7 +5,8 @@
 # opens N connections, makes one GET on each, holds them idle and prints
 # the server's RSS growth per connection.
 #
-#   scripts/tls-idle-mem.sh [N]      (SERVER=bin/condure REF=/usr/bin/condure)
+#   scripts/tls-idle-mem.sh [N]      (SERVER=bin/condure REF=/usr/bin/condure IDLE=3s:
+#   the settle time; past 2 min Go has run a GC and returned the handshakes' garbage)
 set -eu
 N=${1:-1000}
 SERVER=${SERVER:-bin/condure}
@@ -27,7 +28,7 @@ for bin in "$SERVER" $REF; do
 	hpid=$!
 	sleep 1
 	printf '%-18s ' "$bin"
-	bin/tlshold -addr 127.0.0.1:$port -pid $spid -n "$N" -idle 3s 2>&1 || cat "$dir/log"
+	bin/tlshold -addr 127.0.0.1:$port -pid $spid -n "$N" -idle "${IDLE:-3s}" 2>&1 || cat "$dir/log"
 	kill $spid $hpid; wait $spid $hpid 2>/dev/null || true
 	port=$((port + 1))
 done

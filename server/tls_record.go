@@ -45,6 +45,7 @@ type recState struct {
 	cs, ce int32 // ciphertext not yet decrypted: cbuf[cs:ce]
 	ps, pe int32 // plaintext decrypted but not yet read: cbuf[ps:pe]
 	failed bool  // an alert was sent or received: no close_notify
+	ended  bool  // the client's close_notify came: nothing after it is read
 }
 
 // tlsKeys collects a handshake's secrets; the handshake goroutine writes
@@ -165,7 +166,7 @@ func (w *Worker) switchRecords(slot int32, s *tlsSession) {
 	if err != nil {
 		logging.Debug(targetConn, "worker %d: conn %d: tls: staying on crypto/tls: %v", w.idx, slot, err)
 		t.mu.Lock()
-		t.in = rest
+		t.in, t.keys = rest, nil
 		t.mu.Unlock()
 		return
 	}
@@ -193,6 +194,9 @@ func (w *Worker) ciphers(slot int32) *tlsrecord.Ciphers {
 func (w *Worker) readRecords(slot int32, c *conn, s *tlsSession, buf []byte) (int, error) {
 	r := &s.recState
 	for {
+		if r.ended {
+			return 0, io.EOF
+		}
 		if r.ps < r.pe {
 			n := copy(buf, w.tlsBufs.bytes(r.cbuf)[r.ps:r.pe])
 			r.ps += int32(n)
@@ -246,6 +250,9 @@ func (w *Worker) readRecords(slot int32, c *conn, s *tlsSession, buf []byte) (in
 // alert is sent, close_notify is an end of input.
 func (w *Worker) recordError(slot int32, c *conn, r *recState, err error) error {
 	if errors.Is(err, tlsrecord.ErrCloseNotify) {
+		r.ended = true
+		r.cs = r.ce
+		w.releaseCipherBuf(r)
 		return io.EOF
 	}
 	r.failed = true

@@ -12,7 +12,6 @@ import (
 
 	"github.com/condure-go/condure/internal/logging"
 	"github.com/condure-go/condure/internal/tlsrecord"
-	"github.com/condure-go/condure/reactor"
 )
 
 // The record layer switch (docs/design.md "TLS memory and CPU"): the
@@ -233,7 +232,7 @@ func (w *Worker) readRecords(slot int32, c *conn, s *tlsSession, buf []byte) (in
 			r.cs = 0
 		}
 		cb := w.tlsBufs.bytes(r.cbuf)
-		m, err := reactor.Read(int(c.fd), cb[r.ce:])
+		m, err := w.fx.read(int(c.fd), cb[r.ce:])
 		if err == unix.EAGAIN {
 			c.flags &^= fCanRead
 			w.releaseCipherBuf(r)

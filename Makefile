@@ -8,7 +8,7 @@ FUZZTIME ?= 30s
 # Packages that run goroutines of their own (workers, hub, handlers, logging).
 RACE_PKGS := ./reactor/... ./zhttp/... ./zmqio/... ./server/... ./internal/... ./cmd/...
 
-.PHONY: build run test test-race bench bench-micro fuzz lint deps clean
+.PHONY: build run test test-race bench bench-tls bench-micro fuzz lint deps clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/condure
@@ -26,6 +26,15 @@ test: deps build
 # writes bench/results/{report.txt,bench.svg}. About 8 minutes.
 bench:
 	scripts/bench.sh
+
+# TLS beside the reference (#18): RSS per idle HTTPS and wss connection at
+# 1k and 10k, server CPU per kept-alive HTTPS request (record layer on, off).
+bench-tls:
+	scripts/tls-idle-mem.sh 1000
+	scripts/tls-idle-mem.sh 10000
+	WS=1 scripts/tls-idle-mem.sh 1000
+	WS=1 scripts/tls-idle-mem.sh 10000
+	scripts/tls-keepalive-cpu.sh 5 50
 
 # Micro-benchmarks of the protocol packages, with allocations.
 bench-micro:

@@ -160,7 +160,7 @@ func (s *CertStore) TLSConfig(defaultCert string) *tls.Config {
 
 func (s *CertStore) newTLSConfig(defaultCert string) *tls.Config {
 	errLogs := &certErrLogs{}
-	return &tls.Config{
+	cfg := &tls.Config{
 		MinVersion: tls.VersionTLS12,
 		NextProtos: []string{"http/1.1"},
 		CipherSuites: []uint16{
@@ -180,4 +180,10 @@ func (s *CertStore) newTLSConfig(defaultCert string) *tls.Config {
 			return cert, err
 		},
 	}
+	// Each connection's handshake tells its secrets to the record layer
+	// switch (tls_record.go).
+	cfg.GetConfigForClient = func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
+		return perConnConfig(cfg, hello)
+	}
+	return cfg
 }

@@ -38,7 +38,8 @@ func Sizes(bufferSize, bodyBufferSize int) []Size {
 		{"connection_timers", timers, "3 timer-wheel nodes: 2 per connection, 1 per session"},
 		{"backpressure_links", gates, "gate list links"},
 		{"connection_fixed", slots + 2*slab + timers + gates, "per slot, allocated at start"},
-		{"tls_session_ref", int(unsafe.Sizeof(tls)), "per slot on tls ports, plus crypto/tls state while connected"},
+		{"tls_session_ref", int(unsafe.Sizeof(tls)), "per slot on tls ports"},
+		{"tls_session", int(unsafe.Sizeof(*tls)), "per TLS connection on the record layer (a 288-byte allocation); crypto/tls state during the handshake"},
 		{"stream_connection_buffers", 2 * bufferSize, "2 x --buffer-size, lent while bytes wait"},
 		{"req_connection_buffers", 3*bufferSize + bodyBufferSize, "2 x --buffer-size + --buffer-size + --body-buffer-size"},
 	}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"crypto/tls"
+	"encoding/binary"
 	"errors"
 	"io"
 	"net"
@@ -51,6 +52,15 @@ type memTransport struct {
 	closed   bool
 	notify   func() // handshake phase: output is waiting
 	onWait   func() // handshake phase: the goroutine needs input it does not have
+	// Handshake phase: where the client's current record ends (Read stops
+	// there, so crypto/tls never holds bytes sent after the Finished).
+	hdr    [tlsRecordHeader]byte
+	hdrN   int // header bytes read of the next record
+	recEnd int // body bytes left of the current record
+	// Record layer switch (tls_record.go): the handshake's secrets, and the
+	// records it read and wrote (nil when the switch is off).
+	keys        *tlsKeys
+	hsIn, hsOut []byte
 }
 
 func newMemTransport(notify, onWait func()) *memTransport {
@@ -75,12 +85,45 @@ func (t *memTransport) Read(p []byte) (int, error) {
 		t.cond.Wait()
 		t.waiting = false
 	}
-	n := copy(p, t.in)
+	lim := len(t.in)
+	if t.blocking {
+		lim = min(lim, t.recordLeft())
+	}
+	n := copy(p[:min(len(p), lim)], t.in)
+	if t.blocking {
+		t.consumed(t.in[:n])
+	}
 	t.in = t.in[n:]
 	if len(t.in) == 0 {
-		t.in = t.in[:0:0] // drop the array: an idle connection keeps no input buffer
+		t.in = nil // drop the array: an idle connection keeps no input buffer
 	}
 	return n, nil
+}
+
+// recordLeft is how much of the client's current record (or the next
+// record's header) is still to be read.
+func (t *memTransport) recordLeft() int {
+	if t.recEnd > 0 {
+		return t.recEnd
+	}
+	return tlsRecordHeader - t.hdrN
+}
+
+// consumed notes handshake input crypto/tls read: record boundaries, and
+// the bytes themselves for the record layer switch.
+func (t *memTransport) consumed(b []byte) {
+	if t.keys != nil {
+		t.hsIn = append(t.hsIn, b...)
+	}
+	if t.recEnd > 0 {
+		t.recEnd -= len(b)
+		return
+	}
+	t.hdrN += copy(t.hdr[t.hdrN:], b)
+	if t.hdrN == tlsRecordHeader {
+		t.hdrN = 0
+		t.recEnd = int(binary.BigEndian.Uint16(t.hdr[3:]))
+	}
 }
 
 // idle reports whether the handshake goroutine is blocked waiting for
@@ -109,6 +152,9 @@ func (t *memTransport) Write(p []byte) (int, error) {
 	t.mu.Lock()
 	t.out = append(t.out, p...)
 	notify := t.blocking
+	if notify && t.keys != nil {
+		t.hsOut = append(t.hsOut, p...)
+	}
 	t.mu.Unlock()
 	if notify && t.notify != nil {
 		t.notify()
@@ -124,13 +170,32 @@ func (t *memTransport) feed(b []byte) {
 	t.cond.Signal()
 }
 
-// take removes and returns the pending output (valid until the next take).
+// take appends the pending output to dst and drops the transport's array:
+// an idle connection keeps no output buffer.
 func (t *memTransport) take(dst []byte) []byte {
 	t.mu.Lock()
 	dst = append(dst, t.out...)
-	t.out = t.out[:0]
+	t.out = nil
 	t.mu.Unlock()
 	return dst
+}
+
+// lend makes buf the output array for the writes that follow, until take
+// or reclaim; worker only, after the handshake (no other writer then).
+func (t *memTransport) lend(buf []byte) {
+	t.mu.Lock()
+	t.out = append(buf[:0], t.out...)
+	t.mu.Unlock()
+}
+
+// reclaim returns the output written since lend (in the lent array, or a
+// grown one) and leaves the transport with none.
+func (t *memTransport) reclaim() []byte {
+	t.mu.Lock()
+	out := t.out
+	t.out = nil
+	t.mu.Unlock()
+	return out
 }
 
 func (t *memTransport) Close() error {
@@ -151,10 +216,13 @@ func (tlsAddr) String() string                           { return "in-memory" }
 
 type tlsAddr struct{}
 
-// tlsSession is a connection's TLS state, kept beside the pointer-free slot.
+// tlsSession is a connection's TLS state, kept beside the pointer-free slot:
+// crypto/tls over the transport during the handshake (and after it when the
+// record layer cannot take over), else the record layer's state alone.
 type tlsSession struct {
-	conn *tls.Conn
-	tr   *memTransport
+	conn *tls.Conn     // nil once the record layer took over
+	tr   *memTransport // nil once the record layer took over
+	recState
 	// Handshake phase, worker-owned: the goroutine waits for the client
 	// and holds no running slot; parkSeq tells its entry in the parked
 	// queue from older ones.
@@ -177,6 +245,9 @@ func (w *Worker) flushTLS(slot int32, c *conn, s *tlsSession) bool {
 // socket's ciphertext decrypts to. unix.EAGAIN when nothing is available.
 func (w *Worker) readTLS(slot int32, c *conn, buf []byte) (int, error) {
 	s := w.tlsSess[slot]
+	if s.conn == nil {
+		return w.readRecords(slot, c, s, buf)
+	}
 	for {
 		n, err := s.conn.Read(buf)
 		if n > 0 {
@@ -205,16 +276,21 @@ func (w *Worker) readTLS(slot int32, c *conn, buf []byte) (int, error) {
 // pieces share a record).
 func (w *Worker) encryptTLS(slot int32, bufs [][]byte) ([][]byte, error) {
 	s := w.tlsSess[slot]
+	if s.conn == nil {
+		return w.sealRecords(slot, s, bufs)
+	}
 	w.plain = w.plain[:0]
 	for _, b := range bufs {
 		w.plain = append(w.plain, b...)
 	}
+	s.tr.lend(w.cipher) // crypto/tls seals into the worker's array, not one kept per connection
 	if len(w.plain) > 0 {
 		if _, err := s.conn.Write(w.plain); err != nil {
+			s.tr.reclaim()
 			return nil, err
 		}
 	}
-	w.cipher = s.tr.take(w.cipher[:0])
+	w.cipher = s.tr.reclaim()
 	w.tlsIov = append(w.tlsIov[:0], w.cipher)
 	return w.tlsIov, nil
 }
@@ -224,7 +300,10 @@ func (w *Worker) encryptTLS(slot int32, bufs [][]byte) ([][]byte, error) {
 func (w *Worker) closeTLS(slot int32) {
 	w.leaveQueues(w.conns.Get(slot), w.tlsSess[slot])
 	if s := w.tlsSess[slot]; s != nil {
-		s.tr.Close()
+		if s.tr != nil {
+			s.tr.Close()
+		}
+		w.releaseRecords(slot, s)
 		w.tlsSess[slot] = nil
 	}
 }

@@ -266,6 +266,9 @@ func (w *Worker) startSession(slot int32, c *conn) *tlsSession {
 	s.tr = newMemTransport(
 		func() { w.post(tlsEvent{slot: slot, gen: gen, sess: s, kind: evFlush}) },
 		func() { w.post(tlsEvent{slot: slot, gen: gen, sess: s, kind: evWaiting}) })
+	if recordLayerOn {
+		s.tr.keys = &tlsKeys{}
+	}
 	s.conn = tls.Server(s.tr, w.listeners[c.listener].tls)
 	w.tlsSess[slot] = s
 	go func() {
@@ -395,6 +398,7 @@ func (w *Worker) handshakeDone(slot int32, c *conn, s *tlsSession, err error) {
 	s.tr.blocking = false
 	s.tr.paused = false
 	s.tr.mu.Unlock()
+	w.switchRecords(slot, s)
 	w.startIdle(slot, c)
 	c.flags |= fCanRead // the client may have sent its request already
 	w.queue(slot, c)

@@ -377,6 +377,9 @@ func (w *Worker) closeConn(cs int32, c *conn, cancel bool, cause closeCause) {
 		}
 		w.freeSession(c, ss, s)
 	}
+	if c.has(fTLS) {
+		w.closeNotify(cs, c)
+	}
 	w.fx.closeFd(int(c.fd))
 	w.bufs.put(c.rbuf)
 	w.bufs.put(c.wbuf)

@@ -30,6 +30,7 @@ import (
 
 	"github.com/condure-go/condure/http1"
 	"github.com/condure-go/condure/internal/logging"
+	"github.com/condure-go/condure/internal/tlsrecord"
 	"github.com/condure-go/condure/reactor"
 	"github.com/condure-go/condure/zhttp"
 	"github.com/condure-go/condure/zmqio"
@@ -232,6 +233,10 @@ type Worker struct {
 	plain      []byte
 	cipher     []byte
 	tlsIov     [][]byte // encryptTLS's result
+	// The record layer (tls_record.go): ciphertext blocks and AEADs.
+	tlsBufs    *bufPool
+	tlsCiphers []tlsrecord.Ciphers
+	tlsReply   []byte // records of our own: KeyUpdate answers, alerts
 
 	// Drain (drain.go): requested, begun on this thread, Drained closed.
 	drainReq  atomic.Bool
@@ -332,6 +337,8 @@ func (w *Worker) setup() error {
 			if w.tlsSess == nil {
 				w.tlsSess = make([]*tlsSession, capacity)
 				w.tlsScratch = make([]byte, tlsReadChunk)
+				w.tlsBufs = newBufPool(tlsRecordBuf)
+				w.tlsCiphers = make([]tlsrecord.Ciphers, tlsCipherCache)
 				w.hs.init(o.MaxHandshakes, o.MaxParked)
 			}
 		}

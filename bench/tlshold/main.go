@@ -21,6 +21,7 @@ func main() {
 	pid := flag.Int("pid", 0, "server pid (for RSS)")
 	sni := flag.String("sni", "localhost", "server name")
 	idle := flag.Duration("idle", 5*time.Second, "settle time before the RSS sample")
+	ws := flag.Bool("ws", false, "open WebSocket sessions (wss) instead of one GET each")
 	flag.Parse()
 	rss0 := proc.RSS(*pid)
 	cfg := &tls.Config{InsecureSkipVerify: true, ServerName: *sni}
@@ -29,7 +30,11 @@ func main() {
 	for i := 0; i < *n; i++ {
 		src := &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(2+i%59))}
 		d := &net.Dialer{LocalAddr: src, Timeout: 10 * time.Second}
-		c, _, err := tlsget.Get(d, *addr, cfg)
+		get := tlsget.Get
+		if *ws {
+			get = tlsget.Upgrade
+		}
+		c, _, err := get(d, *addr, cfg)
 		if err != nil {
 			log.Fatalf("conn %d: %v", i, err)
 		}
@@ -38,6 +43,10 @@ func main() {
 	opened := time.Since(start)
 	time.Sleep(*idle)
 	rss1 := proc.RSS(*pid)
-	fmt.Printf("tls idle conns %d opened in %v; server RSS %d -> %d KiB: %.0f bytes per idle TLS connection\n",
-		len(conns), opened.Round(time.Millisecond), rss0, rss1, float64(rss1-rss0)*1024/float64(len(conns)))
+	kind := "TLS"
+	if *ws {
+		kind = "wss"
+	}
+	fmt.Printf("%s idle conns %d opened in %v; server RSS %d -> %d KiB: %.0f bytes per idle %s connection\n",
+		kind, len(conns), opened.Round(time.Millisecond), rss0, rss1, float64(rss1-rss0)*1024/float64(len(conns)), kind)
 }

@@ -73,9 +73,31 @@ type Error struct {
 
 func (e *Error) Error() string {
 	if e.Remote {
-		return fmt.Sprintf("tls: peer sent alert %d", e.Alert)
+		return fmt.Sprintf("tls: peer sent alert: %v", e.Alert)
 	}
-	return fmt.Sprintf("tls: %s (alert %d)", e.Msg, e.Alert)
+	return fmt.Sprintf("tls: %v: %s", e.Alert, e.Msg)
+}
+
+// alertNames are the alerts' names as crypto/tls spells them in its errors.
+var alertNames = map[Alert]string{
+	AlertCloseNotify:       "close notify",
+	AlertUnexpectedMessage: "unexpected message",
+	AlertBadRecordMAC:      "bad record MAC",
+	AlertRecordOverflow:    "record overflow",
+	AlertIllegalParameter:  "illegal parameter",
+	AlertDecodeError:       "error decoding message",
+	AlertProtocolVersion:   "protocol version not supported",
+	AlertInternalError:     "internal error",
+	AlertUserCanceled:      "user canceled",
+	AlertNoRenegotiation:   "no renegotiation",
+}
+
+// String names the alert (its number for one without a name here).
+func (a Alert) String() string {
+	if n, ok := alertNames[a]; ok {
+		return n
+	}
+	return fmt.Sprintf("alert %d", uint8(a))
 }
 
 // ErrCloseNotify is returned when the peer sent close_notify: its end of

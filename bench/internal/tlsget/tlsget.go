@@ -36,3 +36,27 @@ func Get(d *net.Dialer, addr string, cfg *tls.Config) (*tls.Conn, time.Duration,
 	c.SetDeadline(time.Time{})
 	return c, hs, nil
 }
+
+// Upgrade is Get with a WebSocket upgrade instead of a GET: it returns the
+// connection once the 101 response head has been read.
+func Upgrade(d *net.Dialer, addr string, cfg *tls.Config) (*tls.Conn, time.Duration, error) {
+	t0 := time.Now()
+	c, err := tls.DialWithDialer(d, "tcp", addr, cfg)
+	if err != nil {
+		return nil, 0, err
+	}
+	hs := time.Since(t0)
+	c.SetDeadline(time.Now().Add(d.Timeout))
+	fmt.Fprintf(c, "GET /ws HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+		"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n", cfg.ServerName)
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err == nil && resp.StatusCode != http.StatusSwitchingProtocols {
+		err = fmt.Errorf("status %d, want 101", resp.StatusCode)
+	}
+	if err != nil {
+		c.Close()
+		return nil, hs, fmt.Errorf("after the handshake: %w", err)
+	}
+	c.SetDeadline(time.Time{})
+	return c, hs, nil
+}

@@ -600,7 +600,7 @@ func TestBackpressureStalledHandler(t *testing.T) {
 	}
 }
 
-func stalledHandler(t *testing.T, connect bool) {
+func stalledHandler(t *testing.T, connect bool, extra ...string) {
 	measure := bpBinary(t)
 	dir := t.TempDir()
 	baseA, baseB := "ipc://"+dir+"/a", "ipc://"+dir+"/b"
@@ -609,7 +609,7 @@ func stalledHandler(t *testing.T, connect bool) {
 	if connect {
 		args = append(args, "--zclient-stream", baseB, "--zclient-connect")
 	}
-	s := startServerWith(t, baseA, args...)
+	s := startServerWith(t, baseA, append(args, extra...)...)
 
 	// B serves from the start (in this process).
 	var hb *zhttptest.Handler

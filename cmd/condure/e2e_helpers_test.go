@@ -121,13 +121,22 @@ func (s *testServer) start() {
 	})
 }
 
+// defaultWorkers is the --workers of servers started without one: 2, or
+// CONDURE_TEST_WORKERS (1 runs the bind-mode tests without the hub).
+func defaultWorkers() string {
+	if n := os.Getenv("CONDURE_TEST_WORKERS"); n != "" {
+		return n
+	}
+	return "2"
+}
+
 // startServerWith is startServer with a given --zclient-stream base.
 func startServerWith(t *testing.T, base string, extra ...string) *testServer {
 	t.Helper()
 	port := freePort(t)
 	s := &testServer{t: t, addr: fmt.Sprintf("127.0.0.1:%d", port), base: base, log: &syncBuffer{}, exited: make(chan struct{})}
 	args := []string{"--listen", s.addr, "--zclient-stream", s.base}
-	for _, d := range [][2]string{{"--workers", "2"}, {"--log-level", "3"}} {
+	for _, d := range [][2]string{{"--workers", defaultWorkers()}, {"--log-level", "3"}} {
 		if !slices.Contains(extra, d[0]) {
 			args = append(args, d[0], d[1])
 		}

@@ -617,7 +617,7 @@ func (w *Worker) reqMessage(frames [][]byte) {
 	}
 	p := &w.pkt
 	if err := p.Parse(body); err != nil {
-		w.parseError(err)
+		w.packetError(body, err)
 		return
 	}
 	for i := range p.IDs {
@@ -655,7 +655,7 @@ func (w *Worker) handlerMessage(msg []byte) {
 	}
 	p := &w.pkt
 	if err := p.Parse(body); err != nil {
-		w.parseError(err)
+		w.packetError(body, err)
 		return
 	}
 	for i := range p.IDs {

@@ -617,7 +617,7 @@ func stalledHandler(t *testing.T, connect bool, extra ...string) {
 	if connect {
 		hb, err = zhttptest.BindHandler(baseB, "hB", "condure")
 		if err == nil {
-			err = hb.WaitSubscribers(2, 10*time.Second)
+			err = hb.WaitSubscribers(workersOf(extra), 10*time.Second)
 		}
 	} else {
 		hb, err = zhttptest.DialHandler(baseA, "hB", "condure")
@@ -638,7 +638,7 @@ func stalledHandler(t *testing.T, connect bool, extra ...string) {
 	// reading. (It is up before any traffic: in connect mode the server's
 	// PUSH queues requests for an endpoint not bound yet.)
 	const k = 8
-	a := runBPHandler(t, "stall", baseA, "hA", connect, 2, k)
+	a := runBPHandler(t, "stall", baseA, "hA", connect, workersOf(extra), k)
 	baseline := bTraffic(t, s.addr, 40, 0, true)
 	before := s.rssKB()
 	sp := s.sample(20 * time.Millisecond)
@@ -694,7 +694,7 @@ func stalledHandler(t *testing.T, connect bool, extra ...string) {
 			c.Close()
 		}
 		aConns = nil
-		a = runBPHandler(t, "serve", baseA, id, connect, 2, 0)
+		a = runBPHandler(t, "serve", baseA, id, connect, workersOf(extra), 0)
 		served := false
 		for i := 0; i < 40 && !served; i++ {
 			body, _, err := post(s.addr, 1000)

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -128,6 +129,16 @@ func defaultWorkers() string {
 		return n
 	}
 	return "2"
+}
+
+// workersOf is the number of workers a server started with args runs.
+func workersOf(args []string) int {
+	n := defaultWorkers()
+	if i := slices.Index(args, "--workers"); i >= 0 && i+1 < len(args) {
+		n = args[i+1]
+	}
+	w, _ := strconv.Atoi(n)
+	return w
 }
 
 // startServerWith is startServer with a given --zclient-stream base.

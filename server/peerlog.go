@@ -24,6 +24,7 @@ type peerLogs struct {
 	noAddr       *logging.Limiter // handler message without "<instance> "
 	notForUs     *logging.Limiter // handler message for another instance
 	parse        *logging.Limiter // zhttp parse errors in handler packets
+	ids          *logging.Limiter // handler packets whose ids do not parse
 	reqNoPayload *logging.Limiter // req reply without a payload frame
 	badResponse  *logging.Limiter // handler response refused (§12 #10)
 	closeCode    *logging.Limiter // handler close code replaced by 1011
@@ -34,7 +35,7 @@ type peerLogs struct {
 func newPeerLogs() peerLogs {
 	l := func() *logging.Limiter { return logging.NewLimiter(peerLogInterval) }
 	return peerLogs{maxConn: l(), fdLimit: l(), accept: l(), epollAdd: l(), zmqRecv: l(), sendTo: l(), sendOut: l(), sendReq: l(),
-		noAddr: l(), notForUs: l(), parse: l(), reqNoPayload: l(), badResponse: l(), closeCode: l(), closeReason: l(), endedOver: l()}
+		noAddr: l(), notForUs: l(), parse: l(), ids: l(), reqNoPayload: l(), badResponse: l(), closeCode: l(), closeReason: l(), endedOver: l()}
 }
 
 // sendToError logs a failed send to a handler's address, typically Host
@@ -44,6 +45,19 @@ func (w *Worker) sendToError(err error) {
 	if l := w.logs.sendTo; l.Allow(time.Now()) {
 		logging.Error(targetServer, "stream zmq send to: %v%s", err, l.Note())
 	}
+}
+
+// packetError logs a handler packet body that does not parse: as the hub
+// does when not even its ids can be read (so bind mode says the same with
+// or without the hub), else as a zhttp parse error.
+func (w *Worker) packetError(body []byte, err error) {
+	if idErr := w.pkt.ParseIDs(body); idErr != nil {
+		if l := w.logs.ids; l.Allow(time.Now()) {
+			logging.Warn(targetServer, "worker %d: unable to determine packet id(s): %v%s", w.idx, idErr, l.Note())
+		}
+		return
+	}
+	w.parseError(err)
 }
 
 // parseError logs a handler packet that does not parse (§3.6).

@@ -662,7 +662,7 @@ func (w *Worker) reqMessage(frames [][]byte) {
 	}
 	p := &w.pkt
 	if err := p.Parse(body); err != nil {
-		w.parseError(err)
+		w.packetError(body, err)
 		return
 	}
 	w.m.mPacketIn(p.Type)
@@ -701,7 +701,7 @@ func (w *Worker) handlerMessage(msg []byte) {
 	}
 	p := &w.pkt
 	if err := p.Parse(body); err != nil {
-		w.parseError(err)
+		w.packetError(body, err)
 		return
 	}
 	w.m.mPacketIn(p.Type)

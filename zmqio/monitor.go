@@ -17,8 +17,9 @@ import (
 // says nothing else about it, the same DISCONNECTED event as when a handler
 // goes away. So:
 //
-//   - A bound socket (the hub) logs every handler connection that closes,
-//     naming both causes; the handler reconnects by itself.
+//   - A bound socket (the hub's, or a lone worker's) logs every handler
+//     connection that closes, naming both causes; the handler reconnects
+//     by itself.
 //   - A connecting socket (--zclient-connect) is where it matters most: for
 //     a protocol error libzmq gives the endpoint up for good, where after a
 //     handler restart it announces a retry (CONNECT_RETRIED) at once. An

@@ -27,6 +27,13 @@ var ErrWouldBlock = errors.New("zmq send would block")
 // ErrUnroutable is returned when the ROUTER does not know the handler address.
 var ErrUnroutable = errors.New("zmq send to: Host unreachable")
 
+// SpecError is NewWorkerSockets' failure to create, bind or connect a
+// socket (a bad or taken endpoint); its text is the cause's.
+type SpecError struct{ Err error }
+
+func (e *SpecError) Error() string { return e.Err.Error() }
+func (e *SpecError) Unwrap() error { return e.Err }
+
 // Sock is one ZeroMQ socket with its ZMQ_FD.
 type Sock struct {
 	s        *zmq.Socket
@@ -132,8 +139,9 @@ func attach(s *Sock, endpoints []string, bind bool, ipcMode uint32) error {
 // to every --zclient-req spec. In bind mode (the default) the hub owns the
 // bound sockets and the worker's are inproc pipes to it: PUSHes for requests,
 // ROUTER frames and req requests, and PULLs the hub forwards this worker's
-// handler messages and req replies to. Either way the worker sends and
-// receives the same frames.
+// handler messages and req replies to; with Config.Direct (one worker) there
+// is no hub and the sockets are connect mode's, bound instead. Either way the
+// worker sends and receives the same frames.
 type WorkerSockets struct {
 	Out       *Sock // request packets (first packet of a session)
 	OutStream *Sock // frames [handler address, "", packet]
@@ -212,6 +220,11 @@ type Config struct {
 	// ZMQ_MAXMSGSIZE of the sockets receiving from handlers (limits.go):
 	// StreamMessageLimit and ReqMessageLimit of the flags; 0 for none.
 	StreamMaxMsg, ReqMaxMsg int64
+	// Direct: bind mode with one worker, which binds the endpoints itself
+	// (no hub, no inproc pipes). Its sockets are the hub's external ones;
+	// a handler that stops reading is refused by the ROUTER (EAGAIN) and
+	// closes only its own gate, as in connect mode.
+	Direct bool
 }
 
 // HasReq reports whether req-mode sockets are set up.
@@ -226,7 +239,7 @@ func NewWorkerSockets(ctx *zmq.Context, cfg *Config, w int) (*WorkerSockets, err
 	err := ws.open(ctx, cfg, w)
 	if err != nil {
 		ws.Close(0)
-		return nil, err
+		return nil, &SpecError{err}
 	}
 	return ws, nil
 }
@@ -238,60 +251,8 @@ func (ws *WorkerSockets) open(ctx *zmq.Context, cfg *Config, w int) error {
 		*dst, err = newSock(ctx, t, cfg.HWM)
 		return err
 	}
-	if cfg.Connect {
-		if cfg.Stream {
-			if mk(&ws.Out, zmq.PUSH) != nil {
-				return err
-			}
-			ws.Out.limitInput(cfg.StreamMaxMsg) // PULL peers send nothing
-			// Requests go only to handlers that are connected: none queue
-			// for an endpoint that is down, where their clients could not
-			// take them back (docs/design.md "Backpressure").
-			ws.Out.s.SetImmediate(true)
-			if err = attach(ws.Out, cfg.Out, false, 0); err != nil {
-				return err
-			}
-			if mk(&ws.OutStream, zmq.ROUTER) != nil {
-				return err
-			}
-			ws.OutStream.s.SetRouterMandatory(1)
-			// A restarted handler reusing its identity takes over the old
-			// peer instead of being refused until the server next sends to it.
-			ws.OutStream.s.SetRouterHandover(true)
-			// A pipe is dropped with its connection, so a handler restarted
-			// under a new identity is routable (a kept pipe keeps the old one).
-			ws.OutStream.s.SetImmediate(true)
-			if err = ws.watchInput(ctx, ws.OutStream, "stream out (ROUTER)", cfg.StreamMaxMsg, cfg.OutStream); err != nil {
-				return err
-			}
-			if err = attach(ws.OutStream, cfg.OutStream, false, 0); err != nil {
-				return err
-			}
-			if mk(&ws.In, zmq.SUB) != nil {
-				return err
-			}
-			ws.In.s.SetSubscribe(cfg.InstanceID + " ")
-			if err = ws.watchInput(ctx, ws.In, "stream in (SUB)", cfg.StreamMaxMsg, cfg.In); err != nil {
-				return err
-			}
-			if err = attach(ws.In, cfg.In, false, 0); err != nil {
-				return err
-			}
-		}
-		if cfg.HasReq() {
-			if mk(&ws.Req, zmq.DEALER) != nil {
-				return err
-			}
-			ws.Req.s.SetImmediate(true)
-			if err = ws.watchInput(ctx, ws.Req, "req (DEALER)", cfg.ReqMaxMsg, cfg.Req); err != nil {
-				return err
-			}
-			if err = attach(ws.Req, cfg.Req, false, 0); err != nil {
-				return err
-			}
-			ws.ReqIn = ws.Req
-		}
-		return nil
+	if cfg.Connect || cfg.Direct {
+		return ws.openDirect(ctx, cfg)
 	}
 	pipe := func(dst **Sock, t zmq.Type, ep string, bind bool) error {
 		if mk(dst, t) != nil {
@@ -322,6 +283,88 @@ func (ws *WorkerSockets) open(ctx *zmq.Context, cfg *Config, w int) error {
 			return err
 		}
 		ws.ReqIn.expect(cfg.ReqMaxMsg)
+	}
+	return nil
+}
+
+// openDirect creates the sockets that attach to the handlers' endpoints
+// themselves: connecting to them (--zclient-connect), or, with cfg.Direct,
+// bound to them as the hub binds its own, with the same options, ipc file
+// mode and monitors.
+func (ws *WorkerSockets) openDirect(ctx *zmq.Context, cfg *Config) error {
+	var err error
+	mk := func(dst **Sock, t zmq.Type) error {
+		*dst, err = newSock(ctx, t, cfg.HWM)
+		return err
+	}
+	bind := !cfg.Connect
+	// A connecting socket's monitor reconnects its endpoints (monitor.go);
+	// a bound one's only logs.
+	connects := func(eps []string) []string {
+		if bind {
+			return nil
+		}
+		return eps
+	}
+	if cfg.Stream {
+		if mk(&ws.Out, zmq.PUSH) != nil {
+			return err
+		}
+		ws.Out.limitInput(cfg.StreamMaxMsg) // PULL peers send nothing
+		if !bind {
+			// Requests go only to handlers that are connected: none queue
+			// for an endpoint that is down, where their clients could not
+			// take them back (docs/design.md "Backpressure").
+			ws.Out.s.SetImmediate(true)
+		}
+		if err = attach(ws.Out, cfg.Out, bind, cfg.IPCMode); err != nil {
+			return err
+		}
+		if mk(&ws.OutStream, zmq.ROUTER) != nil {
+			return err
+		}
+		// A handler whose pipe is full is refused with EAGAIN while the
+		// others take packets: the worker closes only its gate.
+		ws.OutStream.s.SetRouterMandatory(1)
+		// A restarted handler reusing its identity takes over the old
+		// peer instead of being refused until the server next sends to it.
+		ws.OutStream.s.SetRouterHandover(true)
+		if !bind {
+			// A pipe is dropped with its connection, so a handler restarted
+			// under a new identity is routable (a kept pipe keeps the old one).
+			ws.OutStream.s.SetImmediate(true)
+		}
+		if err = ws.watchInput(ctx, ws.OutStream, "stream out (ROUTER)", cfg.StreamMaxMsg, connects(cfg.OutStream)); err != nil {
+			return err
+		}
+		if err = attach(ws.OutStream, cfg.OutStream, bind, cfg.IPCMode); err != nil {
+			return err
+		}
+		if mk(&ws.In, zmq.SUB) != nil {
+			return err
+		}
+		ws.In.s.SetSubscribe(cfg.InstanceID + " ")
+		if err = ws.watchInput(ctx, ws.In, "stream in (SUB)", cfg.StreamMaxMsg, connects(cfg.In)); err != nil {
+			return err
+		}
+		if err = attach(ws.In, cfg.In, bind, cfg.IPCMode); err != nil {
+			return err
+		}
+	}
+	if cfg.HasReq() {
+		if mk(&ws.Req, zmq.DEALER) != nil {
+			return err
+		}
+		if !bind {
+			ws.Req.s.SetImmediate(true)
+		}
+		if err = ws.watchInput(ctx, ws.Req, "req (DEALER)", cfg.ReqMaxMsg, connects(cfg.Req)); err != nil {
+			return err
+		}
+		if err = attach(ws.Req, cfg.Req, bind, cfg.IPCMode); err != nil {
+			return err
+		}
+		ws.ReqIn = ws.Req
 	}
 	return nil
 }

@@ -596,7 +596,7 @@ func TestBackpressureStalledHandler(t *testing.T) {
 	}
 }
 
-func stalledHandler(t *testing.T, connect bool) {
+func stalledHandler(t *testing.T, connect bool, extra ...string) {
 	measure := bpBinary(t)
 	dir := t.TempDir()
 	baseA, baseB := "ipc://"+dir+"/a", "ipc://"+dir+"/b"
@@ -605,7 +605,7 @@ func stalledHandler(t *testing.T, connect bool) {
 	if connect {
 		args = append(args, "--zclient-stream", baseB, "--zclient-connect")
 	}
-	s := startServerWith(t, baseA, args...)
+	s := startServerWith(t, baseA, append(args, extra...)...)
 
 	// B serves from the start (in this process).
 	var hb *zhttptest.Handler
@@ -613,7 +613,7 @@ func stalledHandler(t *testing.T, connect bool) {
 	if connect {
 		hb, err = zhttptest.BindHandler(baseB, "hB", "condure")
 		if err == nil {
-			err = hb.WaitSubscribers(2, 10*time.Second)
+			err = hb.WaitSubscribers(workersOf(extra), 10*time.Second)
 		}
 	} else {
 		hb, err = zhttptest.DialHandler(baseA, "hB", "condure")
@@ -634,7 +634,7 @@ func stalledHandler(t *testing.T, connect bool) {
 	// reading. (It is up before any traffic: in connect mode the server's
 	// PUSH queues requests for an endpoint not bound yet.)
 	const k = 8
-	a := runBPHandler(t, "stall", baseA, "hA", connect, 2, k)
+	a := runBPHandler(t, "stall", baseA, "hA", connect, workersOf(extra), k)
 	baseline := bTraffic(t, s.addr, 40, 0, true)
 	before := s.rssKB()
 	sp := s.sample(20 * time.Millisecond)
@@ -692,7 +692,7 @@ func stalledHandler(t *testing.T, connect bool) {
 			c.Close()
 		}
 		aConns = nil
-		a = runBPHandler(t, "serve", baseA, id, connect, 2, 0)
+		a = runBPHandler(t, "serve", baseA, id, connect, workersOf(extra), 0)
 		served := false
 		for i := 0; i < 40 && !served; i++ {
 			body, _, err := post(s.addr, 1000)

@@ -63,7 +63,7 @@ func pipelinedBeforeHandler(t *testing.T, connect bool) {
 		t.Cleanup(h.Close)
 		// Each worker's SUB must reach our PUB before we answer (slow
 		// joiner): answers published earlier are lost, in any server.
-		if err := h.WaitSubscribers(2, 5*time.Second); err != nil {
+		if err := h.WaitSubscribers(workersOf(extra), 5*time.Second); err != nil {
 			t.Fatal(err)
 		}
 	} else {

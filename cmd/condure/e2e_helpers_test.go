@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -126,13 +127,32 @@ func (s *testServer) start() {
 	})
 }
 
+// defaultWorkers is the --workers of servers started without one: 2, or
+// CONDURE_TEST_WORKERS (1 runs the bind-mode tests without the hub).
+func defaultWorkers() string {
+	if n := os.Getenv("CONDURE_TEST_WORKERS"); n != "" {
+		return n
+	}
+	return "2"
+}
+
+// workersOf is the number of workers a server started with args runs.
+func workersOf(args []string) int {
+	n := defaultWorkers()
+	if i := slices.Index(args, "--workers"); i >= 0 && i+1 < len(args) {
+		n = args[i+1]
+	}
+	w, _ := strconv.Atoi(n)
+	return w
+}
+
 // startServerWith is startServer with a given --zclient-stream base.
 func startServerWith(t *testing.T, base string, extra ...string) *testServer {
 	t.Helper()
 	port := freePort(t)
 	s := &testServer{t: t, addr: fmt.Sprintf("127.0.0.1:%d", port), base: base, log: &syncBuffer{}, exited: make(chan struct{})}
 	args := []string{"--listen", s.addr, "--zclient-stream", s.base}
-	for _, d := range [][2]string{{"--workers", "2"}, {"--log-level", "3"}} {
+	for _, d := range [][2]string{{"--workers", defaultWorkers()}, {"--log-level", "3"}} {
 		if !slices.Contains(extra, d[0]) {
 			args = append(args, d[0], d[1])
 		}

@@ -166,7 +166,7 @@ func socketFilePerm(l config.Listen) (reactor.UnixPerm, error) {
 	return perm, nil
 }
 
-// start sets up ZeroMQ, the hub (bind mode) and the workers on the
+// start sets up ZeroMQ, the hub (bind mode, 2+ workers) and the workers on the
 // listening sockets, those inherited from systemd first.
 func start(cfg *config.Config, sockets []inherited) (*app, error) {
 	ctx, err := zmq.NewContext()
@@ -181,6 +181,9 @@ func start(cfg *config.Config, sockets []inherited) (*app, error) {
 		// Handlers' messages are bounded by what the buffers can take.
 		StreamMaxMsg: zmqio.StreamMessageLimit(cfg.ID, cfg.BufferSize),
 		ReqMaxMsg:    zmqio.ReqMessageLimit(cfg.BufferSize, cfg.BodyBufferSize),
+		// One worker binds the endpoints itself: a hub thread would only
+		// pass its frames on (docs/design.md "ZeroMQ in epoll").
+		Direct: !cfg.ZClientConnect && cfg.Workers == 1,
 	}
 	// The stream sockets exist only if a listener is in stream mode, the req
 	// socket only if one is in req mode (reference.md §2.1).
@@ -202,9 +205,13 @@ func start(cfg *config.Config, sockets []inherited) (*app, error) {
 			sc.In = append(sc.In, in)
 		}
 	}
-	reservePs(cfg.Workers + 1) // workers and the hub
+	if sc.Direct {
+		reservePs(cfg.Workers)
+	} else {
+		reservePs(cfg.Workers + 1) // workers and the hub
+	}
 	var hub *zmqio.Hub
-	if !cfg.ZClientConnect {
+	if !cfg.ZClientConnect && !sc.Direct {
 		if hub, err = startHub(ctx, sc, cfg.Workers); err != nil {
 			return nil, fmt.Errorf("failed to set zhttp client specs: %w", err)
 		}
@@ -269,6 +276,11 @@ func start(cfg *config.Config, sockets []inherited) (*app, error) {
 			var le *server.ListenError
 			if errors.As(err, &le) {
 				return nil, bindError(le.Addr, le.Err)
+			}
+			var se *zmqio.SpecError
+			if sc.Direct && errors.As(err, &se) {
+				// The hub's message, where the worker binds instead.
+				return nil, fmt.Errorf("failed to set zhttp client specs: %w", err)
 			}
 			return nil, err
 		}

@@ -27,6 +27,17 @@ func AppendFrameHeader(dst []byte, fin bool, op Opcode, length int) []byte {
 	return binary.BigEndian.AppendUint64(dst, uint64(length))
 }
 
+// AppendCompressedFrameHeader is AppendFrameHeader with RSV1 set: the
+// header of the first frame of a message compressed with permessage-deflate
+// (RFC 7692 §6). Continuation frames of that message, and control frames,
+// use AppendFrameHeader (RSV1 clear, §6.1).
+func AppendCompressedFrameHeader(dst []byte, fin bool, op Opcode, length int) []byte {
+	n := len(dst)
+	dst = AppendFrameHeader(dst, fin, op, length)
+	dst[n] |= 0x40
+	return dst
+}
+
 // AppendCloseFrame appends a whole close frame (RFC 6455 §5.5.1): the
 // status code big-endian followed by reason. Code 0 means "no code" and gives
 // an empty payload (the reason is then dropped); a handler close without a

@@ -24,6 +24,8 @@ func FuzzReader(f *testing.F) {
 		lim := max(int(limit), 1)
 		var r Reader
 		r.MaxMessage = maxMessage
+		deflate := seed&2 != 0 // RSV1 allowed on first frames
+		r.Deflate = deflate
 		ref, err := run(&r, bytes.Clone(data), whole(len(data)), 1<<30, contract)
 		if err != nil {
 			t.Fatalf("whole: %v", err)
@@ -39,6 +41,7 @@ func FuzzReader(f *testing.F) {
 			{"whole_limit", whole(len(data)), lim},
 		} {
 			r.Reset()
+			r.Deflate = deflate
 			got, err := run(&r, bytes.Clone(data), m.next, m.limit, contract)
 			if err != nil {
 				t.Fatalf("%s: %v", m.name, err)

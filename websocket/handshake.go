@@ -150,6 +150,14 @@ const AcceptLen = 28
 // Sec-WebSocket-Accept value itself, for a server that computed it when the
 // request arrived and kept only those 28 bytes.
 func AppendHandshakeResponseAccept(dst []byte, reason []byte, headers []http1.Header, accept []byte) []byte {
+	return AppendHandshakeResponseExt(dst, reason, headers, accept, nil)
+}
+
+// AppendHandshakeResponseExt is AppendHandshakeResponseAccept with a
+// Sec-WebSocket-Extensions header after Sec-WebSocket-Accept when ext is
+// not empty (reference.md §6.2): the value of AppendDeflateResponse when
+// permessage-deflate was negotiated.
+func AppendHandshakeResponseExt(dst []byte, reason []byte, headers []http1.Header, accept, ext []byte) []byte {
 	dst = append(dst, "HTTP/1.1 101 "...)
 	if len(reason) == 0 {
 		dst = append(dst, "Switching Protocols"...)
@@ -169,6 +177,10 @@ func AppendHandshakeResponseAccept(dst []byte, reason []byte, headers []http1.He
 	}
 	dst = append(dst, "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "...)
 	dst = append(dst, accept...)
+	if len(ext) > 0 {
+		dst = append(dst, "\r\nSec-WebSocket-Extensions: "...)
+		dst = append(dst, ext...)
+	}
 	return append(dst, "\r\n\r\n"...)
 }
 

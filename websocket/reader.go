@@ -32,6 +32,10 @@ type Event struct {
 	Payload []byte
 	// Fin: EvData: this chunk ends the message.
 	Fin bool
+	// Compressed: EvData: the message's first frame had RSV1 set
+	// (permessage-deflate, Reader.Deflate): Payload is compressed bytes,
+	// for an Inflater, not yet checked as UTF-8.
+	Compressed bool
 	// Code: EvClose: the status code, 0 when the payload was empty.
 	Code int
 }
@@ -53,6 +57,7 @@ func (e *ProtocolError) Error() string {
 // The Reader's errors, preallocated so failing allocates nothing either.
 var (
 	errRSV            = &ProtocolError{CloseProtocolError, "reserved bits set without a negotiated extension"}
+	errRSV1Frame      = &ProtocolError{CloseProtocolError, "RSV1 set on a continuation or control frame"}
 	errUnmasked       = &ProtocolError{CloseProtocolError, "unmasked client frame"}
 	errOpcode         = &ProtocolError{CloseProtocolError, "reserved opcode"}
 	errControlFrag    = &ProtocolError{CloseProtocolError, "fragmented control frame"}
@@ -73,7 +78,7 @@ var (
 // pointers so the garbage collector has nothing to scan there.
 var readerErrors = [...]*ProtocolError{nil, errRSV, errUnmasked, errOpcode, errControlFrag, errControlLen,
 	errContinuation, errNewMessage, errNonMinimal, errLength64, errCloseLen, errCloseCode, errInvalidUTF8,
-	errCloseReasonUTF, errTooBig}
+	errCloseReasonUTF, errTooBig, errRSV1Frame}
 
 // Reader decodes the frames a client sends (RFC 6455 §5,
 // https://www.rfc-editor.org/rfc/rfc6455#section-5) incrementally, from
@@ -83,7 +88,11 @@ var readerErrors = [...]*ProtocolError{nil, errRSV, errUnmasked, errOpcode, errC
 // What it refuses, each with its close code (a *ProtocolError):
 //   - an unmasked frame: 1002. Clients must mask (§5.1); we are stricter
 //     than the reference, which accepts unmasked frames (reference.md §6.3);
-//   - RSV1-3 set, no extension being negotiated (§5.2): 1002;
+//   - RSV1-3 set, no extension being negotiated (§5.2): 1002. With
+//     Deflate (permessage-deflate negotiated), RSV1 is allowed on the
+//     first frame of a data message, which is then compressed
+//     (Event.Compressed); RSV1 on a continuation or control frame is a 1002
+//     (RFC 7692 §6, reference.md §6.6), RSV2 and RSV3 still are;
 //   - a reserved opcode, 3-7 or 11-15 (§5.2): 1002;
 //   - a control frame that is not final or has over 125 bytes (§5.5): 1002;
 //   - a continuation frame without a message in progress, or a text or
@@ -93,7 +102,8 @@ var readerErrors = [...]*ProtocolError{nil, errRSV, errUnmasked, errOpcode, errC
 //     126, a 64-bit length under 65536) or a 64-bit length with the most
 //     significant bit set (§5.2 "MUST"): 1002;
 //   - a text message that is not valid UTF-8, checked across frames and
-//     reads, including a message that ends inside a sequence (§8.1): 1007;
+//     reads, including a message that ends inside a sequence (§8.1): 1007
+//     (for a compressed message the Inflater checks the inflated bytes);
 //   - a close frame with a 1-byte payload or a status code not valid on the
 //     wire (§7.4, see ValidCloseCode): 1002; a reason not UTF-8: 1007;
 //   - with MaxMessage > 0, a data message whose frames declare more than
@@ -105,7 +115,8 @@ var readerErrors = [...]*ProtocolError{nil, errRSV, errUnmasked, errOpcode, errC
 // nothing, until Reset.
 type Reader struct {
 	// MaxMessage bounds a data message's total payload; 0 or less means
-	// no limit. It is kept by Reset.
+	// no limit. It is kept by Reset. For a compressed message it bounds
+	// the compressed bytes; the Inflater bounds the inflated ones.
 	MaxMessage int64
 
 	remaining uint64  // payload bytes of the current data frame not yet returned; > 0 inside a payload
@@ -115,8 +126,14 @@ type Reader struct {
 	frameFin  bool    // the current data frame is the message's last
 	msgOp     Opcode  // OpText or OpBinary while a message is in progress, else 0
 	closed    bool    // a close frame was returned
+	compress  bool    // the current data message is compressed (RSV1 on its first frame)
 	utf8      UTF8    // validation state of the current text message
 	err       uint8   // index in readerErrors of the sticky error, 0 = none
+
+	// Deflate: permessage-deflate was negotiated on this connection, so
+	// RSV1 marks a compressed message (RFC 7692 §6). Reset clears it.
+	// (Last, with the other bytes: the Reader lives in connection slots.)
+	Deflate bool
 }
 
 // Reset readies r for a new connection, keeping MaxMessage.
@@ -178,8 +195,12 @@ func (r *Reader) Next(buf []byte, limit int) (ev Event, n int, err error) {
 	b0, b1 := buf[0], buf[1]
 	fin := b0&0x80 != 0
 	op := Opcode(b0 & 0x0f)
-	if b0&0x70 != 0 {
+	rsv1 := b0&0x40 != 0
+	if b0&0x30 != 0 || rsv1 && !r.Deflate {
 		return r.fail(errRSV)
+	}
+	if rsv1 && (op == OpContinuation || op == OpClose || op == OpPing || op == OpPong) {
+		return r.fail(errRSV1Frame)
 	}
 	if b1&0x80 == 0 {
 		return r.fail(errUnmasked)
@@ -253,6 +274,7 @@ func (r *Reader) Next(buf []byte, limit int) (ev Event, n int, err error) {
 	}
 	if op != OpContinuation {
 		r.msgOp = op
+		r.compress = rsv1
 		r.utf8.Reset()
 	}
 	r.remaining = length
@@ -263,7 +285,7 @@ func (r *Reader) Next(buf []byte, limit int) (ev Event, n int, err error) {
 		if !fin {
 			return Event{}, hlen, nil
 		}
-		return r.endMessage(Event{Kind: EvData, Opcode: r.msgOp, Payload: buf[hlen:hlen], Fin: true}, hlen)
+		return r.endMessage(Event{Kind: EvData, Opcode: r.msgOp, Payload: buf[hlen:hlen], Fin: true, Compressed: r.compress}, hlen)
 	}
 	return r.payload(buf[hlen:], hlen, limit)
 }
@@ -282,11 +304,11 @@ func (r *Reader) payload(buf []byte, consumed, limit int) (Event, int, error) {
 	}
 	p := buf[:k]
 	r.maskOff = uint8(maskBytes(r.mask, int(r.maskOff), p))
-	if r.msgOp == OpText && !r.utf8.Write(p) {
+	if r.msgOp == OpText && !r.compress && !r.utf8.Write(p) {
 		return r.fail(errInvalidUTF8)
 	}
 	r.remaining -= uint64(k)
-	ev := Event{Kind: EvData, Opcode: r.msgOp, Payload: p}
+	ev := Event{Kind: EvData, Opcode: r.msgOp, Payload: p, Compressed: r.compress}
 	if r.remaining == 0 && r.frameFin {
 		ev.Fin = true
 		return r.endMessage(ev, consumed+k)
@@ -296,10 +318,11 @@ func (r *Reader) payload(buf []byte, consumed, limit int) (Event, int, error) {
 
 // endMessage finishes the current message with ev, its last chunk.
 func (r *Reader) endMessage(ev Event, n int) (Event, int, error) {
-	if r.msgOp == OpText && !r.utf8.Complete() {
+	if r.msgOp == OpText && !r.compress && !r.utf8.Complete() {
 		return r.fail(errInvalidUTF8)
 	}
 	r.msgOp = 0
+	r.compress = false
 	r.msgLen = 0
 	return ev, n, nil
 }

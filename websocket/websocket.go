@@ -8,8 +8,12 @@
 // Files: handshake.go (RFC 6455 §4.2, reference.md §6.1, §6.2),
 // extensions.go (Sec-WebSocket-Extensions syntax, RFC 6455 §9.1),
 // reader.go (client frames, RFC 6455 §5, reference.md §6.3),
-// frame.go (server frames, reference.md §6.4), mask.go (RFC 6455 §5.3) and
-// utf8.go (incremental UTF-8 validation, RFC 3629).
+// frame.go (server frames, reference.md §6.4), mask.go (RFC 6455 §5.3),
+// utf8.go (incremental UTF-8 validation, RFC 3629), and for
+// permessage-deflate (RFC 7692, reference.md §6.6): deflate_negotiate.go
+// (offers and answer), deflate.go (per-worker compressor), inflate.go
+// (resumable, bounded DEFLATE decoder) and inflate_pool.go (decoders lent
+// per message in flight).
 package websocket
 
 import "strconv"

@@ -100,9 +100,6 @@ func run(args []string) int {
 // unsupported refuses flags whose features are not built yet, rather than
 // accepting and ignoring them.
 func unsupported(cfg *config.Config) error {
-	if cfg.Compression {
-		return fmt.Errorf("--compression is not supported yet")
-	}
 	return nil
 }
 
@@ -229,6 +226,7 @@ func start(cfg *config.Config, sockets []inherited) (*app, error) {
 		BodyBufferSize: cfg.BodyBufferSize,
 		MessagesMax:    cfg.MessagesMax,
 		WSMaxMessage:   cfg.WSMaxMessage,
+		Compression:    cfg.Compression,
 		StreamTimeout:  time.Duration(cfg.StreamTimeout) * time.Second,
 		ReqTimeout:     time.Duration(cfg.ReqTimeout) * time.Second,
 		ZMQ:            sc,

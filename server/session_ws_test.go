@@ -410,6 +410,22 @@ func TestWebSocketDeflate(t *testing.T) {
 				t.Fatalf("handler got %d bytes", all.Len())
 			}
 		}},
+		{"handler gate closed after inflating: the bytes wait in a block", nil, func(t *testing.T, r *rig) {
+			cs, _ := openDeflateWS(t, r, 8192)
+			r.fx.full["h1"] = true
+			r.client(cs, clientFrameB(0xc1, deflateRaw(t, text)))
+			r.noPackets()
+			_, s, _ := r.w.connSession(r.w.conns.Get(cs))
+			if !s.has(fInflHeld) || s.blen != int32(len(text)) {
+				t.Fatalf("held %v, %d bytes", s.has(fInflHeld), s.blen)
+			}
+			r.fx.full["h1"] = false
+			r.retry()
+			got, done := bodies(t, r)
+			if got != string(text) || !done || s.bbuf != 0 || r.w.infl.Lent() != 0 {
+				t.Fatalf("handler got %d bytes (done %v), block %d", len(got), done, s.bbuf)
+			}
+		}},
 		{"fragmented compressed message in, frames split across reads", nil, func(t *testing.T, r *rig) {
 			cs, _ := openDeflateWS(t, r, 8192)
 			z := deflateRaw(t, text)

@@ -3,8 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha1"
+	"encoding/base64"
+	"encoding/binary"
 	"io"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -75,14 +79,21 @@ func (c countingWriter) Write(p []byte) (int, error) {
 	return k, err
 }
 
-func runDeflateClient(t *testing.T, url string) int64 {
+func runDeflateClient(t *testing.T, url string, anyAnswer, small bool) int64 {
 	t.Helper()
 	if err := exec.Command(python, "-c", "import websockets").Run(); err != nil {
 		t.Skipf("python3-websockets is not installed: %v", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, python, filepath.Join("testdata", "ws_deflate_client.py"), url)
+	args := []string{filepath.Join("testdata", "ws_deflate_client.py"), url}
+	if anyAnswer {
+		args = append(args, "any") // the reference answers differently
+	}
+	if small {
+		args = append(args, "small")
+	}
+	cmd := exec.CommandContext(ctx, python, args...)
 	cmd.WaitDelay = 2 * time.Second
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -104,7 +115,7 @@ func TestDeflatePythonWebSockets(t *testing.T) {
 	s := startServer(t, "--compression", "--buffer-size", "8192")
 	startEchoHandler(t, s, nil)
 	p := startCountingProxy(t, s.addr)
-	total := runDeflateClient(t, "ws://"+p.addr+"/echo")
+	total := runDeflateClient(t, "ws://"+p.addr+"/echo", false, false)
 	up, down := p.up.Load(), p.down.Load()
 	t.Logf("payload %d bytes each way; on the wire %d up, %d down", total, up, down)
 	if up < 5000 || down < 5000 || up > total/3 || down > total/3 {
@@ -187,6 +198,118 @@ func TestDeflateChromium(t *testing.T) {
 	up, down := p.up.Load(), p.down.Load()
 	t.Logf("payload %d bytes each way; on the wire %d up, %d down (page included)", total, up, down)
 	if total < 200000 || up < 5000 || down < 5000 || up > total/3 || down > total/3 {
+		t.Fatalf("payload %d, wire %d up, %d down: not compressed", total, up, down)
+	}
+}
+
+// wsOrigin is a Pushpin origin: /echo and /stream answer the readiness
+// probes of startPushpin, /ws is a WebSocket echo (uncompressed: Pushpin
+// and zurl speak plain WebSocket to it).
+func wsOrigin(t *testing.T) *origin {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/echo", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Origin-Test", "ok")
+		io.WriteString(w, "ok")
+	})
+	mux.HandleFunc("/stream", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Grip-Hold", "stream")
+		w.Header().Set("Grip-Channel", r.URL.Query().Get("ch"))
+		io.WriteString(w, "initial\n")
+	})
+	mux.HandleFunc("/ws", func(w http.ResponseWriter, r *http.Request) {
+		sum := sha1.Sum([]byte(r.Header.Get("Sec-WebSocket-Key") + "258EAFA5-E914-47DA-95CA-C5AB0DC11B0D"))
+		conn, rw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		rw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " +
+			base64.StdEncoding.EncodeToString(sum[:]) + "\r\n\r\n")
+		rw.Flush()
+		for { // echo frame by frame (fragments stay fragments)
+			var h [2]byte
+			if _, err := io.ReadFull(rw, h[:]); err != nil {
+				return
+			}
+			n := uint64(h[1] & 0x7f)
+			switch n {
+			case 126:
+				var b [2]byte
+				io.ReadFull(rw, b[:])
+				n = uint64(binary.BigEndian.Uint16(b[:]))
+			case 127:
+				var b [8]byte
+				io.ReadFull(rw, b[:])
+				n = binary.BigEndian.Uint64(b[:])
+			}
+			var mask [4]byte
+			if h[1]&0x80 != 0 {
+				io.ReadFull(rw, mask[:])
+			}
+			p := make([]byte, n)
+			if _, err := io.ReadFull(rw, p); err != nil {
+				return
+			}
+			for i := range p {
+				p[i] ^= mask[i%4]
+			}
+			out := []byte{h[0]}
+			switch {
+			case n < 126:
+				out = append(out, byte(n))
+			case n < 65536:
+				out = append(out, 126, byte(n>>8), byte(n))
+			default:
+				out = append(out, 127)
+				out = binary.BigEndian.AppendUint64(out, n)
+			}
+			if h[0]&0x0f == 9 { // ping: pong
+				out[0] = h[0]&0xf0 | 10
+			}
+			rw.Write(append(out, p...))
+			rw.Flush()
+			if h[0]&0x0f == 8 {
+				return
+			}
+		}
+	})
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+	return &origin{addr: l.Addr().String()}
+}
+
+// Pushpin with our binary as condure_bin relays a compressed WebSocket.
+// Pushpin 1.36 (installed here) has no allow_compression, which later
+// versions turn into --compression on condure's command line, so
+// condure_bin is a wrapper that adds the flag: the client negotiates
+// permessage-deflate with our binary, Pushpin's proxy and the origin see
+// uncompressed messages. (The client's check of the answer's
+// Sec-WebSocket-Extensions shows the flag reached our binary.) Messages
+// stay under 8 KB (--buffer-size, Pushpin's credits): past that, Pushpin
+// 1.36's proxy was seen to stall on the last part of an echo although we
+// had returned its credits: a 10 KB message with compression, 60 KB ones
+// without it (the reference too). Not explained yet (see the report of
+// this branch).
+func TestDeflatePushpin(t *testing.T) {
+	// CONDURE_BIN_UNDER_TEST=/usr/bin/condure runs it against the reference.
+	ref := pushpinBinUnderTest() == "/usr/bin/condure"
+	wrapper := filepath.Join(t.TempDir(), "condure-compression")
+	if err := os.WriteFile(wrapper, []byte("#!/bin/sh\nexec "+pushpinBinUnderTest()+" --compression \"$@\"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("CONDURE_BIN_UNDER_TEST", wrapper)
+	p := startPushpin(t, wsOrigin(t))
+	proxy := startCountingProxy(t, p.httpAddr)
+	total := runDeflateClient(t, "ws://"+proxy.addr+"/ws", ref, true)
+	up, down := proxy.up.Load(), proxy.down.Load()
+	t.Logf("payload %d bytes each way; on the wire %d up, %d down", total, up, down)
+	if up < 5000 || down < 5000 || up > total/3 || down > total/3 {
 		t.Fatalf("payload %d, wire %d up, %d down: not compressed", total, up, down)
 	}
 }

@@ -1,7 +1,10 @@
 #!/usr/bin/python3
 """permessage-deflate client for TestDeflatePythonWebSockets (e2e_deflate_test.go).
 
-Usage: ws_deflate_client.py ws://HOST:PORT/PATH
+Usage: ws_deflate_client.py ws://HOST:PORT/PATH [any] [small]
+
+With "any", any permessage-deflate answer will do (to run it against the
+reference); with "small", only messages under 8 KB.
 
 Connects with the `websockets` library's default permessage-deflate offer,
 checks that the server accepted it (with the client_no_context_takeover it
@@ -43,12 +46,22 @@ async def run(url):
     total = 0
     try:
         ext = ws.response_headers.get("Sec-WebSocket-Extensions")
-        check(ext == "permessage-deflate; server_no_context_takeover; client_no_context_takeover",
-              f"Sec-WebSocket-Extensions {ext!r}")
+        if "any" in sys.argv[2:]:  # another server (the reference)
+            check(ext is not None and ext.startswith("permessage-deflate"), f"Sec-WebSocket-Extensions {ext!r}")
+        else:
+            check(ext == "permessage-deflate; server_no_context_takeover; client_no_context_takeover",
+                  f"Sec-WebSocket-Extensions {ext!r}")
         check(len(ws.extensions) == 1 and isinstance(ws.extensions[0], PerMessageDeflate),
               f"extensions in use {ws.extensions!r}")
         total += await echo(ws, "short ✓ text", "short text")
         total += await echo(ws, "", "empty text")
+        if "small" in sys.argv[2:]:  # through Pushpin 1.36 (see TestDeflatePushpin)
+            for i in range(5):
+                total += await echo(ws, "".join(f'{{"id":{i},"name":"item {i}"}},' for i in range(250)), "4 KB text")
+                total += await echo(ws, bytes(range(64)) * 100, "6 KB binary")
+            total += await echo(ws, ["frag1 ✓ " * 100, "frag2 🌍 " * 100], "fragmented text")
+            await ws.close(code=1000, reason="bye")
+            return total
         big = "".join(f'{{"id":{i},"name":"item {i} ✓","tags":["a","b"]}},' for i in range(4000))
         total += await echo(ws, big, "large text")
         blob = bytes(range(256)) * 400

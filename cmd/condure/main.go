@@ -98,7 +98,7 @@ func run(args []string) int {
 }
 
 // unsupported refuses flags whose features are not built yet, rather than
-// accepting and ignoring them.
+// accepting and ignoring them (none today: --compression was the last).
 func unsupported(cfg *config.Config) error {
 	return nil
 }

@@ -1,10 +1,12 @@
 package server
 
 import (
+	"strings"
 	"testing"
 	"unsafe"
 
 	"github.com/condure-go/condure/http1"
+	"github.com/condure-go/condure/reactor"
 	"github.com/condure-go/condure/websocket"
 	"github.com/condure-go/condure/zhttp"
 	"github.com/condure-go/condure/zhttp/zhttptest"
@@ -92,5 +94,47 @@ func TestConnSlotSize(t *testing.T) {
 	c, s := unsafe.Sizeof(conn{}), unsafe.Sizeof(session{})
 	if c+s > budget {
 		t.Fatalf("conn %d + session %d = %d bytes, budget %d", c, s, c+s, budget)
+	}
+}
+
+// A compressed WebSocket message each way through a worker (the rig's fake
+// sockets): a client message inflated into its packet, a handler message
+// compressed into its frame, and the credit for it. After warm-up (the
+// Inflater and the compressor allocate once per worker) nothing allocates.
+func TestZeroAllocsCompressedWebSocket(t *testing.T) {
+	r := newRig(t, func(o *Options) { o.Compression = true })
+	cs, id := openDeflateWS(t, r, 1<<20)
+	fd := r.fd(cs)
+	msg := []byte(strings.Repeat(`{"key":"value","n":12345},`, 40))
+	frame := []byte(clientFrameB(0xc1, deflateRaw(t, msg)))
+	handlerMsg := append([]byte("condure "), zhttptest.EncodePacket(map[string]any{"from": "h1", "id": id,
+		"body": string(msg), "credits": len(msg)})...)
+	r.fx.discard = true // only handler addresses (sendRouter)
+	in := make([]byte, len(frame))
+	round := func() {
+		r.fx.out[fd] = r.fx.out[fd][:0]
+		r.fx.in[fd] = in
+		copy(in, frame)
+		r.w.connEvent(connTag(cs, r.w.conns.Gen(cs)), reactor.EvIn)
+		r.settle()
+		r.w.handlerMessage(handlerMsg)
+		r.settle()
+	}
+	for i := 0; i < 3; i++ {
+		round()
+	}
+	r.fx.counted = 0
+	allocs := testing.AllocsPerRun(200, round)
+	if allocs != 0 {
+		t.Fatalf("%v allocations per compressed message each way", allocs)
+	}
+	if r.fx.counted != 2*201 { // a data packet and a credit per round (AllocsPerRun warms up once)
+		t.Fatalf("%d packets", r.fx.counted)
+	}
+	if out := r.fx.out[fd]; len(out) == 0 || out[0] != 0xc1 || len(out) > len(msg)/2 {
+		t.Fatalf("frame to the client %x", out)
+	}
+	if r.w.infl.Lent() != 0 || r.phase(cs) != "ws-open" {
+		t.Fatal("session not in its steady state")
 	}
 }

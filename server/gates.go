@@ -25,12 +25,13 @@ import (
 // which outlive their slot, are held in a per-worker list bounded by the
 // slot count.
 
-// Gate ids: the three sockets, then one per handler address.
+// Gate ids: the three sockets, the Inflater pool, then one per handler address.
 const (
 	gateOut    int32 = 1 // PUSH: requests (stream mode)
 	gateReq    int32 = 2 // DEALER: req-mode requests
 	gateStream int32 = 3 // bind mode: the pipe to the hub's ROUTER lane
-	gateAddr0  int32 = 4 // gateAddr0+i: handler address i (addrTable index, 0-based)
+	gateInfl   int32 = 4 // --compression: the worker's Inflaters, all lent (ws_deflate.go)
+	gateAddr0  int32 = 5 // gateAddr0+i: handler address i (addrTable index, 0-based)
 
 	// 50 ms: condure retries a send that hit the high-water mark this
 	// often; here it is the fallback when no ZMQ_FD signal comes.
@@ -57,7 +58,7 @@ type heldCancel struct {
 
 // backpressure is a worker's gate state.
 type backpressure struct {
-	socks      [3]gate
+	socks      [4]gate
 	next, prev []int32 // per session slot: neighbours in its gate's FIFO, +1
 	on         []int32 // per session slot: the gate it waits on, 0 = none
 	retry      []int32 // gates with waiters, held cancels or a closed state

@@ -30,12 +30,14 @@ type peerLogs struct {
 	closeCode    *logging.Limiter // handler close code replaced by 1011
 	closeReason  *logging.Limiter // handler close reason not UTF-8
 	endedOver    *logging.Limiter // cancels for ended sessions over their budget (ended.go)
+	inflWait     *logging.Limiter // compressed messages waiting for an Inflater (ws_deflate.go)
 }
 
 func newPeerLogs() peerLogs {
 	l := func() *logging.Limiter { return logging.NewLimiter(peerLogInterval) }
 	return peerLogs{maxConn: l(), fdLimit: l(), accept: l(), epollAdd: l(), zmqRecv: l(), sendTo: l(), sendOut: l(), sendReq: l(),
-		noAddr: l(), notForUs: l(), parse: l(), ids: l(), reqNoPayload: l(), badResponse: l(), closeCode: l(), closeReason: l(), endedOver: l()}
+		noAddr: l(), notForUs: l(), parse: l(), ids: l(), reqNoPayload: l(), badResponse: l(), closeCode: l(), closeReason: l(), endedOver: l(),
+		inflWait: l()}
 }
 
 // sendToError logs a failed send to a handler's address, typically Host

@@ -105,9 +105,12 @@ func (w *Worker) connSession(c *conn) (int32, *session, bool) {
 // freed (its id names nothing from now on).
 func (w *Worker) freeSession(c *conn, ss int32, s *session) {
 	w.unwait(ss)
+	if s.kind == kindWS {
+		w.inflPut(s)
+	}
 	w.addrs.unref(s.addr)
 	s.addr = 0
-	w.bodyBufs.put(s.bbuf)
+	w.bodyBufs.put(s.bbuf) // WebSocket: inflated bytes a gate refused (ws_deflate.go)
 	s.bbuf = 0
 	w.timers.Cancel(w.sessTimer(ss))
 	// unlink from the connection's list

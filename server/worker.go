@@ -32,6 +32,7 @@ import (
 	"github.com/condure-go/condure/internal/logging"
 	"github.com/condure-go/condure/internal/tlsrecord"
 	"github.com/condure-go/condure/reactor"
+	"github.com/condure-go/condure/websocket"
 	"github.com/condure-go/condure/zhttp"
 	"github.com/condure-go/condure/zmqio"
 )
@@ -130,9 +131,10 @@ type Options struct {
 	StreamMaxConn  int // stream connections per worker
 	ReqMaxConn     int // req connections per worker
 	BufferSize     int
-	BodyBufferSize int // req mode: largest request body
-	MessagesMax    int // WebSocket: handler messages queued per connection
-	WSMaxMessage   int // WebSocket: largest client message, 0 = no limit
+	BodyBufferSize int  // req mode: largest request body
+	MessagesMax    int  // WebSocket: handler messages queued per connection
+	WSMaxMessage   int  // WebSocket: largest client message, 0 = no limit
+	Compression    bool // WebSocket: permessage-deflate offered by clients is accepted (ws_deflate.go)
 	StreamTimeout  time.Duration
 	ReqTimeout     time.Duration
 	Listens        []Listen
@@ -221,6 +223,13 @@ type Worker struct {
 	zmqIn   bool         // a receiving socket's ZMQ_FD fired (or must be looked at)
 	bp      backpressure // sessions waiting for room to send (gates.go)
 	frames  [][]byte     // a multi-frame message being received
+
+	// --compression (ws_deflate.go): one compressor for all connections,
+	// Inflaters lent per message in flight, and their scratch buffers.
+	deflater *websocket.Deflater
+	infl     *websocket.InflaterPool
+	inflBuf  []byte // inflated bytes of a packet being built
+	dscratch []byte // compressed payload of a frame being built
 
 	// TLS (tls.go): sessions beside the slots, events from handshake
 	// goroutines, buffers for ciphertext.
@@ -366,6 +375,7 @@ func (w *Worker) initState(capacity int) {
 	w.timers = reactor.NewTimerWheel(capacity*connTimers+capacity, 0)
 	w.bufs = newBufPool(o.BufferSize)
 	w.bodyBufs = newBufPool(o.BufferSize + o.BodyBufferSize)
+	w.initDeflate()
 	w.addrs = newAddrTable()
 	w.pktBuf = make([]byte, 0, 2*o.BufferSize+zhttp.MaxPacketSize)
 	w.head = make([]byte, 0, 4096)

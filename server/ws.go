@@ -69,6 +69,7 @@ func (w *Worker) startWebSocket(ss int32, s *session, c *conn, n int) {
 	s.kind = kindWS
 	s.reader.Reset()
 	s.reader.MaxMessage = int64(w.opts.WSMaxMessage)
+	w.wsNegotiate(s, req.Headers)
 	// The request packet has no `more` and no `stream` (§3.2).
 	o.Credits = w.opts.BufferSize
 	w.pktBuf = zhttp.AppendPacket(w.pktBuf[:0], o)
@@ -120,7 +121,7 @@ func (w *Worker) wsPacket(ss int32, s *session, c *conn, p *zhttp.Packet) {
 	// on any packet may let client frames through that wait for them
 	// (buffered, or still in the kernel).
 	if (wsCtlSpent(s) || p.Credits > 0) && (s.ws() == wsOpen || s.ws() == wsClosing) &&
-		(c.rstart < c.rend || c.has(fCanRead) || c.has(fTLS)) {
+		(c.rstart < c.rend || c.has(fCanRead) || c.has(fTLS) || wsInflPending(s)) {
 		w.queue(s.conn, c)
 	}
 	s.flags &^= wsCtlMask
@@ -256,7 +257,12 @@ func (w *Worker) wsAccept(ss int32, s *session, c *conn, p *zhttp.Packet) {
 	s.flags |= fRespStarted
 	w.mResponse(ss, c, 101)
 	w.mKind(s.conn, c, KindWebSocket)
-	w.head = websocket.AppendHandshakeResponseAccept(w.head[:0], p.Reason, p.Headers, s.wsAccept[:])
+	if s.reader.Deflate {
+		w.frame = appendDeflateExt(w.frame[:0], s)
+		w.head = websocket.AppendHandshakeResponseExt(w.head[:0], p.Reason, p.Headers, s.wsAccept[:], w.frame)
+	} else {
+		w.head = websocket.AppendHandshakeResponseAccept(w.head[:0], p.Reason, p.Headers, s.wsAccept[:])
+	}
 	w.iov = append(w.iov[:0], w.head)
 	if !w.write(s.conn, c, w.iov) {
 		return
@@ -319,9 +325,13 @@ func (w *Worker) wsFrame(ss int32, s *session, c *conn, op websocket.Opcode, fin
 			return
 		}
 	}
-	w.frame = websocket.AppendFrameHeader(w.frame[:0], fin, op, len(payload))
+	s.owed += int64(len(payload)) // credits count uncompressed bytes
+	if s.reader.Deflate && !op.IsControl() {
+		w.frame, payload = w.wsDeflateFrame(s, op, fin, payload)
+	} else {
+		w.frame = websocket.AppendFrameHeader(w.frame[:0], fin, op, len(payload))
+	}
 	w.iov = append(w.iov[:0], w.frame, payload)
-	s.owed += int64(len(payload))
 	if w.write(s.conn, c, w.iov) {
 		w.touchStream(s.conn, c)
 	}
@@ -336,6 +346,15 @@ func (w *Worker) wsRead(ss int32, s *session, c *conn) {
 		if g := w.streamBlocked(s.addr); g != 0 {
 			w.wait(ss, g)
 			return
+		}
+		if s.reader.Deflate {
+			switch w.wsInflatePending(ss, s, c) {
+			case inflMore:
+				i++
+				continue
+			case inflStop:
+				return
+			}
 		}
 		if c.rstart == c.rend {
 			got, closed := w.fill(s.conn, c)
@@ -374,6 +393,12 @@ func (w *Worker) wsRead(ss int32, s *session, c *conn) {
 		}
 		if ev.Kind == websocket.EvNone { // a frame header: the payload follows
 			c.rstart += int32(n)
+			continue
+		}
+		if ev.Compressed {
+			if !w.wsInflateEvent(ss, s, c, buf, n, ev, before) {
+				return
+			}
 			continue
 		}
 		o := w.resetOut(ss, s)
@@ -423,6 +448,7 @@ func (w *Worker) wsRead(ss int32, s *session, c *conn) {
 			s.flags += 1 << wsCtlShift
 		}
 		if ev.Kind == websocket.EvClose {
+			w.inflPut(s) // a message cut short by the close
 			w.releaseRead(c)
 			if s.ws() == wsClosing {
 				s.toWS(wsFinished)
@@ -454,6 +480,7 @@ func (w *Worker) wsProtocolError(ss int32, s *session, c *conn, err error) {
 	}
 	logging.Debug(targetConn, "worker %d: conn %d: websocket protocol error: %v", w.idx, s.conn, err)
 	w.m.mCause(s.conn, CauseClientProtocol)
+	w.inflPut(s)
 	w.cancel(ss, s)
 	s.addr = w.dropAddr(s.addr)
 	s.toWS(wsFinished)

@@ -459,6 +459,7 @@ func cmdHold(args []string) error {
 	inflight := fs.Int("inflight", 512, "handshakes in progress at once")
 	refresh := fs.Duration("refresh", 0, "redo the exchange on each idle connection this often (0: never), e.g. to outlive a 60 s idle limit")
 	size := fs.Int("size", 16, "ws: echo message size")
+	deflate := fs.Bool("deflate", false, "ws: offer permessage-deflate as browsers do and send the message compressed (the echo is any size)")
 	warm := fs.Int("warm", 0, "connections opened (and held) before the first step; marginal figures are measured above them")
 	openings := fs.Int("warm-openings", 1024, "with -warm: short-lived connections (8 at a time) run before the warm-up, so the server's per-opening one-time costs are paid")
 	fs.Parse(args)
@@ -485,6 +486,11 @@ func cmdHold(args []string) error {
 		cfg.size = int64(*size)
 		if o.path == "/" {
 			cfg.msgs[msgHandshake] = wsHandshake(o.addr, "/ws")
+		}
+		if *deflate {
+			cfg.msgs[msgHandshake] = wsDeflateHandshake(cfg.msgs[msgHandshake])
+			cfg.msgs[msgFrame] = wsDeflateFrame(*size)
+			cfg.size = -1
 		}
 	}
 	cfg.refresh = *refresh

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"compress/flate"
 	"errors"
 	"strconv"
 )
@@ -26,6 +27,16 @@ func wsHandshake(host string, path string) []byte {
 
 // wsFrame returns one masked text frame carrying size bytes of letters.
 func wsFrame(size int) []byte {
+	p := make([]byte, size)
+	for i := range p {
+		p[i] = 'a' + byte(i%26)
+	}
+	return wsFrameOf(p)
+}
+
+// wsFrameOf returns one masked text frame carrying p.
+func wsFrameOf(p []byte) []byte {
+	size := len(p)
 	mask := [4]byte{0x37, 0xfa, 0x21, 0x3d}
 	var b []byte
 	b = append(b, 0x81)
@@ -42,9 +53,33 @@ func wsFrame(size int) []byte {
 	}
 	b = append(b, mask[:]...)
 	for i := 0; i < size; i++ {
-		b = append(b, ('a'+byte(i%26))^mask[i%4])
+		b = append(b, p[i]^mask[i%4])
 	}
 	return b
+}
+
+// wsDeflateHandshake adds a browser's permessage-deflate offer (Chromium's)
+// to a handshake.
+func wsDeflateHandshake(h []byte) []byte {
+	const ext = "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n"
+	return append(bytes.TrimSuffix(h, []byte("\r\n")), ext...)
+}
+
+// wsDeflateFrame is wsFrame's message compressed (RFC 7692: RSV1, raw
+// DEFLATE with the sync flush tail removed).
+func wsDeflateFrame(size int) []byte {
+	msg := make([]byte, size)
+	for i := range msg {
+		msg[i] = 'a' + byte(i%26)
+	}
+	var z bytes.Buffer
+	fw, _ := flate.NewWriter(&z, flate.BestSpeed)
+	fw.Write(msg)
+	fw.Flush()
+	p := bytes.TrimSuffix(z.Bytes(), []byte{0, 0, 0xff, 0xff})
+	f := wsFrameOf(p)
+	f[0] |= 0x40
+	return f
 }
 
 // head is what the tools need from a response head.

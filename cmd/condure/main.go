@@ -98,11 +98,8 @@ func run(args []string) int {
 }
 
 // unsupported refuses flags whose features are not built yet, rather than
-// accepting and ignoring them.
+// accepting and ignoring them (none today: --compression was the last).
 func unsupported(cfg *config.Config) error {
-	if cfg.Compression {
-		return fmt.Errorf("--compression is not supported yet")
-	}
 	return nil
 }
 
@@ -236,6 +233,7 @@ func start(cfg *config.Config, sockets []inherited) (*app, error) {
 		BodyBufferSize: cfg.BodyBufferSize,
 		MessagesMax:    cfg.MessagesMax,
 		WSMaxMessage:   cfg.WSMaxMessage,
+		Compression:    cfg.Compression,
 		StreamTimeout:  time.Duration(cfg.StreamTimeout) * time.Second,
 		ReqTimeout:     time.Duration(cfg.ReqTimeout) * time.Second,
 		ZMQ:            sc,

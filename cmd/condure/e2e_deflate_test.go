@@ -17,7 +17,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -154,30 +153,7 @@ func TestDeflateChromium(t *testing.T) {
 	e := startEchoHandler(t, s, page)
 	p := startCountingProxy(t, s.addr)
 
-	out := &syncBuffer{}
-	cmd := exec.Command(chromiumBin, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-		"--no-first-run", "--no-default-browser-check", "--disable-background-networking",
-		"--disable-component-update", "--disable-sync", "--disable-extensions", "--mute-audio",
-		"--enable-logging=stderr", "--user-data-dir="+t.TempDir(), "http://"+p.addr+"/page")
-	cmd.Stdout, cmd.Stderr = out, out
-	cmd.Env = append(os.Environ(), "TMPDIR="+t.TempDir())
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		select {
-		case <-exited:
-		case <-time.After(5 * time.Second):
-			t.Errorf("chromium did not exit after SIGKILL")
-		}
-		if t.Failed() {
-			t.Logf("chromium output:\n%s", out.String())
-		}
-	})
+	exited := startChromium(t, "http://"+p.addr+"/page")
 	var v url.Values
 	select {
 	case q := <-e.results:

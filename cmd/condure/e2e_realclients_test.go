@@ -350,15 +350,39 @@ func TestChromiumWebSocket(t *testing.T) {
 	s := startServer(t)
 	e := startEchoHandler(t, s, page)
 
+	started := time.Now()
+	exited := startChromium(t, "http://"+s.addr+"/page")
+
+	select {
+	case q := <-e.results:
+		v, err := url.ParseQuery(q)
+		if err != nil || v.Get("status") != "ok" || v.Get("code") != "1000" || v.Get("clean") != "true" {
+			t.Fatalf("page reported %q", q)
+		}
+		t.Logf("page reported %s after %v", q, time.Since(started).Round(time.Millisecond))
+	case err := <-exited:
+		exited <- err
+		t.Fatalf("chromium exited before the page reported: %v", err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("no result from the page within 30 s")
+	}
+	e.checkCleanSession(t, "chat, superchat")
+}
+
+// startChromium opens url in headless Chromium (the flags this machine
+// needs: no sandbox as root, no background networking on a closed network)
+// and kills its process group at cleanup, printing its output if the test
+// failed. The channel gets Chromium's exit.
+func startChromium(t *testing.T, url string) chan error {
+	t.Helper()
 	out := &syncBuffer{}
 	cmd := exec.Command(chromiumBin, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
 		"--no-first-run", "--no-default-browser-check", "--disable-background-networking",
 		"--disable-component-update", "--disable-sync", "--disable-extensions", "--mute-audio",
-		"--enable-logging=stderr", "--user-data-dir="+t.TempDir(), "http://"+s.addr+"/page")
+		"--enable-logging=stderr", "--user-data-dir="+t.TempDir(), url)
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.Env = append(os.Environ(), "TMPDIR="+t.TempDir()) // Chromium's singleton socket dir
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // so that the cleanup reaches every child
-	started := time.Now()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -375,19 +399,5 @@ func TestChromiumWebSocket(t *testing.T) {
 			t.Logf("chromium output:\n%s", out.String())
 		}
 	})
-
-	select {
-	case q := <-e.results:
-		v, err := url.ParseQuery(q)
-		if err != nil || v.Get("status") != "ok" || v.Get("code") != "1000" || v.Get("clean") != "true" {
-			t.Fatalf("page reported %q", q)
-		}
-		t.Logf("page reported %s after %v", q, time.Since(started).Round(time.Millisecond))
-	case err := <-exited:
-		exited <- err
-		t.Fatalf("chromium exited before the page reported: %v", err)
-	case <-time.After(30 * time.Second):
-		t.Fatal("no result from the page within 30 s")
-	}
-	e.checkCleanSession(t, "chat, superchat")
+	return exited
 }

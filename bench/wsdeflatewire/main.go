@@ -276,6 +276,7 @@ func bomb(addr string, pid, mb int, timeout time.Duration) error {
 	}
 	rss0 := rssKiB(pid)
 	var peak atomic.Int64
+	peak.Store(rss0)
 	stop := make(chan struct{})
 	go func() {
 		for {
@@ -319,14 +320,24 @@ func bomb(addr string, pid, mb int, timeout time.Duration) error {
 	t0 := time.Now()
 	go victim.send(0xc2, p) // RSV1, binary; the server may stop reading it
 	victim.c.SetReadDeadline(t0.Add(timeout))
+	// The echo, if any, is inflated as it comes to count its bytes.
+	pr, pw := io.Pipe()
+	inflatedBack := make(chan int64, 1)
+	go func() {
+		n, _ := io.Copy(io.Discard, flate.NewReader(pr))
+		pr.Close()
+		inflatedBack <- n
+	}()
 	var echoed, frames int64
+	var buf []byte
 	fate := ""
 	for {
-		b0, pl, n, err := victim.frame(nil, true)
+		b0, pl, n, err := victim.frame(buf, false)
 		if err != nil {
 			fate = fmt.Sprintf("read ended: %v", err)
 			break
 		}
+		buf = pl
 		if b0&0x0f == 8 {
 			fate = "close frame"
 			if len(pl) >= 2 {
@@ -334,13 +345,26 @@ func bomb(addr string, pid, mb int, timeout time.Duration) error {
 			}
 			break
 		}
+		pw.Write(pl)
 		echoed += n
 		frames++
+		if b0&0x80 != 0 {
+			fate = "echoed whole"
+			break
+		}
 	}
+	pw.Write([]byte{0, 0, 0xff, 0xff})
+	pw.Close()
+	back := <-inflatedBack
+	elapsed := time.Since(t0)
+	time.Sleep(300 * time.Millisecond) // the bystander echoes after the bomb too
 	close(stop)
 	bErr := <-byErr
-	fmt.Printf("bomb: %d compressed bytes (inflates to %d MiB); after %.1fs: %s; echo frames %d, %d compressed bytes back; server RSS before %d KiB, peak %d KiB (+%.1f MiB); bystander: %d echoes, slowest %.1f ms, error %v\n",
-		len(p), inflated>>20, time.Since(t0).Seconds(), fate, frames, echoed, rss0, peak.Load(), float64(peak.Load()-rss0)/1024,
+	if r := rssKiB(pid); r > peak.Load() {
+		peak.Store(r)
+	}
+	fmt.Printf("bomb: %d compressed bytes (inflates to %d MiB); after %.1fs: %s; echo: %d frames, %d bytes on the wire, %d MiB inflated; server RSS before %d KiB, peak %d KiB (+%.1f MiB); bystander: %d echoes, slowest %.1f ms, error %v\n",
+		len(p), inflated>>20, elapsed.Seconds(), fate, frames, echoed, back>>20, rss0, peak.Load(), float64(peak.Load()-rss0)/1024,
 		byN.Load(), float64(slowest.Load())/1e6, bErr)
 	return nil
 }

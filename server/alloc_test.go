@@ -102,10 +102,24 @@ func TestConnSlotSize(t *testing.T) {
 // compressed into its frame, and the credit for it. After warm-up (the
 // Inflater and the compressor allocate once per worker) nothing allocates.
 func TestZeroAllocsCompressedWebSocket(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		n    int // message size
+		b0   byte
+	}{
+		{"1 KiB", 1040, 0xc1},
+		{"larger than --buffer-size", 3*8192 + 1040, 0x41}, // sent compressed in pieces
+	} {
+		t.Run(tc.name, func(t *testing.T) { zeroAllocsCompressedWS(t, tc.n, tc.b0) })
+	}
+}
+
+func zeroAllocsCompressedWS(t *testing.T, size int, b0 byte) {
 	r := newRig(t, func(o *Options) { o.Compression = true })
 	cs, id := openDeflateWS(t, r, 1<<20)
 	fd := r.fd(cs)
-	msg := []byte(strings.Repeat(`{"key":"value","n":12345},`, 40))
+	msg := []byte(strings.Repeat(`{"key":"value","n":12345},`, size/26))
+	scratch := cap(r.w.dscratch)
 	frame := []byte(clientFrameB(0xc1, deflateRaw(t, msg)))
 	handlerMsg := append([]byte("condure "), zhttptest.EncodePacket(map[string]any{"from": "h1", "id": id,
 		"body": string(msg), "credits": len(msg)})...)
@@ -128,13 +142,17 @@ func TestZeroAllocsCompressedWebSocket(t *testing.T) {
 	if allocs != 0 {
 		t.Fatalf("%v allocations per compressed message each way", allocs)
 	}
-	if r.fx.counted != 2*201 { // a data packet and a credit per round (AllocsPerRun warms up once)
+	// Data packets of at most --buffer-size and a credit per round (AllocsPerRun warms up once).
+	if want := ((len(msg)+r.w.opts.BufferSize-1)/r.w.opts.BufferSize + 1) * 201; r.fx.counted != want {
 		t.Fatalf("%d packets", r.fx.counted)
 	}
-	if out := r.fx.out[fd]; len(out) == 0 || out[0] != 0xc1 || len(out) > len(msg)/2 {
+	if out := r.fx.out[fd]; len(out) == 0 || out[0] != b0 || len(out) > len(msg)/2 {
 		t.Fatalf("frame to the client %x", out)
 	}
 	if r.w.infl.Lent() != 0 || r.phase(cs) != "ws-open" {
 		t.Fatal("session not in its steady state")
+	}
+	if cap(r.w.dscratch) != scratch { // warm-up rounds may not grow it either
+		t.Fatalf("scratch buffer grew from %d to %d", scratch, cap(r.w.dscratch))
 	}
 }

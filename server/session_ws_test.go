@@ -468,6 +468,40 @@ func TestWebSocketDeflate(t *testing.T) {
 				t.Fatalf("client inflates %d bytes", len(got))
 			}
 		}},
+		{"message larger than --buffer-size out: compressed in pieces, the scratch buffer never grows", nil, func(t *testing.T, r *rig) {
+			cs, id := openDeflateWS(t, r, 1024)
+			big := []byte(strings.Repeat(`{"key":"value","n":12345},`, 3*r.w.opts.BufferSize/26+10)) // > 3 buffers
+			scratch := cap(r.w.dscratch)
+			r.handler(map[string]any{"id": id, "seq": 1, "body": string(big)})
+			b0s, ps := serverFrames(t, r.out(cs))
+			if len(b0s) != 4 || b0s[0] != 0x41 || b0s[1] != 0x00 || b0s[2] != 0x00 || b0s[3] != 0x80 {
+				t.Fatalf("frames %x", b0s)
+			}
+			var z []byte
+			for _, p := range ps {
+				z = append(z, p...)
+			}
+			if got := inflateRaw(t, z); string(got) != string(big) || len(z) >= len(big)/4 {
+				t.Fatalf("client inflates %d of %d bytes from %d", len(got), len(big), len(z))
+			}
+			if cap(r.w.dscratch) != scratch {
+				t.Fatalf("scratch buffer grew from %d to %d", scratch, cap(r.w.dscratch))
+			}
+			// Continued by a fragment larger than the buffer: continuation frames only.
+			r.handler(map[string]any{"id": id, "seq": 2, "body": "x", "more": true})
+			r.handler(map[string]any{"id": id, "seq": 3, "body": string(big)})
+			b0s, ps = serverFrames(t, r.out(cs))
+			if len(b0s) != 5 || b0s[0] != 0x41 || b0s[1] != 0x00 || b0s[4] != 0x80 {
+				t.Fatalf("frames %x", b0s)
+			}
+			z = z[:0]
+			for _, p := range ps {
+				z = append(z, p...)
+			}
+			if got := inflateRaw(t, z); string(got) != "x"+string(big) || cap(r.w.dscratch) != scratch {
+				t.Fatalf("client inflates %d bytes; scratch %d", len(got), cap(r.w.dscratch))
+			}
+		}},
 		{"bomb: inflated past --ws-max-message: 1009 and a cancel", func(o *Options) { o.WSMaxMessage = 4096 }, func(t *testing.T, r *rig) {
 			cs, _ := openDeflateWS(t, r, 1<<20)
 			fd := r.fd(cs)

@@ -327,10 +327,12 @@ func (w *Worker) wsFrame(ss int32, s *session, c *conn, op websocket.Opcode, fin
 	}
 	s.owed += int64(len(payload)) // credits count uncompressed bytes
 	if s.reader.Deflate && !op.IsControl() {
-		w.frame, payload = w.wsDeflateFrame(s, op, fin, payload)
-	} else {
-		w.frame = websocket.AppendFrameHeader(w.frame[:0], fin, op, len(payload))
+		if w.wsDeflateFrames(s.conn, c, s, op, fin, payload) {
+			w.touchStream(s.conn, c)
+		}
+		return
 	}
+	w.frame = websocket.AppendFrameHeader(w.frame[:0], fin, op, len(payload))
 	w.iov = append(w.iov[:0], w.frame, payload)
 	if w.write(s.conn, c, w.iov) {
 		w.touchStream(s.conn, c)

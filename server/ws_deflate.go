@@ -76,28 +76,46 @@ func appendDeflateExt(dst []byte, s *session) []byte {
 	return websocket.AppendDeflateResponse(dst, websocket.DeflateParams{ServerMaxWindowBits: wsWindowBits(s)})
 }
 
-// wsDeflateFrame builds a data frame of a session with compression
-// negotiated: header in w.frame, payload in w.dscratch. A whole message is
-// sent compressed only if that makes it smaller; the frames of a message
-// sent in parts are all compressed, RSV1 on the first only (RFC 7692 §6.1).
-func (w *Worker) wsDeflateFrame(s *session, op websocket.Opcode, fin bool, payload []byte) (hdr, body []byte) {
+// wsDeflateFrames writes payload, the next bytes of a data message, to
+// the client compressed (sessions with compression negotiated). The payload
+// is compressed in pieces of at most --buffer-size, each its own frame, so
+// the output always fits w.dscratch (CompressBound of --buffer-size, made
+// once) whatever the handler sends: nothing allocates. A message that fits
+// one piece is sent compressed only if that makes it smaller; the frames of
+// a message sent in pieces are all compressed, RSV1 on the first only
+// (RFC 7692 §6.1). It returns false if the connection was closed.
+func (w *Worker) wsDeflateFrames(cs int32, c *conn, s *session, op websocket.Opcode, fin bool, payload []byte) bool {
 	bits := wsWindowBits(s)
-	if need := websocket.CompressBound(len(payload), bits); cap(w.dscratch) < need {
-		w.dscratch = make([]byte, 0, need) // a larger packet than any before
-	}
-	if op != websocket.OpContinuation && fin {
-		out, compressed := w.deflater.AppendMessage(w.dscratch[:0], payload, bits)
-		if compressed {
-			return websocket.AppendCompressedFrameHeader(w.frame[:0], fin, op, len(out)), out
+	for {
+		piece := payload[:min(len(payload), w.opts.BufferSize)]
+		payload = payload[len(piece):]
+		last := fin && len(payload) == 0
+		var body []byte
+		switch {
+		case op != websocket.OpContinuation && last:
+			out, compressed := w.deflater.AppendMessage(w.dscratch[:0], piece, bits)
+			if compressed {
+				w.frame = websocket.AppendCompressedFrameHeader(w.frame[:0], true, op, len(out))
+			} else {
+				w.frame = websocket.AppendFrameHeader(w.frame[:0], true, op, len(out))
+			}
+			body = out
+		case op != websocket.OpContinuation:
+			body = w.deflater.AppendFragment(w.dscratch[:0], piece, true, bits)
+			w.frame = websocket.AppendCompressedFrameHeader(w.frame[:0], last, op, len(body))
+		default:
+			body = w.deflater.AppendFragment(w.dscratch[:0], piece, false, bits)
+			w.frame = websocket.AppendFrameHeader(w.frame[:0], last, op, len(body))
 		}
-		return websocket.AppendFrameHeader(w.frame[:0], fin, op, len(out)), out
+		w.iov = append(w.iov[:0], w.frame, body)
+		if !w.write(cs, c, w.iov) {
+			return false
+		}
+		if len(payload) == 0 {
+			return true
+		}
+		op = websocket.OpContinuation
 	}
-	first := op != websocket.OpContinuation
-	out := w.deflater.AppendFragment(w.dscratch[:0], payload, first, bits)
-	if first {
-		return websocket.AppendCompressedFrameHeader(w.frame[:0], fin, op, len(out)), out
-	}
-	return websocket.AppendFrameHeader(w.frame[:0], fin, op, len(out)), out
 }
 
 // inflPut returns the session's Inflater, if it has one, and wakes the

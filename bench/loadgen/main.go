@@ -334,6 +334,8 @@ func cmdLoad(m mode, args []string) error {
 	d := fs.Duration("d", 10*time.Second, "measured duration")
 	warm := fs.Duration("warmup", time.Second, "unmeasured run-in")
 	size := fs.Int("size", 64, "ws: message size in bytes")
+	deflate := fs.Bool("deflate", false, "ws: offer permessage-deflate as browsers do and send the message compressed (the echo is any size)")
+	jsonMsg := fs.Bool("json", false, "ws: the message is JSON-like (compressible as applications' are) rather than letters")
 	fs.Parse(args)
 	if *c <= 0 || *d <= 0 {
 		return fmt.Errorf("need -c > 0 and -d > 0")
@@ -343,10 +345,22 @@ func cmdLoad(m mode, args []string) error {
 		return err
 	}
 	if m == modeWS {
-		cfg.msgs[msgFrame] = wsFrame(*size)
+		msg := wsFrame(*size)
+		if *jsonMsg {
+			msg = wsFrameOf(jsonMessage(*size))
+		}
+		cfg.msgs[msgFrame] = msg
 		cfg.size = int64(*size)
 		if o.path == "/" {
 			cfg.msgs[msgHandshake] = wsHandshake(o.addr, "/ws")
+		}
+		if *deflate {
+			cfg.msgs[msgHandshake] = wsDeflateHandshake(cfg.msgs[msgHandshake])
+			cfg.msgs[msgFrame] = wsDeflateFrame(*size)
+			if *jsonMsg {
+				cfg.msgs[msgFrame] = wsDeflateFrameOf(jsonMessage(*size))
+			}
+			cfg.size = -1
 		}
 	}
 	e, err := startEngine(cfg, min(o.threads, *c), *c)

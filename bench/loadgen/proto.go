@@ -72,6 +72,45 @@ func wsDeflateFrame(size int) []byte {
 	for i := range msg {
 		msg[i] = 'a' + byte(i%26)
 	}
+	return wsDeflateFrameOf(msg)
+}
+
+// jsonMessage returns size bytes (at least 80) of JSON like an
+// application's update message (keys repeat, values vary), for -json:
+// compressible, unlike -size's letters, but not trivially. Spaces pad it to
+// size.
+func jsonMessage(size int) []byte {
+	b := []byte(`{"type":"update","channel":"orders/eu-west","seq":48213,"items":[`)
+	var item []byte
+	for i := 0; ; i++ {
+		item = item[:0]
+		if i > 0 {
+			item = append(item, ',')
+		}
+		item = append(item, `{"id":`...)
+		item = strconv.AppendInt(item, int64(100003+i*7919%10007), 10)
+		item = append(item, `,"sku":"SKU-`...)
+		item = strconv.AppendInt(item, int64(i*2654435761%99991), 36)
+		item = append(item, `","qty":`...)
+		item = strconv.AppendInt(item, int64(1+i*31%17), 10)
+		item = append(item, `,"price":`...)
+		item = strconv.AppendFloat(item, float64(i*7717%100000)/100, 'f', 2, 64)
+		item = append(item, `,"status":"`...)
+		item = append(item, [...]string{"pending", "shipped", "delivered", "cancelled"}[i*13%4]...)
+		item = append(item, `"}`...)
+		if len(b)+len(item)+2 > size {
+			break
+		}
+		b = append(b, item...)
+	}
+	for len(b)+2 < size {
+		b = append(b, ' ')
+	}
+	return append(b, "]}"...)
+}
+
+// wsDeflateFrameOf is wsFrameOf(msg) compressed.
+func wsDeflateFrameOf(msg []byte) []byte {
 	var z bytes.Buffer
 	fw, _ := flate.NewWriter(&z, flate.BestSpeed)
 	fw.Write(msg)

@@ -4,6 +4,8 @@ import (
 	"runtime/debug"
 	"sync/atomic"
 	"time"
+
+	"github.com/condure-go/condure/internal/logging"
 )
 
 // Memory trimmer: each TLS handshake leaves ~40 KB of garbage (crypto/tls's
@@ -36,21 +38,23 @@ type trimState struct {
 	lastTrim  time.Time // when the last trim ran
 }
 
-// tick records the counter's value at now and reports whether to trim: some
+// tick records the counter's value at now and returns how many handshakes
+// the trim it calls for covers (0: no trim): some
 // handshakes happened since the last trim, the rate dropped (this tick saw at
 // most a quarter of the previous one's, so a quiet tick after a burst, or an
 // idle one) and the last trim is trimMinGap old.
-func (t *trimState) tick(count uint64, now time.Time) bool {
+func (t *trimState) tick(count uint64, now time.Time) uint64 {
 	n := count - t.lastCount
 	prev := t.lastTick
 	t.lastCount, t.lastTick = count, n
 	t.sinceTrim += n
 	if t.sinceTrim == 0 || n*trimQuietRatio > prev || now.Sub(t.lastTrim) < trimMinGap {
-		return false
+		return 0
 	}
+	hs := t.sinceTrim
 	t.sinceTrim = 0
 	t.lastTrim = now
-	return true
+	return hs
 }
 
 // RunMemTrimmer returns the heap's free pages to the OS (debug.FreeOSMemory)
@@ -66,8 +70,10 @@ func RunMemTrimmer(stop <-chan struct{}) {
 		case <-stop:
 			return
 		case now := <-t.C:
-			if st.tick(handshakesDone.Load(), now) {
+			if hs := st.tick(handshakesDone.Load(), now); hs > 0 {
+				t0 := time.Now()
 				debug.FreeOSMemory()
+				logging.Debug(targetConn, "memory trimmed after %d TLS handshakes in %v", hs, time.Since(t0).Round(time.Microsecond))
 			}
 		}
 	}

@@ -273,6 +273,7 @@ func (w *Worker) startSession(slot int32, c *conn) *tlsSession {
 	w.tlsSess[slot] = s
 	go func() {
 		err := s.conn.HandshakeContext(context.Background())
+		handshakesDone.Add(1)
 		w.post(tlsEvent{slot: slot, gen: gen, sess: s, kind: evDone, err: err})
 	}()
 	return s

@@ -304,6 +304,14 @@ func start(cfg *config.Config, sockets []inherited) (*app, error) {
 		}
 		stop = func() { ms.Close(); stopAll() }
 	}
+	if slices.ContainsFunc(opts.Listens, func(l server.Listen) bool { return l.TLS }) {
+		// TLS handshakes leave garbage an idle server never collects:
+		// the trimmer returns it to the OS after each burst.
+		trimStop := make(chan struct{})
+		go server.RunMemTrimmer(trimStop)
+		inner := stop
+		stop = func() { close(trimStop); inner() }
+	}
 	return &app{workers: workers, owned: owned, stop: stop}, nil
 }
 

@@ -9,6 +9,7 @@
 #   C="100 1000" D=10s SIZE=1024 REF=/usr/bin/condure scripts/bench-deflate-echo.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib/echo-pair.sh
 C=${C:-"100 1000"}
 D=${D:-10s}
 SIZE=${SIZE:-1024}
@@ -19,24 +20,16 @@ go build -o bin/echohandler ./bench/echohandler
 run() { # label bin loadgen-flags server-flags...
 	local label=$1 bin=$2 lg=$3
 	shift 3
-	local dir port=18932 c
-	dir=$(mktemp -d /tmp/condure-dfe-XXXX)
-	"$bin" --listen 127.0.0.1:$port,stream --zclient-stream ipc://$dir/c --workers 1 --stream-maxconn 5000 "$@" \
-		>"$dir/server.log" 2>&1 &
-	local spid=$!
-	sleep 0.5
-	bin/echohandler -spec ipc://$dir/c >"$dir/handler.log" 2>&1 &
-	local hpid=$!
-	sleep 0.5
+	local dir spid hpid port c
+	port=18932
+	echo_pair_start $port "$bin" --stream-maxconn 5000 "$@"
 	echo "== $label"
 	for c in $C; do
 		# shellcheck disable=SC2086
 		bin/loadgen ws -c "$c" -d "$D" -size "$SIZE" -json $lg -addr 127.0.0.1:$port -pid $spid -hpid $hpid \
 			-label "$label" 2>&1 >/dev/null | tail -1
 	done
-	kill $hpid $spid
-	wait $hpid $spid 2>/dev/null || true
-	rm -rf "$dir"
+	echo_pair_stop
 }
 run "ours" bin/condure ""
 run "ours --compression" bin/condure "-deflate" --compression

@@ -9,6 +9,7 @@
 #   N=2000 SIZE=1024 REF=/usr/bin/condure scripts/bench-deflate-idle.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib/echo-pair.sh
 N=${N:-2000} # or increasing steps: N=1000,5000,15000
 SIZE=${SIZE:-1024}
 REF=${REF:-/usr/bin/condure}
@@ -18,22 +19,14 @@ go build -o bin/echohandler ./bench/echohandler
 run() { # label bin loadgen-flags server-flags...
 	local label=$1 bin=$2 lg=$3
 	shift 3
-	local dir port=18931
-	dir=$(mktemp -d /tmp/condure-dfl-XXXX)
-	"$bin" --listen 127.0.0.1:$port,stream --zclient-stream ipc://$dir/c --workers 1 --stream-maxconn $((${N##*,} + 1000)) "$@" \
-		>"$dir/server.log" 2>&1 &
-	local spid=$!
-	sleep 0.5
-	bin/echohandler -spec ipc://$dir/c >"$dir/handler.log" 2>&1 &
-	local hpid=$!
-	sleep 0.5
+	local dir spid hpid port
+	port=18931
+	echo_pair_start $port "$bin" --stream-maxconn $((${N##*,} + 1000)) "$@"
 	echo "== $label"
 	# shellcheck disable=SC2086
 	bin/loadgen hold -n "$N" -kind ws -size "$SIZE" $lg -addr 127.0.0.1:$port -pid $spid \
 		-idle 5s -d 1s -warm 256 -label "$label" 2>&1 >/dev/null | grep -v "^note"
-	kill $hpid $spid
-	wait $hpid $spid 2>/dev/null || true
-	rm -rf "$dir"
+	echo_pair_stop
 }
 run "ours" bin/condure ""
 run "ours --compression" bin/condure "-deflate" --compression

@@ -9,6 +9,7 @@
 #   N=2000 MB=1 REF=/usr/bin/condure scripts/bench-deflate-wire.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib/echo-pair.sh
 N=${N:-2000}
 MB=${MB:-1}
 REF=${REF:-/usr/bin/condure}
@@ -19,21 +20,13 @@ go build -o bin/wsdeflatewire ./bench/wsdeflatewire
 run() { # label bin wsdeflatewire-args server-flags...
 	local label=$1 bin=$2 args=$3
 	shift 3
-	local dir port=18933
-	dir=$(mktemp -d /tmp/condure-dfw-XXXX)
-	"$bin" --listen 127.0.0.1:$port,stream --zclient-stream ipc://$dir/c --workers 1 --compression "$@" \
-		>"$dir/server.log" 2>&1 &
-	local spid=$!
-	sleep 0.5
-	bin/echohandler -spec ipc://$dir/c >"$dir/handler.log" 2>&1 &
-	local hpid=$!
-	sleep 0.5
+	local dir spid hpid port
+	port=18933
+	echo_pair_start $port "$bin" --compression "$@"
 	echo "== $label"
 	# shellcheck disable=SC2086
 	bin/wsdeflatewire $args -addr 127.0.0.1:$port -pid $spid || true
-	kill $hpid $spid
-	wait $hpid $spid 2>/dev/null || true
-	rm -rf "$dir"
+	echo_pair_stop
 }
 if [ "${1:-all}" != bomb ]; then
 	run "ratio: ours" bin/condure "ratio -n $N"

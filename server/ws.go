@@ -257,12 +257,8 @@ func (w *Worker) wsAccept(ss int32, s *session, c *conn, p *zhttp.Packet) {
 	s.flags |= fRespStarted
 	w.mResponse(ss, c, 101)
 	w.mKind(s.conn, c, KindWebSocket)
-	if s.reader.Deflate {
-		w.frame = appendDeflateExt(w.frame[:0], s)
-		w.head = websocket.AppendHandshakeResponseExt(w.head[:0], p.Reason, p.Headers, s.wsAccept[:], w.frame)
-	} else {
-		w.head = websocket.AppendHandshakeResponseAccept(w.head[:0], p.Reason, p.Headers, s.wsAccept[:])
-	}
+	w.frame = appendDeflateExt(w.frame[:0], s) // empty unless negotiated: no header then
+	w.head = websocket.AppendHandshakeResponseExt(w.head[:0], p.Reason, p.Headers, s.wsAccept[:], w.frame)
 	w.iov = append(w.iov[:0], w.head)
 	if !w.write(s.conn, c, w.iov) {
 		return

@@ -44,8 +44,7 @@ func (w *Worker) beginDrain() {
 			continue
 		}
 		if c := w.conns.Get(slot); w.idleConn(slot, c) {
-			w.m.mCause(slot, CauseDrain)
-			w.closeConn(slot, c, false, causeDrain)
+			w.closeConn(slot, c, false, CauseDrain)
 			idle++
 		}
 	}

@@ -45,7 +45,7 @@ func (w *Worker) recvHeader(cs int32, c *conn) {
 			if err != nil || n > 0 {
 				ss, s, ok := w.requestSession(cs, c)
 				if !ok {
-					w.closeConn(cs, c, false, causeInternal)
+					w.closeConn(cs, c, false, CauseOther)
 					return
 				}
 				switch {
@@ -68,12 +68,11 @@ func (w *Worker) recvHeader(cs int32, c *conn) {
 				if ss, s, ok := w.requestSession(cs, c); ok {
 					w.reject(ss, s, c, http1.ErrHeadTooLarge)
 				} else {
-					w.closeConn(cs, c, false, causeInternal)
+					w.closeConn(cs, c, false, CauseOther)
 				}
 			} else if inputEnded(c) {
 				// Every whole request that came before the FIN is served.
-				w.m.mCause(cs, CauseClientClose)
-				w.closeConn(cs, c, false, causeClient)
+				w.closeConn(cs, c, false, CauseClientClose)
 			}
 			return
 		}
@@ -145,18 +144,16 @@ func (w *Worker) finishIfDone(cs int32, c *conn) bool {
 		return true
 	}
 	if s.kind == kindWS && s.ws() == wsFinished && c.wstart == c.wend {
-		w.m.mCause(cs, CauseDone)
 		s.addr = w.dropAddr(s.addr)
-		w.closeConn(cs, c, false, causeDone)
+		w.closeConn(cs, c, false, CauseDone)
 		return false
 	}
 	if !s.has(fRespLast) || c.wstart < c.wend || !s.responding() {
 		return true
 	}
 	if s.has(fCloseAfter) || !s.has(fReqDone) || w.draining {
-		w.m.mCause(cs, CauseDone)
 		s.addr = w.dropAddr(s.addr)
-		w.closeConn(cs, c, false, causeDone)
+		w.closeConn(cs, c, false, CauseDone)
 		return false
 	}
 	w.startIdle(cs, c)
@@ -174,8 +171,7 @@ func (w *Worker) idleExpired(cs int32, c *conn) {
 	switch {
 	case c.has(fHandshake):
 		logging.Debug(targetConn, "worker %d: conn %d: tls handshake timed out", w.idx, cs)
-		w.m.mCause(cs, CauseTLSTimeout)
-		w.closeConn(cs, c, false, causeTimeout)
+		w.closeConn(cs, c, false, CauseTLSTimeout)
 	case has && s.kind == kindReq && s.req() == reqAwait:
 		logging.Debug(targetConn, "worker %d: conn %d: req timeout", w.idx, cs)
 		w.m.mCause(cs, CauseReqTimeout)
@@ -192,14 +188,12 @@ func (w *Worker) idleExpired(cs int32, c *conn) {
 		c.flags |= fHeadExtended
 		w.timers.Schedule(connTimer(cs, timerIdle), w.now+w.sessionTicks-w.streamTicks())
 	case !has || s.isNew() || (s.kind == kindReq && s.req() == reqBody):
-		w.m.mCause(cs, CauseIdleTimeout)
-		w.closeConn(cs, c, false, causeTimeout)
+		w.closeConn(cs, c, false, CauseIdleTimeout)
 	case !s.has(fRespStarted):
 		logging.Debug(targetConn, "worker %d: conn %d: handler timed out", w.idx, cs)
 		w.respondError(ss, s, c, 504, "Gateway Timeout")
 	default:
-		w.m.mCause(cs, CauseHandlerTimeout)
-		w.closeConn(cs, c, true, causeTimeout)
+		w.closeConn(cs, c, true, CauseHandlerTimeout)
 	}
 }
 
@@ -224,5 +218,5 @@ func (w *Worker) sessionExpired(ss int32) {
 		w.respondError(ss, s, c, 504, "Gateway Timeout")
 		return
 	}
-	w.closeConn(s.conn, c, true, causeTimeout)
+	w.closeConn(s.conn, c, true, CauseHandlerTimeout)
 }

@@ -85,8 +85,7 @@ func (w *Worker) readReqBody(ss int32, s *session, c *conn) {
 		if c.rstart == c.rend {
 			got, closed := w.fill(s.conn, c)
 			if !got && !closed && inputEnded(c) {
-				w.m.mCause(s.conn, CauseClientClose)
-				w.closeConn(s.conn, c, false, causeClient) // the body will not be complete
+				w.closeConn(s.conn, c, false, CauseClientClose) // the body will not be complete
 				return
 			}
 			if closed || !got {

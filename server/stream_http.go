@@ -173,7 +173,7 @@ func (w *Worker) streamPacket(ss int32, s *session, c *conn, p *zhttp.Packet, id
 			w.respondError(ss, s, c, 502, "Bad Gateway")
 			return
 		}
-		w.closeConn(s.conn, c, false, causeHandler)
+		w.closeConn(s.conn, c, false, CauseHandlerCancel)
 		return
 	case zhttp.TypeHandoffStart:
 		s.flags |= fHandoffPending
@@ -201,9 +201,8 @@ func typeLabel(t zhttp.PacketType) string {
 // connection is closed and no cancel is sent (§3.6).
 func (w *Worker) violation(ss int32, s *session, c *conn, why string) {
 	logging.Debug(targetConn, "worker %d: conn %d: handler protocol violation: %s", w.idx, s.conn, why)
-	w.m.mCause(s.conn, CauseHandlerProtocol)
 	s.addr = w.dropAddr(s.addr)
-	w.closeConn(s.conn, c, false, causeHandler)
+	w.closeConn(s.conn, c, false, CauseHandlerProtocol)
 }
 
 // proceedHandoff answers handoff-start once pending writes are flushed and

@@ -216,8 +216,7 @@ func (w *Worker) helloInput(slot int32, c *conn) {
 		if size > maxPlainRecord {
 			logging.Debug(targetConn, "worker %d: conn %d: tls handshake: first record of %d bytes, over %d: refused", w.idx, slot, size, maxPlainRecord)
 			unix.Write(int(c.fd), alertRecordOverflow) // 7 bytes: a fresh socket has room
-			w.m.mCause(slot, CauseTLSError)
-			w.closeConn(slot, c, false, causeTLS)
+			w.closeConn(slot, c, false, CauseTLSError)
 			return
 		}
 		avail, err := unix.IoctlGetInt(int(c.fd), unix.SIOCINQ)
@@ -319,8 +318,7 @@ func (w *Worker) park(slot int32, s *tlsSession) {
 				logging.Info(targetServer, "worker %d: %d TLS handshakes waiting for their clients, closing the longest waiting", w.idx, w.hs.parked.live)
 			}
 			logging.Debug(targetConn, "worker %d: conn %d: tls handshake: client the slowest of %d, closed", w.idx, r.slot, w.hs.parked.live)
-			w.m.mCause(r.slot, CauseTLSShed)
-			w.closeConn(r.slot, w.conns.Get(r.slot), false, causeTLS)
+			w.closeConn(r.slot, w.conns.Get(r.slot), false, CauseTLSShed)
 		}
 	}
 	w.hs.parked.push(slotRef{slot: slot, gen: w.conns.Gen(slot), seq: s.parkSeq}, w.isParked)
@@ -392,7 +390,7 @@ func (w *Worker) handshakeDone(slot int32, c *conn, s *tlsSession, err error) {
 	w.mHandshake(slot, c, s, err)
 	if err != nil {
 		logging.Debug(targetConn, "worker %d: conn %d: tls handshake: %v", w.idx, slot, err)
-		w.closeConn(slot, c, false, causeTLS)
+		w.closeConn(slot, c, false, CauseTLSError)
 		return
 	}
 	s.tr.mu.Lock()

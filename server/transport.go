@@ -266,8 +266,7 @@ func (w *Worker) writeRaw(cs int32, c *conn, bufs [][]byte) bool {
 	// the block holds the credits plus their framing plus the head.
 	if int(c.wend-c.wstart)+total > w.opts.BufferSize*(1+maxFramingPerByte)+writeSlack {
 		logging.Debug(targetConn, "worker %d: conn %d: write buffer overflow (handler ignored credits)", w.idx, cs)
-		w.m.mCause(cs, CauseHandlerProtocol)
-		w.closeConn(cs, c, true, causeOverflow)
+		w.closeConn(cs, c, true, CauseHandlerProtocol)
 		return false
 	}
 	w.appendWrite(c, bufs, total)
@@ -334,39 +333,22 @@ func (w *Worker) written(c *conn) {
 // clientGone ends a connection whose client went away; the handlers of its
 // sessions, where known, get a cancel (§4.6).
 func (w *Worker) clientGone(cs int32, c *conn, why string) {
-	w.m.mCause(cs, CauseClientClose)
 	if logging.Enabled(logging.LevelDebug) {
 		logging.Debug(targetConn, "worker %d: conn %d: %s", w.idx, cs, why)
 	}
-	w.closeConn(cs, c, true, causeClient)
+	w.closeConn(cs, c, true, CauseClientClose)
 }
-
-// closeCause is why a connection ended (closeConn).
-type closeCause uint8
-
-const (
-	causeDone     closeCause = iota // its last response written (Connection: close, HTTP/1.0, WebSocket closed)
-	causeClient                     // the client left: reset, FIN, read or write error
-	causeHandler                    // the handler ended it: cancel, error, a protocol violation
-	causeTimeout                    // idle, inactivity, handler silence, --req-timeout, TLS handshake limit
-	causeOverflow                   // the handler ignored credits, or --messages-max
-	causeTLS                        // TLS handshake failed, refused or evicted
-	causeDrain                      // idle at a drain
-	causeShutdown                   // the worker stopped
-	causeInternal                   // no session slot (cannot happen: one per connection)
-)
-
-var causeNames = [...]string{"done", "client", "handler", "timeout", "overflow", "tls", "drain", "shutdown", "internal"}
-
-func (c closeCause) String() string { return causeNames[c] }
 
 // closeConn closes the client socket and frees the slot and its sessions;
 // cancel sends a cancel to each session's handler where one is known. The
-// one place a connection ends (a counter per cause belongs here).
-func (w *Worker) closeConn(cs int32, c *conn, cancel bool, cause closeCause) {
+// one place a connection ends. cause (a Cause, metrics.go) is why; a cause
+// recorded earlier for the connection (w.m.mCause: a 504, a handler cancel
+// answered with 502 ...) takes precedence in the metrics.
+func (w *Worker) closeConn(cs int32, c *conn, cancel bool, cause uint8) {
 	if logging.Enabled(logging.LevelDebug) {
-		logging.Debug(targetConn, "worker %d: conn %d: closed (%s)", w.idx, cs, cause)
+		logging.Debug(targetConn, "worker %d: conn %d: closed (%s)", w.idx, cs, CauseNames[cause])
 	}
+	w.m.mCause(cs, cause)
 	w.mClosed(cs, c)
 	for c.sess != 0 {
 		ss := c.sess - 1
@@ -416,6 +398,5 @@ func (w *Worker) streamTimedOut(cs int32, c *conn) {
 		}
 		logging.Debug(targetConn, "worker %d: conn %d: stream timeout (%s)", w.idx, cs, what)
 	}
-	w.m.mCause(cs, CauseStreamTimeout)
-	w.closeConn(cs, c, true, causeTimeout)
+	w.closeConn(cs, c, true, CauseStreamTimeout)
 }

@@ -785,7 +785,7 @@ func (w *Worker) shutdown() {
 	}
 	for slot := int32(0); slot < int32(w.conns.Cap()); slot++ {
 		if w.conns.InUse(slot) {
-			w.closeConn(slot, w.conns.Get(slot), false, causeShutdown)
+			w.closeConn(slot, w.conns.Get(slot), false, CauseOther)
 		}
 	}
 	deadline := time.Now().Add(w.opts.ShutdownLinger)

@@ -111,9 +111,8 @@ func (w *Worker) wsPacket(ss int32, s *session, c *conn, p *zhttp.Packet) {
 		// An HTTP response ends the session: the handler can only end it
 		// sooner.
 		if p.Type == zhttp.TypeCancel || p.Type == zhttp.TypeError {
-			w.m.mCause(s.conn, CauseHandlerCancel)
 			s.addr = w.dropAddr(s.addr)
-			w.closeConn(s.conn, c, false, causeHandler)
+			w.closeConn(s.conn, c, false, CauseHandlerCancel)
 		}
 		return
 	}
@@ -153,8 +152,7 @@ func (w *Worker) wsPacket(ss int32, s *session, c *conn, p *zhttp.Packet) {
 		}
 		if len(p.Body) > websocket.MaxControlPayload {
 			logging.Debug(targetConn, "worker %d: conn %d: handler control frame over 125 bytes", w.idx, s.conn)
-			w.m.mCause(s.conn, CauseHandlerProtocol)
-			w.closeConn(s.conn, c, true, causeHandler)
+			w.closeConn(s.conn, c, true, CauseHandlerProtocol)
 			return
 		}
 		op := websocket.OpPing
@@ -199,9 +197,8 @@ func (w *Worker) wsPacket(ss int32, s *session, c *conn, p *zhttp.Packet) {
 			w.queue(s.conn, c) // credits may let client frames through
 		}
 	case zhttp.TypeCancel, zhttp.TypeError:
-		w.m.mCause(s.conn, CauseHandlerCancel)
 		s.addr = w.dropAddr(s.addr)
-		w.closeConn(s.conn, c, false, causeHandler)
+		w.closeConn(s.conn, c, false, CauseHandlerCancel)
 	case zhttp.TypeHandoffStart:
 		s.flags |= fHandoffPending
 		if c.wstart == c.wend {
@@ -316,8 +313,7 @@ func (w *Worker) wsFrame(ss int32, s *session, c *conn, op websocket.Opcode, fin
 		s.queued++
 		if int(s.queued) > w.opts.MessagesMax {
 			logging.Debug(targetConn, "worker %d: conn %d: over --messages-max queued messages", w.idx, s.conn)
-			w.m.mCause(s.conn, CauseMessagesMax)
-			w.closeConn(s.conn, c, true, causeOverflow)
+			w.closeConn(s.conn, c, true, CauseMessagesMax)
 			return
 		}
 	}

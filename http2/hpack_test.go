@@ -176,7 +176,7 @@ func TestHuffmanPadding(t *testing.T) {
 		{"EOS in the string", []byte{0xff, 0xff, 0xff, 0xff}, "", errHuffman}, // 30 ones + 2 ones
 		{"EOS then a", []byte{0xff, 0xff, 0xff, 0xfc, 0x7f}, "", errHuffman},
 		{"truncated long code", []byte{0xff, 0xfe}, "", errHuffman}, // 15 bits of a longer code
-		{"6-bit padding", []byte{0x00, 0x3f}, "00", nil},             // '0' is 00000 (5 bits) twice + 6 ones
+		{"6-bit padding", []byte{0x00, 0x3f}, "00", nil},            // '0' is 00000 (5 bits) twice + 6 ones
 	}
 	for _, c := range cases {
 		got, _, err := huffmanDecode(make([]byte, 0, 16), c.in)
@@ -203,10 +203,10 @@ func TestIntegers(t *testing.T) {
 		first  byte
 		hex    string
 	}{
-		{10, 5, 0xe0, "ea"},        // C.1.1, with the pattern bits above the prefix
-		{1337, 5, 0x00, "1f9a0a"},  // C.1.2
-		{42, 8, 0x00, "2a"},        // C.1.3
-		{31, 5, 0x00, "1f00"},      // exactly the prefix maximum
+		{10, 5, 0xe0, "ea"},       // C.1.1, with the pattern bits above the prefix
+		{1337, 5, 0x00, "1f9a0a"}, // C.1.2
+		{42, 8, 0x00, "2a"},       // C.1.3
+		{31, 5, 0x00, "1f00"},     // exactly the prefix maximum
 		{1<<32 - 1, 4, 0, "0ff0ffffff0f"},
 	}
 	for _, c := range cases {

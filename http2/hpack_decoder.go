@@ -109,6 +109,15 @@ func (d *Decoder) view(storage []byte) table {
 
 func (t table) slots() uint32 { return uint32(len(t.ring) / ringSlotLen) }
 
+// wrap reduces a slot number below 2×slots to the ring (no division: this
+// is on the path of every indexed field).
+func (t table) wrap(slot uint32) uint32 {
+	if n := t.slots(); slot >= n {
+		return slot - n
+	}
+	return slot
+}
+
 func (t table) offset(slot uint32) uint32 {
 	return uint32(binary.BigEndian.Uint16(t.ring[slot*ringSlotLen:]))
 }
@@ -137,7 +146,7 @@ func (d *Decoder) lookup(t table, idx uint32) (name, value []byte, err error) {
 		return nil, nil, errIndexRange
 	}
 	i := idx - staticLen // 1 is the newest
-	slot := (d.head + d.count - i) % t.slots()
+	slot := t.wrap(d.head + d.count - i)
 	name, value = t.entry(t.offset(slot))
 	return name, value, nil
 }
@@ -146,7 +155,7 @@ func (d *Decoder) evictOldest(t table) {
 	name, value := t.entry(t.offset(d.head))
 	d.size -= uint32(len(name)+len(value)) + entryOverhead
 	d.start = t.offset(d.head) + entryHeaderLen + uint32(len(name)+len(value))
-	d.head = (d.head + 1) % t.slots()
+	d.head = t.wrap(d.head + 1)
 	d.count--
 	if d.count == 0 {
 		d.start, d.end, d.head = 0, 0, 0
@@ -167,7 +176,7 @@ func (d *Decoder) compact(t table) {
 	}
 	copy(t.data, t.data[d.start:d.end])
 	for k := uint32(0); k < d.count; k++ {
-		slot := (d.head + k) % t.slots()
+		slot := t.wrap(d.head + k)
 		t.setOffset(slot, t.offset(slot)-d.start)
 	}
 	d.end -= d.start
@@ -201,7 +210,7 @@ func (d *Decoder) insert(t table, name, value []byte, nameInTable bool, spare []
 	p += entryHeaderLen
 	p += uint32(copy(t.data[p:], name))
 	copy(t.data[p:], value)
-	t.setOffset((d.head+d.count)%t.slots(), d.end)
+	t.setOffset(t.wrap(d.head+d.count), d.end)
 	d.count++
 	d.end += need
 	d.size += uint32(sz)
@@ -224,7 +233,7 @@ func (d *Decoder) Move(dst, src []byte) bool {
 	s, t := d.view(src), d.view(dst)
 	end := uint32(0)
 	for k := uint32(0); k < d.count; k++ {
-		off := s.offset((d.head + k) % s.slots())
+		off := s.offset(s.wrap(d.head + k))
 		name, value := s.entry(off)
 		n := entryHeaderLen + uint32(len(name)+len(value))
 		copy(t.data[end:], s.data[off:off+n])

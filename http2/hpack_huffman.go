@@ -1,5 +1,7 @@
 package http2
 
+import "encoding/binary"
+
 // Huffman coding of HPACK string literals (RFC 7541 §5.2, Appendix B).
 //
 // Decoding is table-driven over a 64-bit bit buffer: the next huffFastBits
@@ -72,57 +74,88 @@ func init() {
 func huffmanDecode(dst, src []byte) (res []byte, n int, err error) {
 	out := dst[len(dst):cap(dst)]
 	o := 0
-	var acc uint64 // the low nbits bits are pending input
+	// acc holds pending input bits left-aligned: the top nbits are the next
+	// bits; bits below them are either input not yet counted or zeros.
+	var acc uint64
 	nbits := uint(0)
 	i := 0
 	for {
-		for nbits <= 56 && i < len(src) {
-			acc = acc<<8 | uint64(src[i])
-			i++
-			nbits += 8
-		}
-		if nbits == 0 {
-			break
-		}
-		// The next 32 bits, left-aligned, padded with ones past the end.
-		var w uint32
-		if nbits >= 32 {
-			w = uint32(acc >> (nbits - 32))
+		if i+8 <= len(src) {
+			// Refill 7 bytes and a bit at once (the "variant 4" bit reader).
+			acc |= binary.BigEndian.Uint64(src[i:]) >> nbits
+			i += int(63-nbits) >> 3
+			nbits |= 56
 		} else {
-			w = uint32(acc<<(32-nbits)) | (1<<(32-nbits) - 1)
-		}
-		var sym, l uint
-		if e := huffFast[w>>(32-huffFastBits)]; e != 0 {
-			sym, l = uint(e>>5), uint(e&31)
-		} else {
-			l = huffFastBits + 1
-			for uint64(w) >= huffLimit[l] {
-				l++
+			for nbits <= 56 && i < len(src) {
+				acc |= uint64(src[i]) << (56 - nbits)
+				i++
+				nbits += 8
 			}
-			sym = uint(huffSyms[uint32(huffOffset[l])+(w>>(32-l))-huffFirst[l]])
 		}
-		if l > nbits {
-			// The rest is shorter than the code it starts: it must be
-			// padding, a prefix of EOS (all ones) of at most 7 bits.
-			if nbits > 7 || acc != 1<<nbits-1 {
+		if i < len(src) || nbits >= huffMaxLen {
+			// Enough bits for any code: no end-of-input check per symbol.
+			for nbits >= huffMaxLen {
+				sym, l := huffSym(uint32(acc >> 32))
+				if sym == huffEOS {
+					return dst, o, errHuffman
+				}
+				if o < len(out) {
+					out[o] = byte(sym)
+				}
+				o++
+				acc <<= l
+				nbits -= l
+			}
+			continue
+		}
+		// The input is all in acc and fewer than 30 bits are left: pad the
+		// window with ones, so that a code that ends past the input shows
+		// up as longer than nbits.
+		for nbits > 0 {
+			sym, l := huffSym(uint32((acc | ^uint64(0)>>nbits) >> 32))
+			if l > nbits {
+				// The rest is padding: a prefix of EOS (all ones) of at
+				// most 7 bits (§5.2).
+				if nbits > 7 || acc>>(64-nbits) != 1<<nbits-1 {
+					return dst, o, errHuffman
+				}
+				break
+			}
+			if sym == huffEOS {
 				return dst, o, errHuffman
 			}
-			break
+			if o < len(out) {
+				out[o] = byte(sym)
+			}
+			o++
+			acc <<= l
+			nbits -= l
 		}
-		if sym == huffEOS {
-			return dst, o, errHuffman
-		}
-		if o < len(out) {
-			out[o] = byte(sym)
-		}
-		o++
-		nbits -= l
-		acc &= 1<<nbits - 1
+		break
 	}
 	if o > len(out) {
 		return dst[:cap(dst)], o, errHuffmanTooLong
 	}
 	return dst[:len(dst)+o], o, nil
+}
+
+// huffSym decodes the code at the top of the 32-bit window w.
+func huffSym(w uint32) (sym, l uint) {
+	if e := huffFast[w>>(32-huffFastBits)]; e != 0 {
+		return uint(e >> 5), uint(e & 31)
+	}
+	return huffSymSlow(w)
+}
+
+// huffSymSlow decodes a code longer than huffFastBits by the canonical
+// search: the first length whose limit is above the window.
+//go:noinline
+func huffSymSlow(w uint32) (sym, l uint) {
+	l = huffFastBits + 1
+	for uint64(w) >= huffLimit[l] {
+		l++
+	}
+	return uint(huffSyms[uint32(huffOffset[l])+(w>>(32-l))-huffFirst[l]]), l
 }
 
 // huffmanLen returns the length in bytes of the Huffman encoding of s,

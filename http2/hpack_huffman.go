@@ -149,6 +149,7 @@ func huffSym(w uint32) (sym, l uint) {
 
 // huffSymSlow decodes a code longer than huffFastBits by the canonical
 // search: the first length whose limit is above the window.
+//
 //go:noinline
 func huffSymSlow(w uint32) (sym, l uint) {
 	l = huffFastBits + 1

@@ -56,3 +56,41 @@ func TestFrameZeroAllocs(t *testing.T) {
 		t.Fatalf("%v allocations per run, want 0", allocs)
 	}
 }
+
+// TestHPACKZeroAllocs asserts that decoding a browser's request blocks
+// (Huffman, dynamic table references and inserts, evictions) and encoding
+// a typical response allocate nothing.
+func TestHPACKZeroAllocs(t *testing.T) {
+	if testing.CoverMode() != "" {
+		t.Skip("coverage instrumentation allocates")
+	}
+	s := newDecodeSeq(browserBlocks(50))
+	dst := make([]byte, 0, 1024)
+	allocs := testing.AllocsPerRun(500, func() {
+		if err := s.next(); err != nil {
+			t.Fatal(err)
+		}
+		dst = encodeResponse(dst[:0])
+	})
+	if allocs != 0 {
+		t.Fatalf("%v allocations per run, want 0", allocs)
+	}
+	if s.n == 0 {
+		t.Fatal("no field decoded")
+	}
+	// Past the header list limit, still none.
+	var d Decoder
+	d.Init(4096, 64)
+	blk := browserBlocks(1)[0]
+	storage := make([]byte, DecoderTableLen(4096))
+	scratch := make([]byte, 0, 4096)
+	allocs = testing.AllocsPerRun(100, func() {
+		d.Init(4096, 64)
+		if err := d.Decode(storage, blk, scratch, func(_, _ []byte, _ bool) error { return nil }); err != ErrHeaderListTooLarge {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 0 {
+		t.Fatalf("list too large: %v allocations per run, want 0", allocs)
+	}
+}

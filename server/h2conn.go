@@ -75,8 +75,8 @@ type h2conn struct {
 	open        uint16 // streams with a session
 	// Defences (h2limits.go): budgets refilled per tick.
 	tokTick   uint64
-	ctlTokens int32 // frames that cost work and carry nothing (PING, SETTINGS, empty frames)
-	rstTokens int32 // streams the client reset
+	ctlTokens int32         // frames that cost work and carry nothing (PING, SETTINGS, empty frames)
+	rstTokens int32         // streams the client reset
 	dec       http2.Decoder // pointer-free: its table is lent per call
 	table     [h2TableLen]byte
 }

@@ -560,7 +560,6 @@ func isContentLength(name []byte) bool {
 	return len(name) == len("Content-Length") && bytes.EqualFold(name, []byte("Content-Length"))
 }
 
-
 // h2BadResponse handles a response the server refuses to pass on (§12 #10).
 func (w *Worker) h2BadResponse(ss int32, s *session, c *conn, why string) {
 	w.badResponseLog(s.conn, why)

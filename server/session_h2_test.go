@@ -210,7 +210,7 @@ func TestH2Session(t *testing.T) {
 			r.noPackets()
 			c.want("")
 			r.handler(map[string]any{"id": id, "seq": 0, "type": "credit", "credits": 3}) // -> recv-body
-			c.want("") // END_STREAM came: no window to open
+			c.want("")                                                                    // END_STREAM came: no window to open
 			p := r.onePacket()
 			if str(p.p, "body") != "hel" || p.p["more"] != true || num(p.p, "seq") != 1 {
 				t.Fatalf("body packet %v", p.p)
@@ -427,9 +427,13 @@ func TestH2ClientErrors(t *testing.T) {
 		{"WINDOW_UPDATE overflowing the connection window", func(c *h2client) {
 			c.send(http2.AppendWindowUpdate(nil, 0, 1<<31-1))
 		}, "GOAWAY last=0 FLOW_CONTROL_ERROR", false},
-		{"PING answered", func(c *h2client) { c.send(http2.AppendPing(nil, false, [8]byte{'p', 'i', 'n', 'g', '1', '2', '3', '4'})) },
+		{"PING answered", func(c *h2client) {
+			c.send(http2.AppendPing(nil, false, [8]byte{'p', 'i', 'n', 'g', '1', '2', '3', '4'}))
+		},
 			`PING 0 ACK "ping1234"`, true},
-		{"bad HPACK", func(c *h2client) { c.send(http2.AppendHeaders(nil, 1, []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, true, 16384)) },
+		{"bad HPACK", func(c *h2client) {
+			c.send(http2.AppendHeaders(nil, 1, []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, true, 16384))
+		},
 			"GOAWAY last=0 COMPRESSION_ERROR", false},
 		{"header block larger than the read buffer", func(c *h2client) {
 			blk := http2.AppendField(nil, []byte("x"), []byte(strings.Repeat("{", 9000))) // Huffman does not shrink it

@@ -540,7 +540,7 @@ func (w *Worker) h2Emit(cs int32, c *conn) bool {
 		ss := p - 1
 		s := w.sessions.Get(ss)
 		p = s.next
-		if s.blen > 0 || (s.has(fRespLast) && !s.has(fH2EndSent) && s.has(fRespStarted)) {
+		if s.has(fRespStarted) && (s.blen > 0 || s.has(fRespLast) && !s.has(fH2EndSent)) {
 			if !w.h2SendPending(ss, s, c) {
 				return false
 			}

@@ -713,6 +713,8 @@ func (w *Worker) reqMessage(frames [][]byte) {
 		}
 		if s := w.sessions.Get(ss); s.kind == kindReq && s.req() == reqAwait {
 			w.reqReply(ss, s, w.conns.Get(s.conn), p)
+		} else if s.kind == kindH2 && s.has(fH2Req) && s.h2Phase() == h2AwaitResponse {
+			w.h2ReqReply(ss, s, w.conns.Get(s.conn), p)
 		}
 	}
 }
@@ -754,7 +756,7 @@ func (w *Worker) handlerMessage(msg []byte) {
 			w.cancelEnded(p, id)
 			continue
 		}
-		if s := w.sessions.Get(ss); s.kind != kindReq {
+		if s := w.sessions.Get(ss); s.kind != kindReq && !(s.kind == kindH2 && s.has(fH2Req)) {
 			w.handlerPacket(ss, s, w.conns.Get(s.conn), p, id)
 		}
 	}

@@ -221,7 +221,7 @@ func (w *Worker) h2Read(cs int32, c *conn) {
 			break
 		}
 	}
-	if !w.h2Flush(cs, c) {
+	if !w.h2Flush(cs, c) || !w.h2CloseIfDone(cs, c) {
 		return
 	}
 	if !h.has(h2fBlocked) && c.rstart < c.rend {

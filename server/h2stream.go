@@ -491,8 +491,8 @@ func (w *Worker) h2Packet(ss int32, s *session, c *conn, p *zhttp.Packet, id *zh
 	default: // close, ping, pong, handoff-proceed: not valid on HTTP
 		w.h2Violation(ss, s, c, "unexpected packet type")
 	}
-	if w.conns.InUse(cs) && w.conns.Get(cs) == c && c.has(fH2) {
-		w.h2Flush(cs, c)
+	if w.conns.InUse(cs) && w.conns.Get(cs) == c && c.has(fH2) && w.h2Flush(cs, c) {
+		w.h2CloseIfDone(cs, c)
 	}
 }
 

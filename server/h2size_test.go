@@ -5,7 +5,7 @@ import (
 	"unsafe"
 )
 
-// The per-connection HTTP/2 block: the HPACK table storage and some 90
+// The per-connection HTTP/2 block: the HPACK table storage and some 100
 // bytes of state (docs/design.md "HTTP/2"). An idle h2 connection holds it
 // and its conn slot, no session and no buffer.
 func TestH2BlockSize(t *testing.T) {

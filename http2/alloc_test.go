@@ -18,6 +18,9 @@ func TestFrameZeroAllocs(t *testing.T) {
 	allocs := testing.AllocsPerRun(1000, func() {
 		out = out[:0]
 		out = AppendHeaders(out, 1, block, false, 40)
+		var mark int
+		out, mark = BeginHeaders(out)
+		out = FinishHeaders(append(out, block...), mark, 1, true, 40)
 		out = AppendDataHeader(out, 1, 10, true)
 		out = AppendData(out, 1, block[:10], true)
 		out = AppendSettings(out, Setting{SettingMaxConcurrentStreams, 100}, Setting{SettingEnableConnectProtocol, 1})

@@ -209,5 +209,12 @@ func FuzzHeadersSplit(f *testing.F) {
 		if !bytes.Equal(got, block) {
 			t.Fatal("reassembled block differs")
 		}
+		// Framing in place gives the same bytes.
+		dst, mark := BeginHeaders([]byte("prefix"))
+		dst = append(dst, block...)
+		dst = FinishHeaders(dst, mark, 1, end, m)
+		if string(dst[:6]) != "prefix" || !bytes.Equal(dst[6:], AppendHeaders(nil, 1, block, end, m)) {
+			t.Fatalf("FinishHeaders differs from AppendHeaders")
+		}
 	})
 }

@@ -373,6 +373,12 @@ func TestAppendHeadersSplit(t *testing.T) {
 			if frames != tc.nframes || !bytes.Equal(got, block) {
 				t.Fatalf("%+v: %d frames, block equal %v", tc, frames, bytes.Equal(got, block))
 			}
+			// Framed in place after encoding: the same bytes.
+			dst, mark := BeginHeaders([]byte("x"))
+			dst = FinishHeaders(append(dst, block...), mark, 5, end, uint32(tc.max))
+			if !bytes.Equal(dst[1:], AppendHeaders(nil, 5, block, end, uint32(tc.max))) {
+				t.Fatalf("%+v end=%v: FinishHeaders differs", tc, end)
+			}
 		}
 	}
 }

@@ -17,7 +17,8 @@ import (
 // after a field even when the table is empty, §4.2; integers of more than
 // 32 bits or 5 continuation bytes, §5.1) or x/net is (it refuses a second
 // table size update at the start of a block once the table holds entries;
-// §4.2 allows two). The size limit also gets a workout: 4096 or 256 bytes.
+// §4.2 allows two). The size limit also gets a workout: 4096 or 256 bytes,
+// and at 256 the table is parked and unparked between the blocks.
 func FuzzHPACKDecode(f *testing.F) {
 	f.Add(dehex("8286 8441 0f77 7777 2e65 7861 6d70 6c65 2e63 6f6d"), dehex("8286 84be 5808 6e6f 2d63 6163 6865"), false)
 	f.Add(dehex("4882 6402 5885 aec3 771a 4b61 96d0 7abe 9410 54d4 44a8 2005 9504 0b81 66e0 82a6 2d1b ff6e 919d 29ad 1718 63c7 8f0b 97c8 e9ae 82ae 43d3"),
@@ -51,6 +52,13 @@ func FuzzHPACKDecode(f *testing.F) {
 			}
 			if h.d.Size() > h.d.MaxSize() || h.d.MaxSize() > limit {
 				t.Fatalf("table size %d, max %d, limit %d", h.d.Size(), h.d.MaxSize(), limit)
+			}
+			if small {
+				// Park the table between the blocks, into fresh storage.
+				parked := make([]byte, h.d.ParkedLen())
+				h.d.Park(parked, h.storage)
+				h.storage = make([]byte, DecoderTableLen(limit))
+				h.d.Unpark(h.storage, parked)
 			}
 		}
 	})

@@ -586,3 +586,21 @@ func TestDecoderPark(t *testing.T) {
 		}
 	}
 }
+
+// TestAppendStatus: every code decodes back; the seven static ones take one
+// byte (RFC 7541 Appendix A, indexes 8..14), the others 4 (Huffman digits)
+// or 5.
+func TestAppendStatus(t *testing.T) {
+	static := map[int]bool{200: true, 204: true, 206: true, 304: true, 400: true, 404: true, 500: true}
+	for code := 100; code <= 999; code++ {
+		b := AppendStatus(nil, code)
+		h := newHdec(4096, 0)
+		fs, err := h.decode(b)
+		if err != nil || len(fs) != 1 || fs[0] != (field{":status", fmt.Sprint(code), false}) {
+			t.Fatalf("%d: %v %v", code, fs, err)
+		}
+		if static[code] != (len(b) == 1) || len(b) > 5 {
+			t.Fatalf("%d: %d bytes", code, len(b))
+		}
+	}
+}

@@ -1,6 +1,10 @@
 package http2
 
-import "testing"
+import (
+	"reflect"
+	"testing"
+	"unsafe"
+)
 
 // TestFrameZeroAllocs asserts the frame layer allocates nothing on the
 // success path and on connection errors: parsing and checking headers,
@@ -95,5 +99,24 @@ func TestHPACKZeroAllocs(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Fatalf("list too large: %v allocations per run, want 0", allocs)
+	}
+}
+
+// TestDecoderPointerFree: a Decoder can live in pointer-free per-connection
+// state (a slab the GC does not scan), and stays small.
+func TestDecoderPointerFree(t *testing.T) {
+	typ := reflect.TypeOf(Decoder{})
+	for i := 0; i < typ.NumField(); i++ {
+		switch k := typ.Field(i).Type.Kind(); k {
+		case reflect.Bool, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Int32:
+		default:
+			t.Errorf("field %s is a %v", typ.Field(i).Name, k)
+		}
+	}
+	if s := unsafe.Sizeof(Decoder{}); s > 36 {
+		t.Errorf("Decoder is %d bytes, budget 36", s)
+	}
+	if s := unsafe.Sizeof(Window(0)); s != 4 {
+		t.Errorf("Window is %d bytes", s)
 	}
 }

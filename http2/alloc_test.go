@@ -38,6 +38,9 @@ func TestFrameZeroAllocs(t *testing.T) {
 		if CheckFrame(h, DefaultMaxFrameSize) != nil {
 			t.Fatal("check")
 		}
+		if _, _, n, err := SplitFrame(out, DefaultMaxFrameSize); n == 0 || err != nil {
+			t.Fatal("split")
+		}
 		if CheckFrame(FrameHeader{Length: 1 << 20, Type: FrameData, StreamID: 1}, DefaultMaxFrameSize) == nil {
 			t.Fatal("conn error")
 		}

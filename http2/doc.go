@@ -11,8 +11,8 @@
 //
 // A reader takes FrameHeaderLen bytes, ParseFrameHeader, CheckFrame (sizes
 // and stream-0 rules of §4.2 and §6 against the SETTINGS_MAX_FRAME_SIZE it
-// advertised), waits for h.Length payload bytes, then calls the parser of
-// the type (DataPayload, HeadersPayload, ParseSettings, ParseWindowUpdate,
+// advertised), waits for h.Length payload bytes (SplitFrame does these
+// steps on a read buffer), then calls the parser of the type (DataPayload, HeadersPayload, ParseSettings, ParseWindowUpdate,
 // ...). Parsers return views into the payload, valid as long as the
 // caller's read buffer holds those bytes. Writers (Append*) append whole
 // frames to the caller's buffer and never allocate when it has room;

@@ -38,7 +38,7 @@ bench-tls:
 
 # Micro-benchmarks of the protocol packages, with allocations.
 bench-micro:
-	$(GO) test -run='^$$' -bench=. -benchmem ./http1 ./zhttp ./reactor ./websocket ./server
+	$(GO) test -run='^$$' -bench=. -benchmem ./http1 ./http2 ./zhttp ./reactor ./websocket ./server
 
 # Every fuzz target for FUZZTIME each; seeds and past crashers live in
 # each package's testdata/fuzz.
@@ -46,6 +46,7 @@ fuzz:
 	@for t in FuzzParseRequest FuzzChunkedDecoder FuzzValidAuthority; do $(GO) test ./http1 -run='^$$' -fuzz="^$$t$$" -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s || exit 1; done
 	@for t in FuzzParseTnet FuzzPacketParse FuzzSessionID; do $(GO) test ./zhttp -run='^$$' -fuzz="^$$t$$" -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s || exit 1; done
 	$(GO) test ./websocket -run='^$$' -fuzz='^FuzzReader$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s
+	@for t in FuzzFrame FuzzHeadersSplit FuzzHPACKDecode FuzzHuffman FuzzHPACKEncode; do $(GO) test ./http2 -run='^$$' -fuzz="^$$t$$" -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s || exit 1; done
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }

@@ -170,7 +170,11 @@ func (w *Worker) switchRecords(slot int32, s *tlsSession) {
 		return
 	}
 	if logging.Enabled(logging.LevelDebug) {
-		logging.Debug(targetConn, "worker %d: conn %d: tls: record layer took over (%s)", w.idx, slot, tls.CipherSuiteName(rec.Suite()))
+		how := "new session"
+		if s.conn.ConnectionState().DidResume {
+			how = "resumed"
+		}
+		logging.Debug(targetConn, "worker %d: conn %d: tls: record layer took over (%s, %s)", w.idx, slot, tls.CipherSuiteName(rec.Suite()), how)
 	}
 	s.rec = rec
 	s.conn, s.tr = nil, nil

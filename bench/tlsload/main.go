@@ -487,6 +487,7 @@ func cmdHS(args []string) error {
 	n := fs.Int("n", 1000, "handshakes")
 	c := fs.Int("c", 4, "handshakes at a time")
 	resume := fs.Bool("resume", false, "resume the first handshake's session (TLS 1.2 ticket) on every handshake")
+	warm := fs.Int("warmup", 200, "unmeasured handshakes first (the server's one-time costs)")
 	fs.Parse(args)
 	cfg := clientConfig()
 	cfg.ServerName = o.sni
@@ -497,6 +498,9 @@ func cmdHS(args []string) error {
 		if _, err := handshake(&o, 0, cfg); err != nil { // the ticket
 			return err
 		}
+	}
+	if _, err := parallel(0, *warm, *c, func(i int) error { _, err := handshake(&o, i, cfg); return err }); err != nil {
+		return fmt.Errorf("warm-up: %w", err)
 	}
 	var resumed atomic.Int64
 	a, err := take(&o)

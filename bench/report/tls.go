@@ -124,7 +124,7 @@ func (r *runner) tlsHoldRun(kind string, s server, round, maxconn int, dir strin
 		steps += strconv.Itoa(n)
 	}
 	k := map[string]string{"https": "http", "wss": "ws"}[kind]
-	args := []string{"hold", "-kind", k, "-n", steps, "-idle", r.o.tlsIdle.String(), "-settle", r.o.tlsSettle.String(),
+	args := []string{"hold", "-kind", k, "-n", steps, "-idle", r.o.tlsIdle.String(), "-settle", r.o.tlsSettle.String(), "-warm-settle", "3s",
 		"-addr", fmt.Sprintf("127.0.0.1:%d", port), "-pid", strconv.Itoa(rn.cmd.Process.Pid),
 		"-hpid", strconv.Itoa(rn.hnd.Process.Pid), "-inflight", strconv.Itoa(r.o.inflight), "-label", s.name}
 	if w := r.o.warmConns(); w > 0 {
@@ -179,13 +179,13 @@ func (r *runner) tlsTable(t *tableWriter) {
 			continue
 		}
 		letter := map[string]string{"https": "(i) idle HTTPS keep-alive", "wss": "(j) idle wss"}[kind]
-		t.head(fmt.Sprintf("%s connections (2 workers, ECDSA P-256), server measured over %s idle after %s", letter, o.tlsIdle, o.tlsSettle))
+		t.head(fmt.Sprintf("%s connections (2 workers, ECDSA P-256), server measured over %s idle, %s after the step", letter, o.tlsIdle, o.tlsSettle))
 		r.idleRows(t, scn, "tlsload")
 		if w := o.warmConns(); w > 0 {
 			fmt.Fprintf(&t.b, "  (as (b): above the warm-up = (anonymous RSS - the same with %d connections open and used, after\n"+
 				"  %d short-lived ones) / (N - %d). Client: crypto/tls, one full handshake per connection (TLS 1.3\n"+
-				"  X25519, the reference TLS 1.2 P-256), then one GET or wss echo. %d round(s), a shorter idle window\n"+
-				"  than (b) to keep make bench short; the settle time lets our trimmer (at most one per 10 s) run.)\n",
+				"  X25519, the reference TLS 1.2 P-256), then one GET or wss echo. %d round(s) and a shorter idle window\n"+
+				"  than (b), to keep make bench short; the pause before it lets our trimmer (one per 10 s) run.)\n",
 				w, o.tlsOpenings, w, o.tlsRounds)
 		}
 	}

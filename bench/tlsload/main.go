@@ -270,6 +270,7 @@ func cmdHold(args []string) error {
 	kind := fs.String("kind", "http", "http (HTTPS keep-alive) or ws (wss)")
 	idle := fs.Duration("idle", 5*time.Second, "measured idle time after each step")
 	settle := fs.Duration("settle", time.Second, "pause between a step's last exchange and the first sample")
+	warmSettle := fs.Duration("warm-settle", -1, "-settle for the warm-up step (-1: -settle)")
 	inflight := fs.Int("inflight", 64, "handshakes in progress at once")
 	warm := fs.Int("warm", 0, "connections opened (and held) before the first step; marginal figures are measured above them")
 	openings := fs.Int("warm-openings", 1024, "with -warm: short-lived connections (8 at a time) run first, so the server's one-time costs are paid")
@@ -339,7 +340,11 @@ func cmdHold(args []string) error {
 				})
 			}
 		}
-		time.Sleep(*settle)
+		if *warm > 0 && warmRes == nil && *warmSettle >= 0 {
+			time.Sleep(*warmSettle)
+		} else {
+			time.Sleep(*settle)
+		}
 		a, err := take(&o)
 		if err != nil {
 			return err

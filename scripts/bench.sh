@@ -2,7 +2,8 @@
 # The `make bench` report: builds the server and the load tools, then runs
 # the standard scenarios for our server and, when it exists, the reference
 # condure (alternating A B A B), and writes bench/results/{report.txt,
-# bench.svg,results.raw}. Takes about 8 minutes on 2 cores.
+# bench.svg,results.raw}. Takes about 11 minutes on 2 cores, plus 4-6 for the
+# TLS sections.
 #
 # Environment:
 #   SERVER=path     our binary (default: build bin/condure from this tree)

@@ -10,8 +10,8 @@ type bufPool struct {
 	size    int
 	maxFree int // returned standard blocks kept for reuse at most (0: all); more are dropped
 	blocks  [][]byte
-	free   []int32 // indices (0-based) of returned standard blocks
-	holes  []int32 // indices whose block was dropped, reusable for new entries
+	free    []int32 // indices (0-based) of returned standard blocks
+	holes   []int32 // indices whose block was dropped, reusable for new entries
 }
 
 func newBufPool(size int) *bufPool { return &bufPool{size: size} }

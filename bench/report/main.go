@@ -68,6 +68,7 @@ type options struct {
 	tlsIdle, tlsSettle, tlsD time.Duration
 	tlsRounds, tlsC, tlsHS   int
 	tlsOpenings              int
+	tlsSteps                 []int
 }
 
 func main() {
@@ -98,6 +99,7 @@ func main() {
 	flag.DurationVar(&o.tlsIdle, "tls-idle", time.Second, "idle-https/idle-wss: idle measurement per step")
 	flag.DurationVar(&o.tlsSettle, "tls-settle", 11*time.Second, "idle-https/idle-wss: pause before a step's first sample: ours trims the handshakes' garbage at most 11 s after a burst (one trim per 10 s; one may come mid-burst on a loaded machine)")
 	flag.IntVar(&o.tlsRounds, "tls-rounds", 1, "rounds of the TLS scenarios")
+	tlsConns := flag.String("tls-conns", "", "idle-https/idle-wss: connection counts as -conns (default: -conns's), e.g. 1000,15000 for a shorter run")
 	flag.IntVar(&o.tlsOpenings, "tls-openings", 256, "idle-https/idle-wss: short-lived connections before the warm-up")
 	flag.IntVar(&o.tlsC, "tls-c", 50, "tls: keep-alive HTTPS connections")
 	flag.DurationVar(&o.tlsD, "tls-d", 4*time.Second, "tls: keep-alive HTTPS duration")
@@ -111,6 +113,12 @@ func main() {
 	var err error
 	if o.steps, err = parseSteps(steps); err != nil {
 		fatal(err)
+	}
+	o.tlsSteps = o.steps
+	if *tlsConns != "" {
+		if o.tlsSteps, err = parseSteps(*tlsConns); err != nil {
+			fatal(err)
+		}
 	}
 	for _, w := range strings.Split(workers, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(w))

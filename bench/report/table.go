@@ -197,7 +197,7 @@ func (r *runner) table() string {
 		letter := map[string]string{"http": "(b) idle HTTP", "ws": "(c) idle WebSocket"}[kind]
 		t.head(fmt.Sprintf("%s connections (2 workers), server measured over %s idle", letter, o.idle))
 		scn := "idle-" + kind
-		r.idleRows(t, scn, "loadgen")
+		r.idleRows(t, scn, "loadgen", o.steps)
 		if w := o.warmConns(); w > 0 {
 			fmt.Fprintf(&t.b, "  (bytes/conn: (RSS - RSS before any connection) / N. Above the warm-up: (anonymous RSS - the\n"+
 				"  same with %d connections open and used, after 1024 short-lived ones) / (N - %d): what each further\n"+
@@ -287,9 +287,8 @@ func (r *runner) table() string {
 }
 
 // idleRows are the rows of an idle section (scenario scn), per step.
-func (r *runner) idleRows(t *tableWriter, scn, client string) {
-	o := r.o
-	for _, n := range o.steps {
+func (r *runner) idleRows(t *tableWriter, scn, client string, steps []int) {
+	for _, n := range steps {
 		n := n
 		nm := func(rec *record) bool { return rec.Result.Conns == n && rec.Result.Established > 0 }
 		p := fmt.Sprintf("N=%-7d ", n)
@@ -310,7 +309,7 @@ func (r *runner) idleRows(t *tableWriter, scn, client string) {
 		a, b = r.both(scn, nm, func(rec *record) (float64, bool) { return rec.Result.EstablishS, true })
 		t.row(p+"time to open all, s", a, b, "lower")
 	}
-	a, b := r.both(scn, func(rec *record) bool { return rec.Result.Conns == o.steps[len(o.steps)-1] },
+	a, b := r.both(scn, func(rec *record) bool { return rec.Result.Conns == steps[len(steps)-1] },
 		func(rec *record) (float64, bool) { return rec.Result.SelfPerConn, rec.Result.Established > 0 })
 	t.row(client+" RSS bytes/conn (at max N)", a, b, "")
 }

@@ -27,6 +27,9 @@ import (
 // tlsScenarios are the -only names of the TLS sections.
 var tlsScenarios = []string{"idle-https", "idle-wss", "tls"}
 
+// tlsWarm is warmConns for the TLS steps.
+func (o *options) tlsWarm() int { return min(o.warm, o.tlsSteps[0]/2) }
+
 func (o *options) anyTLS() bool {
 	for _, s := range tlsScenarios {
 		if o.only[s] {
@@ -79,12 +82,12 @@ func (r *runner) runTLS() {
 		return
 	}
 	section := func(s string) { fmt.Fprintf(os.Stderr, "\n== %s\n", s) }
-	holdMax := o.steps[len(o.steps)-1] + 1000
+	holdMax := o.tlsSteps[len(o.tlsSteps)-1] + 1000
 	for _, kind := range []string{"https", "wss"} {
 		if !o.only["idle-"+kind] {
 			continue
 		}
-		section(fmt.Sprintf("idle %s connections, N=%v, %s idle each", kind, o.steps, o.tlsIdle))
+		section(fmt.Sprintf("idle %s connections, N=%v, %s idle each", kind, o.tlsSteps, o.tlsIdle))
 		for round := 1; round <= o.tlsRounds; round++ {
 			for _, s := range r.servers {
 				if !s.nginx {
@@ -117,7 +120,7 @@ func (r *runner) tlsHoldRun(kind string, s server, round, maxconn int, dir strin
 	}
 	defer rn.cleanup()
 	steps := ""
-	for i, n := range r.o.steps {
+	for i, n := range r.o.tlsSteps {
 		if i > 0 {
 			steps += ","
 		}
@@ -127,10 +130,10 @@ func (r *runner) tlsHoldRun(kind string, s server, round, maxconn int, dir strin
 	args := []string{"hold", "-kind", k, "-n", steps, "-idle", r.o.tlsIdle.String(), "-settle", r.o.tlsSettle.String(), "-warm-settle", "3s",
 		"-addr", fmt.Sprintf("127.0.0.1:%d", port), "-pid", strconv.Itoa(rn.cmd.Process.Pid),
 		"-hpid", strconv.Itoa(rn.hnd.Process.Pid), "-inflight", strconv.Itoa(r.o.inflight), "-label", s.name}
-	if w := r.o.warmConns(); w > 0 {
+	if w := r.o.tlsWarm(); w > 0 {
 		args = append(args, "-warm", strconv.Itoa(w), "-warm-openings", strconv.Itoa(r.o.tlsOpenings))
 	}
-	timeout := time.Duration(len(r.o.steps))*(r.o.tlsIdle+r.o.tlsSettle+3*time.Minute) + time.Minute
+	timeout := time.Duration(len(r.o.tlsSteps))*(r.o.tlsIdle+r.o.tlsSettle+3*time.Minute) + time.Minute
 	lines, err := r.run1(r.o.tlsload, timeout, args...)
 	rn.stop()
 	for _, l := range lines {
@@ -180,8 +183,8 @@ func (r *runner) tlsTable(t *tableWriter) {
 		}
 		letter := map[string]string{"https": "(i) idle HTTPS keep-alive", "wss": "(j) idle wss"}[kind]
 		t.head(fmt.Sprintf("%s connections (2 workers, ECDSA P-256), server measured over %s idle, %s after the step", letter, o.tlsIdle, o.tlsSettle))
-		r.idleRows(t, scn, "tlsload")
-		if w := o.warmConns(); w > 0 {
+		r.idleRows(t, scn, "tlsload", o.tlsSteps)
+		if w := o.tlsWarm(); w > 0 {
 			fmt.Fprintf(&t.b, "  (as (b): above the warm-up = (anonymous RSS - the same with %d connections open and used, after\n"+
 				"  %d short-lived ones) / (N - %d). Client: crypto/tls, one full handshake per connection (TLS 1.3\n"+
 				"  X25519, the reference TLS 1.2 P-256), then one GET or wss echo. %d round(s) and a shorter idle window\n"+

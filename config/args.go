@@ -52,6 +52,8 @@ var flags = []flagSpec{
 	{long: "compression", kind: argSwitch, help: "Allow compression to be used"},
 	{long: "drain-timeout", kind: argSingle, value: "N", help: "Seconds a drain (SIGQUIT) lets responses and WebSocket sessions finish\n(condure-go addition)", deflt: "30"},
 	{long: "help", short: 'h', kind: argSwitch, help: "Print help information", exitNow: true},
+	{long: "http2", kind: argSwitch, help: "Serve HTTP/2: prior knowledge (h2c) on plain ports, ALPN h2 on tls ports\n(condure-go addition)"},
+	{long: "http2-max-streams", kind: argSingle, value: "N", help: "HTTP/2 streams a client may have open at once per connection\n(SETTINGS_MAX_CONCURRENT_STREAMS; condure-go addition)", deflt: "100"},
 	{long: "id", kind: argSingle, value: "ID", help: "Instance ID", deflt: "condure"},
 	{long: "ipc-file-mode", kind: argSingle, value: "octal", help: "Permissions for ZeroMQ IPC binds, in octal (e.g. 770)"},
 	{long: "listen", kind: argMultiple, value: "[addr:]port[,params...]", help: "Port to listen on (repeatable). Params: stream or req (the later wins), tls,\n" +

@@ -17,6 +17,7 @@ import (
 // Limits condure applies to its flags (reference.md §8.1).
 const (
 	maxWorkers      = 1024       // "failed to parse workers: value too large"
+	maxHTTP2Streams = 65535      // --http2-max-streams: the open-stream count is 16 bits
 	maxTotalMaxConn = 10_000_000 // req-maxconn + stream-maxconn
 	// 30 s: long enough for ordinary responses to finish, well inside
 	// systemd's default 90 s TimeoutStopSec.
@@ -87,6 +88,11 @@ type Config struct {
 	IPCFileMode      uint32
 	TLSIdentitiesDir string // default "."
 	Compression      bool   // --compression, permessage-deflate (condure ≥1.9)
+	// HTTP2 is --http2 (condure-go addition): HTTP/2 by prior knowledge on
+	// plain listeners and by ALPN on tls ones; HTTP2MaxStreams is
+	// --http2-max-streams, the streams open at once per connection (≥ 1).
+	HTTP2           bool
+	HTTP2MaxStreams int
 	// DrainTimeout is --drain-timeout (condure-go addition), seconds: how
 	// long a drain (SIGQUIT) lets sessions finish before the usual stop.
 	DrainTimeout int
@@ -123,6 +129,7 @@ func defaults() *Config {
 		ZClientStream:    []string{"ipc://client"},
 		TLSIdentitiesDir: ".",
 		DrainTimeout:     defaultDrainTimeout,
+		HTTP2MaxStreams:  100,
 	}
 }
 
@@ -159,6 +166,7 @@ func Parse(args []string) (*Config, error) {
 	}
 	c.ZClientConnect = raw.has("zclient-connect")
 	c.Compression = raw.has("compression")
+	c.HTTP2 = raw.has("http2")
 	c.Sizes = raw.has("sizes")
 	if c.Sizes {
 		// Only the buffer sizes matter to --sizes, taken when they parse.
@@ -189,6 +197,7 @@ func Parse(args []string) (*Config, error) {
 		{"req-timeout", &c.ReqTimeout},
 		{"stream-timeout", &c.StreamTimeout},
 		{"drain-timeout", &c.DrainTimeout},
+		{"http2-max-streams", &c.HTTP2MaxStreams},
 	} {
 		if !raw.has(n.flag) {
 			continue
@@ -217,6 +226,9 @@ func Parse(args []string) (*Config, error) {
 	}
 	if c.Workers < 1 {
 		return nil, errors.New("failed to parse workers: value must be at least 1")
+	}
+	if c.HTTP2MaxStreams < 1 || c.HTTP2MaxStreams > maxHTTP2Streams {
+		return nil, errors.New("failed to parse http2-max-streams: value must be 1 to 65535")
 	}
 	if c.ReqMaxConn > maxTotalMaxConn || c.StreamMaxConn > maxTotalMaxConn ||
 		c.ReqMaxConn+c.StreamMaxConn > maxTotalMaxConn {

@@ -28,6 +28,7 @@ func TestParseDefaults(t *testing.T) {
 		ZClientStream:    []string{"ipc://client"},
 		TLSIdentitiesDir: ".",
 		DrainTimeout:     30,
+		HTTP2MaxStreams:  100,
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("defaults:\n got %+v\nwant %+v", c, want)
@@ -279,5 +280,17 @@ func TestParseUsageErrors(t *testing.T) {
 				t.Fatalf("Parse(%q) error %q, want %q", tt.args, err, tt.want)
 			}
 		})
+	}
+}
+
+func TestParseHTTP2(t *testing.T) {
+	c, err := Parse([]string{"--http2", "--http2-max-streams", "7"})
+	if err != nil || !c.HTTP2 || c.HTTP2MaxStreams != 7 {
+		t.Fatalf("got %+v, %v", c, err)
+	}
+	for _, bad := range []string{"0", "65536"} {
+		if _, err := Parse([]string{"--http2-max-streams", bad}); err == nil || !strings.Contains(err.Error(), "http2-max-streams") {
+			t.Errorf("--http2-max-streams %s: %v", bad, err)
+		}
 	}
 }

@@ -25,6 +25,9 @@ type CertStore struct {
 	mu      sync.Mutex
 	cache   map[string]*certEntry
 	configs map[string]*tls.Config // per default-cert, shared by the workers
+	// HTTP2 offers ALPN h2 before http/1.1 (--http2); set before the
+	// workers start.
+	HTTP2 bool
 }
 
 // certErrLogs rate-limits the "tls: <error>" lines of one listener
@@ -158,11 +161,18 @@ func (s *CertStore) TLSConfig(defaultCert string) *tls.Config {
 	return cfg
 }
 
+func (s *CertStore) alpn() []string {
+	if s.HTTP2 {
+		return []string{"h2", "http/1.1"}
+	}
+	return []string{"http/1.1"}
+}
+
 func (s *CertStore) newTLSConfig(defaultCert string) *tls.Config {
 	errLogs := &certErrLogs{}
 	cfg := &tls.Config{
 		MinVersion: tls.VersionTLS12,
-		NextProtos: []string{"http/1.1"},
+		NextProtos: s.alpn(),
 		CipherSuites: []uint16{
 			tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
 			tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,

@@ -20,11 +20,12 @@ const (
 	fHeadExtended                      // idle deadline passed while a head arrived: idle timer extended to 60 s
 	fPeerFin                           // the client sent FIN (half-close): it sends nothing more, it may still read
 	fCloseWait                         // WebSocket close handshake: the inactivity timer holds its 5 s (ws.go closeWait)
+	fH2                                // HTTP/2: frames, its block in the h2 slab (h2conn.go)
 )
 
 // connKeep are the flags that survive from one request to the next on a
 // persistent connection.
-const connKeep = fCanRead | fQueued | fPeerV6 | fHasPeer | fReqConn | fTLS | fPeerFin
+const connKeep = fCanRead | fQueued | fPeerV6 | fHasPeer | fReqConn | fTLS | fPeerFin | fH2
 
 // Timers. A connection has two, at conn*connTimers+kind; a session has one,
 // at connTimerIDs+session (timerIDs). Every timeout here is seconds long.
@@ -53,7 +54,12 @@ type conn struct {
 	peerPort uint16
 	flags    connFlag
 	listener uint8
+	h2hi     uint8  // HTTP/2: block index in the h2 slab, high 8 of 24 bits (the slot's spare bytes)
+	h2lo     uint16 // and its low 16 bits
 }
+
+func (c *conn) h2ref() int32       { return int32(c.h2hi)<<16 | int32(c.h2lo) }
+func (c *conn) setH2ref(ref int32) { c.h2hi, c.h2lo = uint8(ref>>16), uint16(ref) }
 
 func (c *conn) has(f connFlag) bool { return c.flags&f != 0 }
 

@@ -41,6 +41,14 @@ func (w *Worker) recvHeader(cs int32, c *conn) {
 	for i := 0; i < readBudget; i++ {
 		if c.rstart < c.rend {
 			buf := w.bufs.bytes(c.rbuf)[c.rstart:c.rend]
+			if w.opts.HTTP2 && c.sess == 0 {
+				if m, partial := isH2Preface(buf); m && !partial {
+					w.startH2(cs, c)
+					return
+				} else if m {
+					goto more // a prefix of the preface: it decides with more bytes
+				}
+			}
 			n, err := http1.ParseRequest(buf, &w.req, w.opts.BufferSize)
 			if err != nil || n > 0 {
 				ss, s, ok := w.requestSession(cs, c)
@@ -59,6 +67,7 @@ func (w *Worker) recvHeader(cs int32, c *conn) {
 				return
 			}
 		}
+	more:
 		got, closed := w.fill(cs, c)
 		if closed {
 			return
@@ -139,6 +148,9 @@ func (w *Worker) dropAddr(a int32) int32 {
 // the connection closes or is idle again (§4.8). It returns false if the
 // connection was closed.
 func (w *Worker) finishIfDone(cs int32, c *conn) bool {
+	if c.has(fH2) {
+		return w.conns.InUse(cs) // h2Written did what there was to do
+	}
 	_, s, ok := w.connSession(c)
 	if !ok {
 		return true
@@ -167,6 +179,10 @@ func (w *Worker) finishIfDone(cs int32, c *conn) bool {
 // the idle keep-alive limit (§4.5, §12 #1, #2); during a TLS handshake its
 // 10 s; in req mode --req-timeout (§4.3).
 func (w *Worker) idleExpired(cs int32, c *conn) {
+	if c.has(fH2) {
+		w.h2IdleExpired(cs, c)
+		return
+	}
 	ss, s, has := w.connSession(c)
 	switch {
 	case c.has(fHandshake):
@@ -212,6 +228,10 @@ func (w *Worker) sessionExpired(ss int32) {
 	}
 	s := w.sessions.Get(ss)
 	c := w.conns.Get(s.conn)
+	if s.kind == kindH2 {
+		w.h2SessionExpired(ss, s, c)
+		return
+	}
 	w.m.mCause(s.conn, CauseHandlerTimeout)
 	if !s.has(fRespStarted) {
 		logging.Debug(targetConn, "worker %d: conn %d: handler timed out", w.idx, s.conn)

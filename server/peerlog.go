@@ -31,13 +31,14 @@ type peerLogs struct {
 	closeReason  *logging.Limiter // handler close reason not UTF-8
 	endedOver    *logging.Limiter // cancels for ended sessions over their budget (ended.go)
 	inflWait     *logging.Limiter // compressed messages waiting for an Inflater (ws_deflate.go)
+	h2Peer       *logging.Limiter // HTTP/2 protocol errors of clients (h2conn.go)
 }
 
 func newPeerLogs() peerLogs {
 	l := func() *logging.Limiter { return logging.NewLimiter(peerLogInterval) }
 	return peerLogs{maxConn: l(), fdLimit: l(), accept: l(), epollAdd: l(), zmqRecv: l(), sendTo: l(), sendOut: l(), sendReq: l(),
 		noAddr: l(), notForUs: l(), parse: l(), ids: l(), reqNoPayload: l(), badResponse: l(), closeCode: l(), closeReason: l(), endedOver: l(),
-		inflWait: l()}
+		inflWait: l(), h2Peer: l()}
 }
 
 // sendToError logs a failed send to a handler's address, typically Host

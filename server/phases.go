@@ -30,6 +30,20 @@ const (
 	numStreamPhases
 )
 
+// h2Phase is where an HTTP/2 stream stands (stream mode, h2stream.go):
+// stream mode's phases, over frames.
+type h2Phase uint8
+
+const (
+	h2New           h2Phase = iota // HEADERS decoded, request not sent (or answered by the server)
+	h2AwaitHandler                 // request sent on PUSH; no handler packet yet
+	h2RecvBody                     // handler known; DATA forwarded as credits allow
+	h2AwaitResponse                // request complete; waiting for the response
+	h2SendBody                     // response started
+	h2Handoff                      // paused between handoff-proceed and the next handler packet (§4.7)
+	numH2Phases
+)
+
 // reqPhase is where a req-mode HTTP session stands (§4.3, req_http.go).
 type reqPhase uint8
 
@@ -59,12 +73,14 @@ const (
 var (
 	streamPhaseNames = [numStreamPhases]string{"new", "await-handler", "recv-body", "await-response", "send-body", "handoff"}
 	reqPhaseNames    = [numReqPhases]string{"new", "req-body", "req-await", "send-body"}
+	h2PhaseNames     = [numH2Phases]string{"new", "await-handler", "recv-body", "await-response", "send-body", "handoff"}
 	wsPhaseNames     = [numWSPhases]string{"new", "ws-await", "ws-open", "ws-peer-closed", "ws-closing", "ws-finished", "ws-respond", "ws-handoff"}
 )
 
 func (p streamPhase) String() string { return streamPhaseNames[p] }
 func (p reqPhase) String() string    { return reqPhaseNames[p] }
 func (p wsPhase) String() string     { return wsPhaseNames[p] }
+func (p h2Phase) String() string     { return h2PhaseNames[p] }
 
 // Allowed transitions: row from, bit to. A handoff pauses a session in
 // any phase the handler may send handoff-start in, and resumes it in the
@@ -76,6 +92,15 @@ var streamTable = [numStreamPhases]uint16{
 	streamAwaitResponse: bits(streamSendBody, streamHandoff),
 	streamSendBody:      bits(streamHandoff),
 	streamHandoff:       bits(streamRecvBody, streamAwaitResponse, streamSendBody),
+}
+
+var h2Table = [numH2Phases]uint16{
+	h2New:           bits(h2AwaitHandler, h2AwaitResponse, h2SendBody), // await-response: req mode, sent on the DEALER
+	h2AwaitHandler:  bits(h2RecvBody, h2AwaitResponse, h2SendBody),     // send-body: a 504 or 502 of the server's own
+	h2RecvBody:      bits(h2AwaitResponse, h2SendBody, h2Handoff),
+	h2AwaitResponse: bits(h2SendBody, h2Handoff),
+	h2SendBody:      bits(h2Handoff),
+	h2Handoff:       bits(h2RecvBody, h2AwaitResponse, h2SendBody),
 }
 
 var reqTable = [numReqPhases]uint16{
@@ -116,12 +141,14 @@ var (
 func (s *session) stream() streamPhase { return streamPhase(s.phase) }
 func (s *session) req() reqPhase       { return reqPhase(s.phase) }
 func (s *session) ws() wsPhase         { return wsPhase(s.phase) }
+func (s *session) h2Phase() h2Phase    { return h2Phase(s.phase) }
 
 // toStream, toReq and toWS are the only writers of a session's phase
 // (besides an undo that restores a saved session whole).
 func (s *session) toStream(p streamPhase) { s.move(kindStream, streamTable[s.phase], uint8(p)) }
 func (s *session) toReq(p reqPhase)       { s.move(kindReq, reqTable[s.phase], uint8(p)) }
 func (s *session) toWS(p wsPhase)         { s.move(kindWS, wsTable[s.phase], uint8(p)) }
+func (s *session) toH2(p h2Phase)         { s.move(kindH2, h2Table[s.phase], uint8(p)) }
 
 func (s *session) move(kind sessionKind, allowed uint16, to uint8) {
 	if s.kind != kind || allowed&(1<<to) == 0 {
@@ -155,13 +182,16 @@ func (s *session) responding() bool {
 		return s.stream() == streamSendBody
 	case kindReq:
 		return s.req() == reqSendBody
+	case kindH2:
+		return s.h2Phase() == h2SendBody
 	}
 	return s.ws() == wsRespond
 }
 
 // paused reports a session paused for a handoff.
 func (s *session) paused() bool {
-	return (s.kind == kindStream && s.stream() == streamHandoff) || (s.kind == kindWS && s.ws() == wsHandoff)
+	return (s.kind == kindStream && s.stream() == streamHandoff) || (s.kind == kindWS && s.ws() == wsHandoff) ||
+		(s.kind == kindH2 && s.h2Phase() == h2Handoff)
 }
 
 // toRespond moves a session of any kind to writing a response of the
@@ -172,6 +202,8 @@ func (s *session) toRespond() {
 		s.toStream(streamSendBody)
 	case kindReq:
 		s.toReq(reqSendBody)
+	case kindH2:
+		s.toH2(h2SendBody)
 	default:
 		s.toWS(wsRespond)
 	}
@@ -182,6 +214,8 @@ func (s *session) pause() {
 	s.resume = s.phase
 	if s.kind == kindWS {
 		s.toWS(wsHandoff)
+	} else if s.kind == kindH2 {
+		s.toH2(h2Handoff)
 	} else {
 		s.toStream(streamHandoff)
 	}
@@ -190,6 +224,8 @@ func (s *session) pause() {
 func (s *session) unpause() {
 	if s.kind == kindWS {
 		s.toWS(wsPhase(s.resume))
+	} else if s.kind == kindH2 {
+		s.toH2(h2Phase(s.resume))
 	} else {
 		s.toStream(streamPhase(s.resume))
 	}
@@ -203,6 +239,8 @@ func phaseName(kind sessionKind, p uint8) string {
 		return streamPhase(p).String()
 	case kindReq:
 		return reqPhase(p).String()
+	case kindH2:
+		return h2Phase(p).String()
 	}
 	return wsPhase(p).String()
 }

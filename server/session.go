@@ -16,6 +16,7 @@ const (
 	kindStream sessionKind = iota // stream-mode HTTP (stream_http.go)
 	kindReq                       // req-mode HTTP (req_http.go)
 	kindWS                        // WebSocket (ws.go)
+	kindH2                        // an HTTP/2 stream, stream mode (h2stream.go)
 )
 
 // framing is how a response's body bytes go to the client (§5.3).
@@ -66,13 +67,13 @@ type session struct {
 	hlen      int32            // head bytes at the start of bbuf
 	flags     sessFlag
 	kind      sessionKind
-	phase     uint8   // the kind's phase type (phases.go); written by toStream, toReq, toWS only
-	resume    uint8   // phase to return to after a handoff
-	minor     uint8   // HTTP/1.minor of the request
-	wsOutOp   uint8   // WebSocket: opcode of the handler message being sent in parts, 0 = none
-	framing   framing // how response body bytes are written
-	queued    uint16  // WebSocket: handler messages waiting in the write buffer
-	wsAccept  [28]byte
+	phase     uint8    // the kind's phase type (phases.go); written by toStream, toReq, toWS only
+	resume    uint8    // phase to return to after a handoff
+	minor     uint8    // HTTP/1.minor of the request
+	wsOutOp   uint8    // WebSocket: opcode of the handler message being sent in parts, 0 = none
+	framing   framing  // how response body bytes are written
+	queued    uint16   // WebSocket: handler messages waiting in the write buffer
+	wsAccept  [28]byte // WebSocket; an HTTP/2 stream keeps its h2stream here (h2stream.go)
 }
 
 func (s *session) has(f sessFlag) bool { return s.flags&f != 0 }
@@ -110,7 +111,11 @@ func (w *Worker) freeSession(c *conn, ss int32, s *session) {
 	}
 	w.addrs.unref(s.addr)
 	s.addr = 0
-	w.bodyBufs.put(s.bbuf) // WebSocket: inflated bytes a gate refused (ws_deflate.go)
+	if s.kind == kindH2 {
+		w.h2pool(s).put(s.bbuf) // response bytes the windows held back (h2stream.go)
+	} else {
+		w.bodyBufs.put(s.bbuf) // WebSocket: inflated bytes a gate refused (ws_deflate.go)
+	}
 	s.bbuf = 0
 	w.timers.Cancel(w.sessTimer(ss))
 	// unlink from the connection's list
@@ -178,6 +183,10 @@ func (w *Worker) handlerPacket(ss int32, s *session, c *conn, p *zhttp.Packet, i
 	}
 	if s.kind == kindWS {
 		w.wsPacket(ss, s, c, p)
+		return
+	}
+	if s.kind == kindH2 {
+		w.h2Packet(ss, s, c, p, id)
 		return
 	}
 	w.streamPacket(ss, s, c, p, id)

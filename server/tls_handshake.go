@@ -397,9 +397,14 @@ func (w *Worker) handshakeDone(slot int32, c *conn, s *tlsSession, err error) {
 	s.tr.blocking = false
 	s.tr.paused = false
 	s.tr.mu.Unlock()
+	h2 := w.opts.HTTP2 && s.conn.ConnectionState().NegotiatedProtocol == "h2"
 	w.switchRecords(slot, s)
 	w.startIdle(slot, c)
 	c.flags |= fCanRead // the client may have sent its request already
+	if h2 {
+		w.startH2(slot, c) // ALPN chose h2: the client preface comes first
+		return
+	}
 	w.queue(slot, c)
 }
 

@@ -112,6 +112,9 @@ func (w *Worker) connEvent(tag uint64, events uint32) {
 // next write could keep a dead session for as long as the handler stays
 // quiet.
 func (w *Worker) finIsAbort(c *conn) bool {
+	if c.has(fH2) {
+		return true // HTTP/2 clients close with GOAWAY; a FIN mid-stream is a client gone
+	}
 	_, s, ok := w.connSession(c)
 	return ok && s.responding() && !s.has(fRespLast)
 }
@@ -125,6 +128,11 @@ func inputEnded(c *conn) bool { return c.has(fPeerFin) && !c.has(fCanRead) }
 func (w *Worker) advance(cs int32, c *conn) {
 	if c.has(fHandshake) {
 		return // the handshake reads for itself (tls_handshake.go)
+	}
+	if c.has(fH2) {
+		w.h2(c).flags &^= h2fBlocked // what held it may have moved: h2Read says again
+		w.h2Read(cs, c)
+		return
 	}
 	ss, s, ok := w.connSession(c)
 	if !ok {
@@ -259,7 +267,7 @@ func (w *Worker) writeRaw(cs int32, c *conn, bufs [][]byte) bool {
 		total += len(b)
 	}
 	if total == 0 {
-		w.written(c)
+		w.written(cs, c)
 		return true
 	}
 	// Keep the rest: the handler may only send what the credits allow, so
@@ -318,13 +326,17 @@ func (w *Worker) flush(cs int32, c *conn) bool {
 	}
 	w.bufs.put(c.wbuf)
 	c.wbuf, c.wstart, c.wend = 0, 0, 0
-	w.written(c)
+	w.written(cs, c)
 	return w.finishIfDone(cs, c)
 }
 
 // written runs when all output so far has reached the socket: each
 // session of the connection is told (sessionWritten).
-func (w *Worker) written(c *conn) {
+func (w *Worker) written(cs int32, c *conn) {
+	if c.has(fH2) {
+		w.h2Written(cs, c)
+		return
+	}
 	if ss, s, ok := w.connSession(c); ok {
 		w.sessionWritten(ss, s)
 	}
@@ -367,6 +379,9 @@ func (w *Worker) closeConn(cs int32, c *conn, cancel bool, cause uint8) {
 	w.bufs.put(c.wbuf)
 	if c.has(fTLS) {
 		w.closeTLS(cs)
+	}
+	if c.has(fH2) {
+		w.h2Release(c)
 	}
 	w.timers.Cancel(connTimer(cs, timerIdle))
 	w.timers.Cancel(connTimer(cs, timerInact))

@@ -29,6 +29,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/condure-go/condure/http1"
+	"github.com/condure-go/condure/http2"
 	"github.com/condure-go/condure/internal/logging"
 	"github.com/condure-go/condure/internal/tlsrecord"
 	"github.com/condure-go/condure/reactor"
@@ -135,12 +136,16 @@ type Options struct {
 	MessagesMax    int  // WebSocket: handler messages queued per connection
 	WSMaxMessage   int  // WebSocket: largest client message, 0 = no limit
 	Compression    bool // WebSocket: permessage-deflate offered by clients is accepted (ws_deflate.go)
-	StreamTimeout  time.Duration
-	ReqTimeout     time.Duration
-	Listens        []Listen
-	ZMQ            *zmqio.Config
-	Certs          *CertStore // --tls-identities-dir, when a listener has tls
-	Ctx            *zmq.Context
+	// HTTP2: h2c by prior knowledge on stream listeners, ALPN h2 on tls
+	// ones (h2conn.go); HTTP2MaxStreams streams open at once per connection.
+	HTTP2           bool
+	HTTP2MaxStreams int
+	StreamTimeout   time.Duration
+	ReqTimeout      time.Duration
+	Listens         []Listen
+	ZMQ             *zmqio.Config
+	Certs           *CertStore // --tls-identities-dir, when a listener has tls
+	Ctx             *zmq.Context
 	// ShutdownLinger bounds how long a stopping worker flushes cancels.
 	ShutdownLinger time.Duration
 	// Test hooks (0 = condure's values): the handler silence after which a
@@ -254,6 +259,18 @@ type Worker struct {
 	drainedCh chan struct{}
 
 	m metrics // counters for --prometheus (metrics.go)
+
+	// HTTP/2 (h2conn.go, h2stream.go): connection blocks, and scratch for
+	// frames and header blocks.
+	h2s      h2slab
+	h2big    *bufPool  // 4096-byte HPACK tables lent while a client may use one (h2hpack.go)
+	h2ctl    []byte    // control frames gathered during a pass, written once
+	h2frame  []byte    // a HEADERS frame being built
+	h2blk    []byte    // a header block gathered from HEADERS and CONTINUATION
+	h2arena  []byte    // decoded request fields
+	h2fields []byte    // response fields being checked
+	h2req    h2Request // the request being opened
+	h2hpack  []byte    // Huffman scratch of the HPACK decoder
 
 	stopping atomic.Bool
 	done     chan struct{}
@@ -370,10 +387,16 @@ func (w *Worker) initState(capacity int) {
 	o := w.opts
 	w.conns = reactor.NewSlab[conn](capacity)
 	// One session slot per connection: HTTP/1 and WebSocket connections
-	// carry at most one session at a time.
-	w.sessions = reactor.NewSlab[session](capacity)
+	// carry at most one session at a time. HTTP/2 streams take theirs from
+	// the same slab: a second slot per connection is added for them
+	// (docs/design.md "HTTP/2"); a stream that finds none is refused.
+	sessCap := capacity
+	if o.HTTP2 {
+		sessCap = 2 * capacity
+	}
+	w.sessions = reactor.NewSlab[session](sessCap)
 	w.start = time.Now()
-	w.timers = reactor.NewTimerWheel(capacity*connTimers+capacity, 0)
+	w.timers = reactor.NewTimerWheel(capacity*connTimers+sessCap, 0)
 	w.bufs = newBufPool(o.BufferSize)
 	w.bodyBufs = newBufPool(o.BufferSize + o.BodyBufferSize)
 	w.initDeflate()
@@ -400,9 +423,19 @@ func (w *Worker) initState(capacity int) {
 	}
 	w.fullLog = logging.NewLimiter(time.Second)
 	w.logs = newPeerLogs()
-	w.setupBackpressure(capacity, o.Blocks)
+	w.setupBackpressure(sessCap, o.Blocks)
 	w.reqTicks = uint64(max(o.ReqTimeout/tickDur, 1))
 	w.initMetrics(w.conns.Cap(), w.sessions.Cap())
+	if o.HTTP2 {
+		w.h2big = newBufPool(h2BigTableLen)
+		w.h2ctl = make([]byte, 0, 4096)
+		w.h2frame = make([]byte, 0, 4096)
+		w.h2blk = make([]byte, 0, o.BufferSize)
+		w.h2arena = make([]byte, 0, 3*o.BufferSize)
+		w.h2fields = make([]byte, 0, o.BufferSize)
+		w.h2req.headers = make([]zhttp.Header, 0, http1.MaxHeaders)
+		w.h2hpack = make([]byte, 0, max(o.BufferSize, h2TableSize))
+	}
 }
 
 func (w *Worker) run() {
@@ -684,6 +717,8 @@ func (w *Worker) reqMessage(frames [][]byte) {
 		}
 		if s := w.sessions.Get(ss); s.kind == kindReq && s.req() == reqAwait {
 			w.reqReply(ss, s, w.conns.Get(s.conn), p)
+		} else if s.kind == kindH2 && s.has(fH2Req) && s.h2Phase() == h2AwaitResponse {
+			w.h2ReqReply(ss, s, w.conns.Get(s.conn), p)
 		}
 	}
 }
@@ -725,7 +760,7 @@ func (w *Worker) handlerMessage(msg []byte) {
 			w.cancelEnded(p, id)
 			continue
 		}
-		if s := w.sessions.Get(ss); s.kind != kindReq {
+		if s := w.sessions.Get(ss); s.kind != kindReq && !(s.kind == kindH2 && s.has(fH2Req)) {
 			w.handlerPacket(ss, s, w.conns.Get(s.conn), p, id)
 		}
 	}
@@ -785,9 +820,16 @@ func (w *Worker) shutdown() {
 		w.sendBatched(zhttp.TypeCancel) // cancels a handler cannot take are held
 	}
 	for slot := int32(0); slot < int32(w.conns.Cap()); slot++ {
-		if w.conns.InUse(slot) {
-			w.closeConn(slot, w.conns.Get(slot), false, CauseOther)
+		if !w.conns.InUse(slot) {
+			continue
 		}
+		if c := w.conns.Get(slot); c.has(fH2) && !c.has(fHandshake) {
+			w.h2ctl = http2.AppendGoAway(w.h2ctl[:0], w.h2(c).lastID, http2.ErrNo, nil) // best effort
+			if !w.h2Flush(slot, c) {
+				continue
+			}
+		}
+		w.closeConn(slot, w.conns.Get(slot), false, CauseOther)
 	}
 	deadline := time.Now().Add(w.opts.ShutdownLinger)
 	for len(w.bp.cancels) > 0 && time.Now().Before(deadline) {

@@ -133,6 +133,7 @@ func listeners(cfg *config.Config, sockets []inherited) (out []server.Listen, ow
 				if certs, err = server.NewCertStore(cfg.TLSIdentitiesDir); err != nil {
 					return nil, nil, nil, err
 				}
+				certs.HTTP2 = cfg.HTTP2
 			}
 			sl.TLS = true
 		}
@@ -225,22 +226,24 @@ func start(cfg *config.Config, sockets []inherited) (*app, error) {
 	}
 
 	opts := &server.Options{
-		InstanceID:     cfg.ID,
-		Workers:        cfg.Workers,
-		StreamMaxConn:  cfg.StreamMaxConn / cfg.Workers,
-		ReqMaxConn:     cfg.ReqMaxConn / cfg.Workers,
-		BufferSize:     cfg.BufferSize,
-		BodyBufferSize: cfg.BodyBufferSize,
-		MessagesMax:    cfg.MessagesMax,
-		WSMaxMessage:   cfg.WSMaxMessage,
-		Compression:    cfg.Compression,
-		StreamTimeout:  time.Duration(cfg.StreamTimeout) * time.Second,
-		ReqTimeout:     time.Duration(cfg.ReqTimeout) * time.Second,
-		ZMQ:            sc,
-		Ctx:            ctx,
-		Blocks:         hubBlocks(hub),
-		ShutdownLinger: shutdownLinger,
-		Metrics:        cfg.Prometheus != nil,
+		InstanceID:      cfg.ID,
+		Workers:         cfg.Workers,
+		StreamMaxConn:   cfg.StreamMaxConn / cfg.Workers,
+		ReqMaxConn:      cfg.ReqMaxConn / cfg.Workers,
+		BufferSize:      cfg.BufferSize,
+		BodyBufferSize:  cfg.BodyBufferSize,
+		MessagesMax:     cfg.MessagesMax,
+		WSMaxMessage:    cfg.WSMaxMessage,
+		Compression:     cfg.Compression,
+		HTTP2:           cfg.HTTP2,
+		HTTP2MaxStreams: cfg.HTTP2MaxStreams,
+		StreamTimeout:   time.Duration(cfg.StreamTimeout) * time.Second,
+		ReqTimeout:      time.Duration(cfg.ReqTimeout) * time.Second,
+		ZMQ:             sc,
+		Ctx:             ctx,
+		Blocks:          hubBlocks(hub),
+		ShutdownLinger:  shutdownLinger,
+		Metrics:         cfg.Prometheus != nil,
 		// Test hooks, so tests need not wait 60 s: not flags, because
 		// condure has none for these.
 		SessionTimeout:    envDuration("CONDURE_TEST_SESSION_TIMEOUT"),

@@ -421,6 +421,12 @@ func (w *Worker) h2wsWrite(s *session, c *conn, bufs [][]byte, end bool) bool {
 	}
 	sent := 0
 	if st.outLen == 0 && (c.wstart == c.wend || total == 0) {
+		if h := w.h2(c); uint32(total) > min(st.sendWin.Avail(), h.sendWin.Avail()) {
+			// Some will be held: no credit for this payload until it is
+			// out, though the write below may drain the connection.
+			s.bodyLeft += s.owed
+			s.owed = 0
+		}
 		var ok bool
 		if sent, ok = w.h2wsData(s, c, bufs, total, end); !ok {
 			return false
@@ -521,9 +527,18 @@ func (w *Worker) h2wsEmit(ss int32, s *session, c *conn) bool {
 	buf := w.bufs.bytes(st.out)[:st.outLen]
 	sc := &w.h2ws
 	sc.one = append(sc.one[:0], buf)
-	sent, ok := w.h2wsData(s, c, sc.one, len(buf), s.has(fWSEndHeld))
+	// Detached while written: the write may drain the connection, whose
+	// h2Written would emit the same bytes again.
+	end := s.has(fWSEndHeld)
+	st.outLen = 0
+	s.flags &^= fWSEndHeld
+	sent, ok := w.h2wsData(s, c, sc.one, len(buf), end)
 	if !ok {
 		return false
+	}
+	st.outLen = int32(len(buf))
+	if end && !s.has(fWSEndSent) {
+		s.flags |= fWSEndHeld
 	}
 	if sent > 0 {
 		copy(buf, buf[sent:])

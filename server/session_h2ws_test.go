@@ -73,7 +73,7 @@ func TestH2WebSocket(t *testing.T) {
 				t.Fatalf("message packet %v", p.p)
 			}
 			c.want("WINDOW_UPDATE 1 +5 | WINDOW_UPDATE 1 +9") // padding back at once, then the frame read
-			c.send(wsDATA(1, false, closeFrame(1000)))     // ws-open -> ws-peer-closed
+			c.send(wsDATA(1, false, closeFrame(1000)))        // ws-open -> ws-peer-closed
 			p = r.onePacket()
 			wantType(t, p, "h1", "close")
 			c.wantPhase(1, "ws-peer-closed")

@@ -33,7 +33,7 @@ const (
 	// RST_STREAM) pending in the write buffer past which the connection is
 	// not read: a client that floods frames needing an answer and does not
 	// read the answers stops being read (it gets no more than this).
-	h2CtlBytesMax = 16384
+	h2CtlBytesMax = 4096
 )
 
 // h2 connection states.
@@ -183,9 +183,11 @@ func (w *Worker) h2Read(cs int32, c *conn) {
 		return
 	}
 	reads := 0
+	gated := false
 	for frames := 0; frames < h2FrameBudget; frames++ {
 		if c.wend-c.wstart > h2CtlBytesMax {
-			break // the client does not read what it asks for: neither do we (flushed on EPOLLOUT)
+			gated = true // the client does not read what it asks for: neither do we (EPOLLOUT resumes)
+			break
 		}
 		need, ok := w.h2Step(cs, c, h)
 		if !ok {
@@ -222,10 +224,10 @@ func (w *Worker) h2Read(cs int32, c *conn) {
 			break
 		}
 	}
-	if !w.h2Flush(cs, c) {
+	if !w.h2Flush(cs, c) || !w.h2CloseIfDone(cs, c) {
 		return
 	}
-	if !h.has(h2fBlocked) && c.rstart < c.rend {
+	if !h.has(h2fBlocked) && !gated && c.rstart < c.rend {
 		w.queue(cs, c) // budget spent with input left
 	}
 }
@@ -545,7 +547,7 @@ func (w *Worker) h2Emit(cs int32, c *conn) bool {
 			if !w.h2wsEmit(ss, s, c) {
 				return false
 			}
-		} else if s.blen > 0 || (s.has(fRespLast) && !s.has(fH2EndSent) && s.has(fRespStarted)) {
+		} else if s.has(fRespStarted) && (s.blen > 0 || s.has(fRespLast) && !s.has(fH2EndSent)) {
 			if !w.h2SendPending(ss, s, c) {
 				return false
 			}

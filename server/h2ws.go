@@ -89,6 +89,8 @@ func (w *Worker) h2wsConnect(cs int32, c *conn, h *h2conn, id uint32, endStream 
 		return w.h2StreamError(cs, c, id, http2.ErrProtocol)
 	case bad == h2DecodeTooLarge:
 		return w.h2wsRefuse(cs, c, h, id, endStream, 431, "Request Header Fields Too Large")
+	case c.has(fReqConn): // as over HTTP/1 (§5.7)
+		return w.h2wsRefuse(cs, c, h, id, endStream, 400, wsOnReqBody[:len(wsOnReqBody)-1])
 	case !h2wsVersion13(r):
 		return w.h2wsRefuse(cs, c, h, id, endStream, 400, "Bad Request")
 	}

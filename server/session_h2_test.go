@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/condure-go/condure/http2"
+	"github.com/condure-go/condure/reactor"
 )
 
 // HTTP/2 connections and streams in-process (rig_test.go): exact frames in,
@@ -39,10 +40,14 @@ const serverPreface = "SETTINGS 0 [MAX_CONCURRENT_STREAMS=100 INITIAL_WINDOW_SIZ
 // h2open connects, sends the preface and a SETTINGS frame with settings,
 // checks the server's SETTINGS and ACK, and acknowledges them.
 func h2open(t *testing.T, r *rig, settings ...http2.Setting) *h2client {
+	return h2openOn(t, r, rigStream, settings...)
+}
+
+func h2openOn(t *testing.T, r *rig, li int, settings ...http2.Setting) *h2client {
 	t.Helper()
 	c := &h2client{t: t, r: r, table: make([]byte, http2.DecoderTableLen(4096))}
 	c.dec.Init(4096, 0)
-	c.cs = r.connect(rigStream)
+	c.cs = r.connect(li)
 	c.fd = r.fd(c.cs)
 	r.client(c.cs, http2.ClientPreface+string(http2.AppendSettings(nil, settings...)))
 	c.want(serverPreface + " | SETTINGS 0 ACK")
@@ -488,4 +493,141 @@ func TestH2Preface(t *testing.T) {
 	if str(p.p, "uri") != "http://a/x" || r.w.conns.Get(cs).has(fH2) {
 		t.Fatalf("HTTP/1 on an --http2 port: %v", p.p)
 	}
+}
+
+// Req-mode streams: the whole request on the DEALER, one reply.
+func TestH2ReqMode(t *testing.T) {
+	r := h2rig(t, 0)
+	c := h2openOn(t, r, rigReq)
+	c.get(1, "/r")
+	p := r.onePacket()
+	if p.via != "req" || str(p.p, "uri") != "http://example.com/r" || p.p["seq"] != nil || p.p["from"] != nil {
+		t.Fatalf("req packet %v", p.p) // new -> await-response
+	}
+	c.wantPhase(1, "await-response")
+	r.reqReply(map[string]any{"id": str(p.p, "id"), "code": 200, "reason": "OK", "body": "whole"}) // -> send-body
+	c.want(`HEADERS 1 :status=200 content-length=5 | DATA 1 END_STREAM "whole"`)
+	c.wantPhase(1, "")
+
+	c.headers(3, false, ":method", "POST", ":scheme", "http", ":authority", "a", ":path", "/p", "x-h", "v")
+	c.want("WINDOW_UPDATE 3 +1000") // --body-buffer-size
+	r.noPackets()
+	c.get(5, "/between") // another stream's HEADERS while 3 gathers its body
+	p5 := r.onePacket()
+	c.send(http2.AppendData(nil, 3, []byte("abc"), false))
+	c.send(http2.AppendData(nil, 3, []byte("de"), true))
+	p = r.onePacket()
+	if str(p.p, "method") != "POST" || str(p.p, "uri") != "http://a/p" || str(p.p, "body") != "abcde" ||
+		fmt.Sprint(p.p["headers"]) != "[[Host a] [x-h v]]" {
+		t.Fatalf("req packet with body %v", p.p)
+	}
+	r.reqReply(map[string]any{"id": str(p5.p, "id"), "code": 404, "reason": "NF", "body": ""})
+	c.want(`HEADERS 5 END_STREAM :status=404 content-length=0`)
+	// A body over --body-buffer-size: 413.
+	c.headers(7, false, ":method", "POST", ":scheme", "http", ":authority", "a", ":path", "/p", "content-length", "1001")
+	c.want(`HEADERS 7 :status=413 content-type=text/plain content-length=18 | DATA 7 END_STREAM "Payload Too Large\n" | RST_STREAM 7 NO_ERROR`)
+	// No reply within --req-timeout: 504.
+	r.advance(31 * time.Second)
+	c.want(`HEADERS 3 :status=504 content-type=text/plain content-length=16 | DATA 3 END_STREAM "Gateway Timeout\n"`)
+}
+
+// Keep-alives go to each stream's handler, as for HTTP/1 sessions.
+func TestH2KeepAlives(t *testing.T) {
+	r := h2rig(t, 0)
+	c := h2open(t, r)
+	c.get(1, "/a")
+	c.get(3, "/b")
+	ids := map[string]bool{}
+	for _, p := range r.packets() {
+		r.handler(h2resp(str(p.p, "id"), 0, "x", true))
+		ids[str(p.p, "id")] = true
+	}
+	c.frames()
+	r.packets() // credits
+	r.sweep()
+	kas := r.packets()
+	if len(kas) == 0 {
+		t.Fatal("no keep-alive")
+	}
+	multi, _ := kas[0].p["id"].([]any)
+	if str(kas[0].p, "type") != "keep-alive" || len(multi) != 2 || len(ids) != 2 {
+		t.Fatalf("keep-alive %v", kas[0].p)
+	}
+	for _, m := range multi {
+		if !ids[str(m.(map[string]any), "id")] {
+			t.Fatalf("keep-alive for %v", m)
+		}
+	}
+}
+
+// Defences: each flood ends in GOAWAY ENHANCE_YOUR_CALM; a client that does
+// not read stops being read.
+func TestH2Floods(t *testing.T) {
+	ping := http2.AppendPing(nil, false, [8]byte{})
+	for _, tc := range []struct {
+		name  string
+		frame func(i int) []byte
+		n     int
+	}{
+		{"PING", func(int) []byte { return ping }, h2CtlBudget + 1},
+		{"SETTINGS", func(int) []byte { return http2.AppendSettings(nil) }, h2CtlBudget + 1},
+		{"empty DATA", func(int) []byte { return http2.AppendData(nil, 1, nil, false) }, h2CtlBudget + 1},
+		{"rapid reset", func(i int) []byte {
+			id := uint32(2*i + 3)
+			blk := http2.AppendField(nil, []byte(":method"), []byte("GET"))
+			blk = append(blk, 0x86, 0x84) // :scheme http, :path /
+			return http2.AppendRSTStream(http2.AppendHeaders(nil, id, blk, true, 16384), id, http2.ErrCancel)
+		}, h2RstBudget + 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := h2rig(t, 0)
+			c := h2open(t, r)
+			c.headers(1, false, ":method", "POST", ":scheme", "http", ":path", "/") // a stream for the empty DATA
+			var in []byte
+			for i := 0; i < tc.n; i++ {
+				in = append(in, tc.frame(i)...)
+			}
+			c.send(in)
+			got := c.frames()
+			if !strings.HasSuffix(got, " ENHANCE_YOUR_CALM") || !strings.Contains(got, "GOAWAY last=") {
+				t.Fatalf("no GOAWAY ENHANCE_YOUR_CALM: ...%s", got[max(0, len(got)-200):])
+			}
+			r.wantClosed(c.fd)
+		})
+	}
+	t.Run("CONTINUATION flood", func(t *testing.T) {
+		r := h2rig(t, 0)
+		c := h2open(t, r)
+		blk := http2.AppendField(nil, []byte(":method"), []byte("GET"))
+		in := http2.AppendFrameHeader(nil, http2.FrameHeader{Length: uint32(len(blk)), Type: http2.FrameHeaders, StreamID: 1})
+		in = append(in, blk...)
+		for i := 0; i < 5000; i++ {
+			in = http2.AppendFrameHeader(in, http2.FrameHeader{Type: http2.FrameContinuation, StreamID: 1})
+		}
+		c.send(in)
+		c.want("GOAWAY last=0 ENHANCE_YOUR_CALM")
+		r.wantClosed(c.fd)
+	})
+	t.Run("a client that does not read is not read", func(t *testing.T) {
+		r := h2rig(t, 0)
+		c := h2open(t, r)
+		r.fx.stalled[c.fd] = true
+		var in []byte
+		for i := 0; i < 900; i++ {
+			in = append(in, ping...)
+		}
+		c.send(in)
+		cn := r.w.conns.Get(c.cs)
+		if pending := cn.wend - cn.wstart; pending > h2CtlBytesMax+int32(h2FrameBudget*17) {
+			t.Fatalf("%d bytes of answers pending", pending)
+		}
+		if r.fx.closed[c.fd] || len(r.fx.in[c.fd]) == 0 {
+			t.Fatal("the connection closed, or all its input was read")
+		}
+		r.fx.stalled[c.fd] = false
+		r.event(c.cs, reactor.EvOut) // the client reads: so are its frames again
+		if n := strings.Count(c.frames(), "PING 0 ACK"); n != 900 {
+			t.Fatalf("%d PING answers", n)
+		}
+	})
 }

@@ -255,6 +255,14 @@ func TestH2WebSocket(t *testing.T) {
 	}
 }
 
+func TestH2WebSocketOnReqListener(t *testing.T) {
+	r := h2rig(t, 0)
+	c := h2openOn(t, r, rigReq)
+	c.wsConnect(1)
+	c.want(`HEADERS 1 :status=400 content-type=text/plain content-length=48 | DATA 1 END_STREAM "WebSockets not supported on req mode interface.\n" | RST_STREAM 1 NO_ERROR`)
+	r.noPackets()
+}
+
 // dataPayloads joins the payloads of the DATA frames of a frames() rendering.
 func dataPayloads(t *testing.T, frames string) string {
 	t.Helper()

@@ -388,6 +388,12 @@ func TestH2WebSocketGoClient(t *testing.T) {
 			if _, p, _ := cl.message(9); string(p) != "still here" {
 				t.Fatalf("echo %q", p)
 			}
+
+			// The connection goes with stream 9 open: its handler gets a cancel.
+			c.Close()
+			if !eventually(t, 5*time.Second, func() bool { _, _, n, _ := e.stats(); return n == cancels0+2 }) {
+				t.Fatal("no cancel to the handler when the connection closed")
+			}
 		})
 	}
 }

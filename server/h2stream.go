@@ -225,13 +225,6 @@ func (w *Worker) h2Headers(cs int32, c *conn, h *h2conn, fh http2.FrameHeader, i
 // decoded into w.h2req.
 func (w *Worker) h2StartRequest(ss int32, s *session, c *conn) bool {
 	r := &w.h2req
-	req := &w.req
-	req.Method, req.Target, req.Host = r.method, r.path, r.authority
-	req.Headers = r.headers
-	o, ok := w.requestOut(ss, s, c, req, w.listeners[c.listener].scheme)
-	if !ok {
-		return w.conns.InUse(s.conn)
-	}
 	if string(r.method) == "HEAD" {
 		s.flags |= fHead
 	}
@@ -245,18 +238,58 @@ func (w *Worker) h2StartRequest(ss int32, s *session, c *conn) bool {
 	if c.has(fReqConn) {
 		return w.h2StartReq(ss, s, c)
 	}
+	return w.h2SendRequest(ss, s, c)
+}
+
+// h2SendRequest sends the request packet of a stream-mode stream from
+// w.h2req. When PUSH has no room, the decoded head is kept in a block
+// lent to the session and the stream waits at the gate (gates.go), in
+// order with HTTP/1 requests; h2Resume sends it when the gate opens.
+func (w *Worker) h2SendRequest(ss int32, s *session, c *conn) bool {
+	r := &w.h2req
+	req := &w.req
+	req.Method, req.Target, req.Host, req.Headers = r.method, r.path, r.authority, r.headers
+	o, ok := w.requestOut(ss, s, c, req, w.listeners[c.listener].scheme)
+	if !ok {
+		return w.conns.InUse(s.conn)
+	}
 	o.Credits = w.opts.BufferSize
 	o.More = !s.has(fH2PeerEnd)
 	o.Stream = true
 	w.pktBuf = zhttp.AppendPacket(w.pktBuf[:0], o)
 	if !w.sendRequest(w.pktBuf) {
-		// No handler has room: the client may retry the stream elsewhere.
-		return w.h2StreamError(s.conn, c, s.h2().id, http2.ErrRefusedStream)
+		if s.bbuf == 0 {
+			s.bbuf = w.bufs.get(w.opts.BufferSize)
+			s.hlen = int32(len(keepHead(w.bufs.bytes(s.bbuf)[:0], r)))
+		}
+		w.wait(ss, gateOut)
+		w.timers.Schedule(w.sessTimer(ss), w.now+w.sessionTicks) // none took it in that time: 504
+		return true
+	}
+	if s.bbuf != 0 {
+		w.bufs.put(s.bbuf)
+		s.bbuf, s.hlen = 0, 0
 	}
 	s.outSeq = 1
 	s.toH2(h2AwaitHandler)
 	w.requestSent(ss, c)
 	return true
+}
+
+// h2Resume runs a stream that waited at a gate: a request not sent yet is
+// sent; then the connection reads on. False if it closed.
+func (w *Worker) h2Resume(ss int32, s *session, c *conn) {
+	cs := s.conn
+	if s.isNew() && s.bbuf != 0 && !s.has(fH2Req) {
+		readHead(w.bufs.bytes(s.bbuf)[:s.hlen], &w.h2req)
+		if !w.h2SendRequest(ss, s, c) || w.waiting(ss) {
+			return
+		}
+		if !w.h2Flush(cs, c) {
+			return
+		}
+	}
+	w.advance(cs, c)
 }
 
 // h2DataHeader starts a DATA frame: its checks, then its payload streams

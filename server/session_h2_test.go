@@ -362,6 +362,22 @@ func TestH2Session(t *testing.T) {
 			r.handler(map[string]any{"id": id, "seq": 1, "type": "keep-alive"}) // handoff -> await-response
 			c.wantPhase(3, "await-response")
 		}},
+		{"PUSH full: the stream waits at the gate, in order, and goes when it opens", 0, func(t *testing.T, r *rig, c *h2client) {
+			r.fx.full["push"] = true
+			c.get(1, "/first")
+			c.get(3, "/second")
+			r.noPackets()
+			c.want("")
+			r.fx.full["push"] = false
+			r.retry()
+			ps := r.packets()
+			if len(ps) != 2 || str(ps[0].p, "uri") != "http://example.com/first" || str(ps[1].p, "uri") != "http://example.com/second" {
+				t.Fatalf("packets after the gate opened: %v", ps)
+			}
+			c.wantPhase(1, "await-handler")
+			r.handler(h2resp(str(ps[1].p, "id"), 0, "2", false))
+			c.want(`HEADERS 3 :status=200 content-type=text/plain content-length=1 | DATA 3 END_STREAM "2"`)
+		}},
 		{"header list over the limit: 431, the table kept in step", 0, func(t *testing.T, r *rig, c *h2client) {
 			// One 3000-byte field added to the table, then named by index
 			// three times: a small block for a 9 KB list.

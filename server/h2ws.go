@@ -437,16 +437,27 @@ func (w *Worker) h2wsWrite(s *session, c *conn, bufs [][]byte, end bool) bool {
 	if sent == total && (!end || s.has(fWSEndSent)) {
 		return true
 	}
-	if st.out == 0 {
-		st.out = w.bufs.get(w.opts.BufferSize)
-	}
-	buf := w.bufs.bytes(st.out)
-	if int(st.outLen)+total-sent > len(buf) {
-		logging.Debug(targetConn, "worker %d: conn %d: stream %d: websocket output beyond the stream's block", w.idx, cs, st.id)
+	need := int(st.outLen) + total - sent
+	if need > w.opts.BufferSize*(1+maxFramingPerByte)+writeSlack {
+		// The bound of an HTTP/1 connection's write buffer (writeRaw).
+		logging.Debug(targetConn, "worker %d: conn %d: stream %d: websocket output over its bound (handler ignored credits)", w.idx, cs, st.id)
 		ss, _, _ := w.h2Find(c, st.id)
-		w.h2Violation(ss, s, c, "websocket output beyond --buffer-size")
+		w.h2Violation(ss, s, c, "websocket output over its bound")
 		w.h2Flush(cs, c)
 		return false
+	}
+	if st.out == 0 {
+		st.out = w.bufs.get(need)
+	}
+	buf := w.bufs.bytes(st.out)
+	if need > len(buf) {
+		// Credits bound the payload, not its framing: a larger block,
+		// dropped when it drains (as appendWrite does).
+		nb := w.bufs.get(need)
+		copy(w.bufs.bytes(nb), buf[:st.outLen])
+		w.bufs.put(st.out)
+		st.out = nb
+		buf = w.bufs.bytes(nb)
 	}
 	for _, b := range bufs {
 		if sent >= len(b) {

@@ -227,17 +227,38 @@ func TestH2WebSocket(t *testing.T) {
 				t.Fatalf("packets %v", p)
 			}
 		}},
-		{"no room for the handler's frames: the stream is reset, the connection lives", nil, func(t *testing.T, r *rig, c *h2client) {
+		{"held output: a whole credit's message plus its framing fits; a handler ignoring credits is reset", nil, func(t *testing.T, r *rig, c *h2client) {
 			c.send(http2.AppendSettings(nil, http2.Setting{ID: http2.SettingInitialWindowSize, Val: 0}))
 			c.want("SETTINGS 0 ACK")
 			id := openH2WS(t, r, c, 1024)
-			big := make([]byte, 8000)
+			big := make([]byte, 8192) // all its credits: 8196 bytes framed
 			r.handler(map[string]any{"id": id, "seq": 1, "body": string(big)})
 			c.want("")
-			r.handler(map[string]any{"id": id, "seq": 2, "body": string(big)}) // beyond its credits: the block is full
-			c.want("RST_STREAM 1 INTERNAL_ERROR")
-			c.wantPhase(1, "")
-			c.get(3, "/")
+			c.wantPhase(1, "ws-open")
+			c.send(http2.AppendWindowUpdate(nil, 1, 100000))
+			if got := dataPayloads(t, c.frames()); len(got) != 8196 || got[:4] != "\x82\x7e\x20\x00" && got[:4] != "\x81\x7e\x20\x00" {
+				t.Fatalf("client got %d bytes %q", len(got), got[:4])
+			}
+			if p := r.onePacket(); num(p.p, "credits") != 8192 {
+				t.Fatalf("credit %v", p.p)
+			}
+			c.send(http2.AppendRSTStream(nil, 1, http2.ErrCancel))
+			r.packets()
+			c.send(http2.AppendSettings(nil, http2.Setting{ID: http2.SettingInitialWindowSize, Val: 0}))
+			c.want("SETTINGS 0 ACK")
+			c.wsConnect(3)
+			id = str(r.onePacket().p, "id")
+			r.handler(map[string]any{"id": id, "seq": 0, "code": 101, "credits": 1024})
+			c.frames()
+			for seq := 1; seq <= 8; seq++ { // 64 KiB beyond its credits: the bound is 8192*6+16384
+				r.handler(map[string]any{"id": id, "seq": seq, "body": string(big)})
+				if seq < 8 {
+					c.want("")
+				}
+			}
+			c.want("RST_STREAM 3 INTERNAL_ERROR")
+			c.wantPhase(3, "")
+			c.get(5, "/")
 			c.request("GET", "http://example.com/", false)
 		}},
 	} {

@@ -314,8 +314,14 @@ func (w *Worker) h2wsReject(ss int32, s *session, c *conn, p *zhttp.Packet) {
 		return
 	}
 	s.addr = w.dropAddr(s.addr)
-	w.h2wsRespond(ss, s, c, code, p.Headers, p.Body)
+	hdrs := p.Headers
+	if hdrs == nil {
+		hdrs = noHeaders // the handler's response, even without headers
+	}
+	w.h2wsRespond(ss, s, c, code, hdrs, p.Body)
 }
+
+var noHeaders = []zhttp.Header{}
 
 // h2wsRespond ends a stream still waiting for its handshake with a
 // response: the handler's refusal (its headers but the handshake's), or

@@ -3,6 +3,7 @@ package server
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/condure-go/condure/http2"
 )
@@ -146,6 +147,26 @@ func TestH2WebSocket(t *testing.T) {
 				t.Fatalf("credit %v", p.p)
 			}
 		}},
+		{"client close not answered in 5 s: reset, cancel", nil, func(t *testing.T, r *rig, c *h2client) {
+			openH2WS(t, r, c, 1024)
+			c.send(wsDATA(1, false, closeFrame(1000)))
+			wantType(t, r.onePacket(), "h1", "close")
+			c.want("WINDOW_UPDATE 1 +8")
+			r.advance(4 * time.Second)
+			c.want("")
+			r.advance(1100 * time.Millisecond)
+			c.want("RST_STREAM 1 CANCEL")
+			wantType(t, r.onePacket(), "h1", "cancel")
+			c.wantPhase(1, "")
+		}},
+		{"handler silent before its answer: 504", nil, func(t *testing.T, r *rig, c *h2client) {
+			c.wsConnect(1)
+			r.onePacket()
+			r.advance(61 * time.Second)
+			c.want(`HEADERS 1 :status=504 content-type=text/plain content-length=16 | DATA 1 END_STREAM "Gateway Timeout\n" | RST_STREAM 1 NO_ERROR`)
+			r.noPackets() // no handler known yet: nobody to cancel
+			c.wantPhase(1, "")
+		}},
 		{"client RST_STREAM: cancel to the handler", nil, func(t *testing.T, r *rig, c *h2client) {
 			openH2WS(t, r, c, 1024)
 			c.send(http2.AppendRSTStream(nil, 1, http2.ErrCancel))
@@ -185,6 +206,13 @@ func TestH2WebSocket(t *testing.T) {
 			c.want(`HEADERS 1 :status=403 content-type=text/plain content-length=3 | DATA 1 END_STREAM "no\n" | RST_STREAM 1 NO_ERROR`)
 			c.wantPhase(1, "")
 			r.noPackets()
+		}},
+		{"handler refusal without headers or body", nil, func(t *testing.T, r *rig, c *h2client) {
+			c.wsConnect(1)
+			id := str(r.onePacket().p, "id")
+			r.handler(map[string]any{"id": id, "seq": 0, "code": 404, "reason": "Not Found"})
+			c.want(`HEADERS 1 END_STREAM :status=404 content-length=0 | RST_STREAM 1 NO_ERROR`)
+			c.wantPhase(1, "")
 		}},
 		{"handler 200 instead of 101: 502, not an open tunnel", nil, func(t *testing.T, r *rig, c *h2client) {
 			c.wsConnect(1)

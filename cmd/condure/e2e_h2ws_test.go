@@ -440,3 +440,53 @@ func (e *echoHandler) wsKeys() []string {
 	defer e.mu.Unlock()
 	return append([]string(nil), e.keys...)
 }
+
+// TestH2WebSocketHandlerCloses: the handler speaks first and closes first
+// (close frame, then END_STREAM); the client's close frame and END_STREAM
+// end the stream, and the handler sees the client's close. A refusal
+// (403 with a body) reaches the client as that response.
+func TestH2WebSocketHandlerCloses(t *testing.T) {
+	s := startServer(t, "--http2")
+	h := s.handler("raw")
+	c, err := net.Dial("tcp", s.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	cl := dialH2WS(t, c)
+	cl.headers(1, false, ":method", "CONNECT", ":protocol", "websocket", ":scheme", "http", ":path", "/feed",
+		":authority", "example.com", "sec-websocket-version", "13")
+	req := recv(t, h, "")
+	if str(req, "uri") != "ws://example.com/feed" || str(req, "method") != "GET" {
+		t.Fatalf("request %v", req)
+	}
+	ss := newSession(t, h, req)
+	ss.send(map[string]any{"code": 101, "reason": "Switching Protocols", "credits": 1000})
+	ss.send(map[string]any{"body": "news"})
+	ss.send(map[string]any{"type": "close", "code": 1001, "body": "going"})
+	cl.until("200", func() bool { return cl.heads[1] != nil })
+	if cl.field(1, ":status") != "200" {
+		t.Fatalf("response %v", cl.heads[1])
+	}
+	if fin, op, p := cl.next(1); !fin || op != 1 || string(p) != "news" {
+		t.Fatalf("message fin=%v op=%d %q", fin, op, p)
+	}
+	if fin, op, p := cl.next(1); !fin || op != 8 || string(p) != "\x03\xe9going" {
+		t.Fatalf("close fin=%v op=%d %q", fin, op, p)
+	}
+	cl.until("END_STREAM", func() bool { return cl.ended[1] })
+	cl.send(1, true, h2wsMasked(true, 8, []byte{0x03, 0xe9}))
+	if p := recv(t, h, "close"); num(p, "code") != 1001 {
+		t.Fatalf("close packet %v", p)
+	}
+
+	cl.headers(3, false, ":method", "CONNECT", ":protocol", "websocket", ":scheme", "http", ":path", "/private",
+		":authority", "example.com", "sec-websocket-version", "13")
+	ss = newSession(t, h, recv(t, h, ""))
+	ss.send(map[string]any{"code": 403, "reason": "Forbidden", "headers": []any{[]any{"Content-Type", "text/plain"}}, "body": "no\n"})
+	cl.until("403", func() bool { return cl.ended[3] })
+	if cl.field(3, ":status") != "403" || string(cl.data[3]) != "no\n" {
+		t.Fatalf("refusal %v %q", cl.heads[3], cl.data[3])
+	}
+	expectNothing(t, h, 200*time.Millisecond) // neither stream sends the handler anything more
+}

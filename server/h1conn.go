@@ -232,6 +232,10 @@ func (w *Worker) sessionExpired(ss int32) {
 		w.h2SessionExpired(ss, s, c)
 		return
 	}
+	if s.kind == kindWS && c.has(fH2) {
+		w.h2wsExpired(ss, s, c)
+		return
+	}
 	w.m.mCause(s.conn, CauseHandlerTimeout)
 	if !s.has(fRespStarted) {
 		logging.Debug(targetConn, "worker %d: conn %d: handler timed out", w.idx, s.conn)

@@ -150,6 +150,7 @@ func (w *Worker) startH2(cs int32, c *conn) {
 		http2.Setting{ID: http2.SettingMaxConcurrentStreams, Val: uint32(w.opts.HTTP2MaxStreams)},
 		http2.Setting{ID: http2.SettingInitialWindowSize, Val: 0},
 		http2.Setting{ID: http2.SettingMaxHeaderListSize, Val: uint32(w.opts.BufferSize)},
+		http2.Setting{ID: http2.SettingEnableConnectProtocol, Val: 1}, // WebSocket over HTTP/2 (h2ws.go)
 	)
 	if logging.Enabled(logging.LevelDebug) {
 		logging.Debug(targetConn, "worker %d: conn %d: http/2", w.idx, cs)
@@ -548,7 +549,11 @@ func (w *Worker) h2Emit(cs int32, c *conn) bool {
 		ss := p - 1
 		s := w.sessions.Get(ss)
 		p = s.next
-		if s.has(fRespStarted) && !s.has(fH2Sending) && (s.blen > 0 || s.has(fRespLast) && !s.has(fH2EndSent)) {
+		if s.kind == kindWS {
+			if !w.h2wsEmit(ss, s, c) {
+				return false
+			}
+		} else if s.has(fRespStarted) && !s.has(fH2Sending) && (s.blen > 0 || s.has(fRespLast) && !s.has(fH2EndSent)) {
 			if !w.h2SendPending(ss, s, c) {
 				return false
 			}

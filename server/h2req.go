@@ -15,6 +15,7 @@ import (
 // into w.h2arena.
 type h2Request struct {
 	method, scheme, authority, path []byte
+	protocol                        []byte // :protocol (RFC 8441 extended CONNECT: h2ws.go)
 	headers                         []zhttp.Header
 	cl                              int64 // content-length, -1 = none
 	pseudo                          bool  // a pseudo-header field was seen
@@ -114,6 +115,8 @@ func (w *Worker) h2Field1(r *h2Request, name, value []byte) error {
 			dst = &r.authority
 		case ":path":
 			dst = &r.path
+		case ":protocol":
+			dst = &r.protocol
 		default:
 			return errMalformed
 		}

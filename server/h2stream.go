@@ -166,6 +166,9 @@ func (w *Worker) h2Headers(cs int32, c *conn, h *h2conn, fh http2.FrameHeader, i
 			w.h2ConnError(cs, c, http2.ErrStreamClosed, "HEADERS on a closed stream")
 			return 0, false
 		}
+		if s.kind == kindWS {
+			return 0, w.h2StreamError(cs, c, id, http2.ErrProtocol) // a tunnel has no trailers
+		}
 		if s.has(fH2PeerEnd) {
 			return 0, w.h2StreamError(cs, c, id, http2.ErrStreamClosed)
 		}
@@ -187,6 +190,9 @@ func (w *Worker) h2Headers(cs int32, c *conn, h *h2conn, fh http2.FrameHeader, i
 	}
 	if h.has(h2fGoAway) {
 		return 0, true // above our GOAWAY's last id: ignored (§6.8)
+	}
+	if bad != h2DecodeFatal && (string(w.h2req.method) == "CONNECT" || w.h2req.protocol != nil) {
+		return 0, w.h2wsConnect(cs, c, h, id, endStream, bad) // RFC 8441 (h2ws.go)
 	}
 	if bad == h2DecodeOK && !h2CheckRequest(&w.h2req) {
 		bad = h2DecodeMalformed
@@ -321,6 +327,9 @@ func (w *Worker) h2DataHeader(cs int32, c *conn, h *h2conn, fh http2.FrameHeader
 		return 0, false
 	}
 	_, s, ok := w.h2Find(c, id)
+	if ok && s.kind == kindWS {
+		return 0, w.h2wsDataHeader(cs, c, h, s, id, fh.Length, dataLen, end)
+	}
 	switch {
 	case !ok || s.has(fH2PeerEnd):
 		h.frameStream = 0 // skipped
@@ -345,6 +354,9 @@ func (w *Worker) h2Payload(cs int32, c *conn, h *h2conn, in []byte) bool {
 	ok := false
 	if h.frameStream != 0 {
 		ss, s, ok = w.h2Find(c, h.frameStream)
+	}
+	if ok && s.kind == kindWS {
+		return w.h2wsPayload(cs, c, h, ss, s, in)
 	}
 	dataLeft := h.frameLeft - h.padLeft
 	if !ok || dataLeft == 0 {
@@ -471,6 +483,9 @@ func (w *Worker) h2StreamWindow(cs int32, c *conn, h *h2conn, fh http2.FrameHead
 	}
 	if !s.h2().sendWin.Add(incr) {
 		return w.h2StreamError(cs, c, fh.StreamID, http2.ErrFlowControl)
+	}
+	if s.kind == kindWS {
+		return w.h2wsEmit(ss, s, c)
 	}
 	if s.has(fRespStarted) && (s.blen > 0 || s.has(fRespLast) && !s.has(fH2EndSent)) {
 		return w.h2SendPending(ss, s, c)

@@ -108,6 +108,9 @@ func (w *Worker) freeSession(c *conn, ss int32, s *session) {
 	w.unwait(ss)
 	if s.kind == kindWS {
 		w.inflPut(s)
+		if c.has(fH2) {
+			w.h2wsRelease(s)
+		}
 	}
 	w.addrs.unref(s.addr)
 	s.addr = 0
@@ -179,6 +182,10 @@ func (w *Worker) handlerPacket(ss int32, s *session, c *conn, p *zhttp.Packet, i
 	}
 	if p.Type >= zhttp.TypeUnknown {
 		w.violation(ss, s, c, "unexpected packet type")
+		return
+	}
+	if s.kind == kindWS && c.has(fH2) {
+		w.h2wsPacket(ss, s, c, p)
 		return
 	}
 	if s.kind == kindWS {

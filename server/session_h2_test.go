@@ -35,7 +35,7 @@ func h2rig(t *testing.T, maxStreams int) *rig {
 }
 
 // serverPreface is the exact SETTINGS frame the server opens with.
-const serverPreface = "SETTINGS 0 [MAX_CONCURRENT_STREAMS=100 INITIAL_WINDOW_SIZE=0 MAX_HEADER_LIST_SIZE=8192]"
+const serverPreface = "SETTINGS 0 [MAX_CONCURRENT_STREAMS=100 INITIAL_WINDOW_SIZE=0 MAX_HEADER_LIST_SIZE=8192 ENABLE_CONNECT_PROTOCOL=1]"
 
 // h2open connects, sends the preface and a SETTINGS frame with settings,
 // checks the server's SETTINGS and ACK, and acknowledges them.

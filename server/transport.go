@@ -131,6 +131,9 @@ func (w *Worker) advance(cs int32, c *conn) {
 	}
 	if c.has(fH2) {
 		w.h2(c).flags &^= h2fBlocked // what held it may have moved: h2Read says again
+		if !w.h2wsPump(cs, c) {
+			return
+		}
 		w.h2Read(cs, c)
 		return
 	}

@@ -272,6 +272,8 @@ type Worker struct {
 	h2req    h2Request // the request being opened
 	h2hpack  []byte    // Huffman scratch of the HPACK decoder
 
+	h2ws h2wsScratch // WebSocket over HTTP/2 (h2ws.go)
+
 	stopping atomic.Bool
 	done     chan struct{}
 	ready    chan error

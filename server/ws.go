@@ -309,7 +309,7 @@ func validUTF8(b []byte) bool {
 // to the handler once written (§4.2). --messages-max bounds the messages
 // waiting in the write buffer.
 func (w *Worker) wsFrame(ss int32, s *session, c *conn, op websocket.Opcode, fin bool, payload []byte) {
-	if c.wstart < c.wend && (fin || op.IsControl()) {
+	if c.wstart < c.wend && (fin || op.IsControl()) && !c.has(fH2) { // HTTP/2: the stream's block bounds it (h2ws.go)
 		s.queued++
 		if int(s.queued) > w.opts.MessagesMax {
 			logging.Debug(targetConn, "worker %d: conn %d: over --messages-max queued messages", w.idx, s.conn)
@@ -326,7 +326,7 @@ func (w *Worker) wsFrame(ss int32, s *session, c *conn, op websocket.Opcode, fin
 	}
 	w.frame = websocket.AppendFrameHeader(w.frame[:0], fin, op, len(payload))
 	w.iov = append(w.iov[:0], w.frame, payload)
-	if w.write(s.conn, c, w.iov) {
+	if w.wsWrite(s, c, w.iov) {
 		w.touchStream(s.conn, c)
 	}
 }
@@ -390,37 +390,12 @@ func (w *Worker) wsRead(ss int32, s *session, c *conn) {
 			continue
 		}
 		if ev.Compressed {
-			if !w.wsInflateEvent(ss, s, c, buf, n, ev, before) {
+			if !w.wsInflateEvent(ss, s, c, buf, n, ev, before, &c.rstart) {
 				return
 			}
 			continue
 		}
-		o := w.resetOut(ss, s)
-		cost, ctl := int64(len(ev.Payload)), false
-		switch ev.Kind {
-		case websocket.EvData:
-			o.ContentType = contentTypeText
-			if ev.Opcode == websocket.OpBinary {
-				o.ContentType = contentTypeBinary
-			}
-			o.Body = ev.Payload
-			o.More = !ev.Fin
-			ctl = cost == 0
-		case websocket.EvPing, websocket.EvPong:
-			o.Type = zhttp.TypePing
-			if ev.Kind == websocket.EvPong {
-				o.Type = zhttp.TypePong
-			}
-			o.Body = ev.Payload
-			ctl = true
-		case websocket.EvClose:
-			o.Type = zhttp.TypeClose
-			if ev.Code != 0 {
-				o.Code, o.HasCode = ev.Code, true
-			}
-			o.Body = ev.Payload
-			cost = 0
-		}
+		o, cost, ctl := w.wsEventOut(ss, s, ev)
 		if ctl && wsCtlSpent(s) || cost > s.credits {
 			// The handler has not spoken since the last wsCtlBudget
 			// control packets, or has no credit for this payload: the
@@ -459,6 +434,38 @@ func (w *Worker) wsRead(ss int32, s *session, c *conn) {
 	w.queue(s.conn, c)
 }
 
+// wsEventOut prepares the packet for a client frame event (data, ping,
+// pong, close): its credit cost, and whether it counts against wsCtlBudget.
+func (w *Worker) wsEventOut(ss int32, s *session, ev websocket.Event) (o *zhttp.Out, cost int64, ctl bool) {
+	o = w.resetOut(ss, s)
+	cost = int64(len(ev.Payload))
+	switch ev.Kind {
+	case websocket.EvData:
+		o.ContentType = contentTypeText
+		if ev.Opcode == websocket.OpBinary {
+			o.ContentType = contentTypeBinary
+		}
+		o.Body = ev.Payload
+		o.More = !ev.Fin
+		ctl = cost == 0
+	case websocket.EvPing, websocket.EvPong:
+		o.Type = zhttp.TypePing
+		if ev.Kind == websocket.EvPong {
+			o.Type = zhttp.TypePong
+		}
+		o.Body = ev.Payload
+		ctl = true
+	case websocket.EvClose:
+		o.Type = zhttp.TypeClose
+		if ev.Code != 0 {
+			o.Code, o.HasCode = ev.Code, true
+		}
+		o.Body = ev.Payload
+		cost = 0
+	}
+	return o, cost, ctl
+}
+
 var (
 	contentTypeText   = []byte("text")
 	contentTypeBinary = []byte("binary")
@@ -473,6 +480,10 @@ func (w *Worker) wsProtocolError(ss int32, s *session, c *conn, err error) {
 		code = pe.Code
 	}
 	logging.Debug(targetConn, "worker %d: conn %d: websocket protocol error: %v", w.idx, s.conn, err)
+	if c.has(fH2) {
+		w.h2wsProtocolError(ss, s, c, code)
+		return
+	}
 	w.m.mCause(s.conn, CauseClientProtocol)
 	w.inflPut(s)
 	w.cancel(ss, s)

@@ -108,7 +108,7 @@ func (w *Worker) wsDeflateFrames(cs int32, c *conn, s *session, op websocket.Opc
 			w.frame = websocket.AppendFrameHeader(w.frame[:0], last, op, len(body))
 		}
 		w.iov = append(w.iov[:0], w.frame, body)
-		if !w.write(cs, c, w.iov) {
+		if !w.wsWrite(s, c, w.iov) {
 			return false
 		}
 		if len(payload) == 0 {
@@ -181,8 +181,8 @@ func (w *Worker) wsInflatePending(ss int32, s *session, c *conn) inflStep {
 // wsInflateEvent passes on ev, a chunk of a compressed client message that
 // Next returned from buf[:n] (the reader was before): inflated into a packet
 // body within the credits. What the Inflater did not take stays in the read
-// buffer. It returns false when wsRead must stop.
-func (w *Worker) wsInflateEvent(ss int32, s *session, c *conn, buf []byte, n int, ev websocket.Event, before websocket.Reader) bool {
+// buffer (rstart counts what is consumed). It returns false when wsRead must stop.
+func (w *Worker) wsInflateEvent(ss int32, s *session, c *conn, buf []byte, n int, ev websocket.Event, before websocket.Reader, rstart *int32) bool {
 	room := int(min(s.credits, int64(w.opts.BufferSize)))
 	if room <= 0 || wsCtlSpent(s) {
 		s.reader.Unread(buf, n, ev, before)
@@ -218,7 +218,7 @@ func (w *Worker) wsInflateEvent(ss int32, s *session, c *conn, buf []byte, n int
 	} else if ev.Fin {
 		s.flags |= fInflLast
 	}
-	c.rstart += int32(n)
+	*rstart += int32(n)
 	if nOut == 0 && !done {
 		return n > 0 // no progress at all would spin (it takes a full body)
 	}

@@ -41,6 +41,7 @@ type echoHandler struct {
 	closed  int        // close handshakes completed (our close sent)
 	cancels int        // cancel packets received
 	offered []string   // Sec-WebSocket-Protocol offers seen
+	keys    []string   // Sec-WebSocket-Key of each upgrade ("" over HTTP/2: e2e_h2ws_test.go)
 }
 
 // echoSession is the handler-side state of one session.
@@ -124,7 +125,7 @@ func (e *echoHandler) handle(p map[string]any) error {
 		if num(p, "seq") != 0 {
 			return fmt.Errorf("request packet with seq %d: %v", num(p, "seq"), p)
 		}
-		if strings.HasPrefix(str(p, "uri"), "ws://") {
+		if strings.HasPrefix(str(p, "uri"), "ws://") || strings.HasPrefix(str(p, "uri"), "wss://") {
 			return e.accept(ss, p)
 		}
 		return e.serveHTTP(ss, p)
@@ -182,12 +183,15 @@ func (e *echoHandler) handle(p map[string]any) error {
 // accept answers a WebSocket request with 101, echoing the first offered
 // subprotocol.
 func (e *echoHandler) accept(ss *echoSession, req map[string]any) error {
-	var offer string
+	var offer, key string
 	hdrs, _ := req["headers"].([]any)
 	for _, h := range hdrs {
 		kv, _ := h.([]any)
 		if len(kv) == 2 && strings.EqualFold(fmt.Sprint(kv[0]), "Sec-WebSocket-Protocol") && offer == "" {
 			offer = fmt.Sprint(kv[1])
+		}
+		if len(kv) == 2 && strings.EqualFold(fmt.Sprint(kv[0]), "Sec-WebSocket-Key") {
+			key = fmt.Sprint(kv[1])
 		}
 	}
 	var protocol string
@@ -197,6 +201,7 @@ func (e *echoHandler) accept(ss *echoSession, req map[string]any) error {
 	e.mu.Lock()
 	e.opened++
 	e.offered = append(e.offered, offer)
+	e.keys = append(e.keys, key)
 	e.mu.Unlock()
 	e.logf("%s: websocket %s offered protocols %q, credits %d", ss.id, str(req, "uri"), offer, ss.credits)
 	ss.ws = true
@@ -373,13 +378,13 @@ func TestChromiumWebSocket(t *testing.T) {
 // needs: no sandbox as root, no background networking on a closed network)
 // and kills its process group at cleanup, printing its output if the test
 // failed. The channel gets Chromium's exit.
-func startChromium(t *testing.T, url string) chan error {
+func startChromium(t *testing.T, url string, extra ...string) chan error {
 	t.Helper()
 	out := &syncBuffer{}
-	cmd := exec.Command(chromiumBin, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+	cmd := exec.Command(chromiumBin, append(append([]string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
 		"--no-first-run", "--no-default-browser-check", "--disable-background-networking",
 		"--disable-component-update", "--disable-sync", "--disable-extensions", "--mute-audio",
-		"--enable-logging=stderr", "--user-data-dir="+t.TempDir(), url)
+		"--enable-logging=stderr", "--user-data-dir=" + t.TempDir()}, extra...), url)...)
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.Env = append(os.Environ(), "TMPDIR="+t.TempDir()) // Chromium's singleton socket dir
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // so that the cleanup reaches every child

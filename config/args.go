@@ -52,7 +52,7 @@ var flags = []flagSpec{
 	{long: "compression", kind: argSwitch, help: "Allow compression to be used"},
 	{long: "drain-timeout", kind: argSingle, value: "N", help: "Seconds a drain (SIGQUIT) lets responses and WebSocket sessions finish\n(condure-go addition)", deflt: "30"},
 	{long: "help", short: 'h', kind: argSwitch, help: "Print help information", exitNow: true},
-	{long: "http2", kind: argSwitch, help: "Serve HTTP/2: prior knowledge (h2c) on plain ports, ALPN h2 on tls ports\n(condure-go addition)"},
+	{long: "http2", kind: argSwitch, help: "Serve HTTP/2 (the default): prior knowledge (h2c) on plain ports, ALPN h2\non tls ports (condure-go addition)"},
 	{long: "http2-max-streams", kind: argSingle, value: "N", help: "HTTP/2 streams a client may have open at once per connection\n(SETTINGS_MAX_CONCURRENT_STREAMS; condure-go addition)", deflt: "100"},
 	{long: "id", kind: argSingle, value: "ID", help: "Instance ID", deflt: "condure"},
 	{long: "ipc-file-mode", kind: argSingle, value: "octal", help: "Permissions for ZeroMQ IPC binds, in octal (e.g. 770)"},
@@ -62,6 +62,7 @@ var flags = []flagSpec{
 	{long: "log-level", kind: argSingle, value: "N", help: "Log level", deflt: "2"},
 	{long: "ws-max-message", kind: argSingle, value: "N", help: "Largest WebSocket message a client may send, in bytes; 0 for no limit\n(condure-go addition; over it the connection closes with 1009)", deflt: "0"},
 	{long: "messages-max", kind: argSingle, value: "N", help: "Maximum number of queued WebSocket messages per connection", deflt: "100"},
+	{long: "no-http2", kind: argSwitch, help: "HTTP/1 only: no h2c preface, no ALPN h2 (condure-go addition)"},
 	{long: "prometheus", kind: argSingle, value: "[addr:]port[,params...]", help: "Address/port to serve Prometheus metrics on (/metrics). Params: local (the\n" +
 		"first part is then a unix socket path), prefix=NAME (put before every\nmetric name) (condure-go addition)"},
 	{long: "req-maxconn", kind: argSingle, value: "N", help: "Maximum number of concurrent connections in req mode", deflt: "100"},

@@ -88,8 +88,8 @@ type Config struct {
 	IPCFileMode      uint32
 	TLSIdentitiesDir string // default "."
 	Compression      bool   // --compression, permessage-deflate (condure ≥1.9)
-	// HTTP2 is --http2 (condure-go addition): HTTP/2 by prior knowledge on
-	// plain listeners and by ALPN on tls ones; HTTP2MaxStreams is
+	// HTTP2 (condure-go addition, on unless --no-http2): HTTP/2 by prior
+	// knowledge on plain listeners and by ALPN on tls ones; HTTP2MaxStreams is
 	// --http2-max-streams, the streams open at once per connection (≥ 1).
 	HTTP2           bool
 	HTTP2MaxStreams int
@@ -166,7 +166,7 @@ func Parse(args []string) (*Config, error) {
 	}
 	c.ZClientConnect = raw.has("zclient-connect")
 	c.Compression = raw.has("compression")
-	c.HTTP2 = raw.has("http2")
+	c.HTTP2 = !raw.has("no-http2") // on by default; --http2 says so explicitly
 	c.Sizes = raw.has("sizes")
 	if c.Sizes {
 		// Only the buffer sizes matter to --sizes, taken when they parse.

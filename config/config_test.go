@@ -28,6 +28,7 @@ func TestParseDefaults(t *testing.T) {
 		ZClientStream:    []string{"ipc://client"},
 		TLSIdentitiesDir: ".",
 		DrainTimeout:     30,
+		HTTP2:            true,
 		HTTP2MaxStreams:  100,
 	}
 	if !reflect.DeepEqual(c, want) {
@@ -287,6 +288,9 @@ func TestParseHTTP2(t *testing.T) {
 	c, err := Parse([]string{"--http2", "--http2-max-streams", "7"})
 	if err != nil || !c.HTTP2 || c.HTTP2MaxStreams != 7 {
 		t.Fatalf("got %+v, %v", c, err)
+	}
+	if c, err := Parse([]string{"--no-http2"}); err != nil || c.HTTP2 {
+		t.Fatalf("--no-http2: got %+v, %v", c, err)
 	}
 	for _, bad := range []string{"0", "65536"} {
 		if _, err := Parse([]string{"--http2-max-streams", bad}); err == nil || !strings.Contains(err.Error(), "http2-max-streams") {

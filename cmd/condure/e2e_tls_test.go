@@ -343,7 +343,7 @@ func tlsLocalPort(c net.Conn) int64 { return int64(c.LocalAddr().(*net.TCPAddr).
 
 func TestTLSGetVersionsALPNKeepAlive(t *testing.T) {
 	env := newTLSEnv(t)
-	s := startTLSServer(t, env)
+	s := startTLSServer(t, env, "--no-http2") // HTTP/1 over TLS; h2 by ALPN is e2e_h2_test.go
 	h := s.handler("h1")
 	for _, tc := range []struct {
 		name      string
@@ -681,7 +681,7 @@ func TestTLSLargeBodies(t *testing.T) {
 
 func TestTLSCurlAndOpenSSL(t *testing.T) {
 	env := newTLSEnv(t)
-	s := startTLSServer(t, env)
+	s := startTLSServer(t, env, "--no-http2") // curl would pick h2 by ALPN otherwise
 	h := s.handler("h1")
 
 	t.Run("curl", func(t *testing.T) {

@@ -646,20 +646,31 @@ func (w *Worker) h2Body(ss int32, s *session, c *conn, body []byte, last bool) {
 // back. False if the connection closed.
 func (w *Worker) h2SendPending(ss int32, s *session, c *conn) bool {
 	cs := s.conn
+	// A write that drains the output runs h2Written, whose h2Emit would
+	// send these same held bytes again before blen says they went (the
+	// client got them twice, blen went negative): until blen is right a
+	// drain is only noted (h2fWriting), and run after.
+	h := w.h2(c)
+	outer := !h.has(h2fWriting)
+	h.flags |= h2fWriting
 	buf := w.bufs.bytes(s.bbuf)[:s.blen]
 	sent, ok := w.h2SendData(ss, s, c, buf, s.has(fRespLast))
 	if !ok {
 		return false
 	}
-	if !w.sessions.InUse(ss) || s.conn != cs {
-		return true
-	}
-	if sent > 0 {
+	if sent > 0 && w.sessions.InUse(ss) && s.conn == cs {
 		copy(buf, buf[sent:])
 		s.blen -= int32(sent)
 		if s.blen == 0 {
 			w.bufs.put(s.bbuf)
 			s.bbuf = 0
+		}
+	}
+	if outer && w.conns.InUse(cs) && c.has(fH2) {
+		h.flags &^= h2fWriting
+		if h.has(h2fWritten) {
+			h.flags &^= h2fWritten
+			w.h2Written(cs, c)
 		}
 	}
 	return true

@@ -15,7 +15,9 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -954,5 +956,148 @@ func TestH2NoBodyAndConnHeaders(t *testing.T) {
 		if string(data) != want {
 			t.Errorf("%s %d: body %q, want %q", c.method, c.code, data, want)
 		}
+	}
+}
+
+// ---- Pushpin ----
+
+// Pushpin 1.36 with our binary as condure_bin (a wrapper adds --http2):
+// curl over h2c gets the origin's answer through Pushpin's proxy (GET, and
+// a 200 KB POST whose digest the origin checks), and Go's h2c client holds
+// two GRIP streams on ONE connection, each getting what is published on its
+// own channel.
+func TestH2Pushpin(t *testing.T) {
+	needBin(t, "/usr/bin/curl")
+	if pushpinBinUnderTest() == "/usr/bin/condure" {
+		t.Skip("the reference has no HTTP/2")
+	}
+	pushpinBinUnderTestOrig := pushpinBinUnderTest()
+	wrapper := filepath.Join(t.TempDir(), "condure-http2")
+	if err := os.WriteFile(wrapper, []byte("#!/bin/sh\nexec "+pushpinBinUnderTestOrig+" --http2 \"$@\"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("CONDURE_BIN_UNDER_TEST", wrapper)
+	org := startOrigin(t)
+	p := startPushpin(t, org)
+	// The wrapper execs our binary, so the process's argv[0] is not
+	// condure_bin: look for the instance's rundir with --http2.
+	found := false
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		cl, _ := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		args := strings.Split(string(cl), "\x00")
+		if len(args) > 1 && args[0] == pushpinBinUnderTestOrig && slices.Contains(args, "--http2") && strings.Contains(string(cl), p.rundir) {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("no %s --http2 process for %s", pushpinBinUnderTestOrig, p.rundir)
+	}
+	base := "http://" + p.httpAddr
+
+	curl := func(args ...string) string {
+		return runClient(t, "curl", append([]string{"-sS", "--max-time", "20", "--http2-prior-knowledge",
+			"-H", "X-Req-Test: over h2", "-w", "\n%{http_version} %{http_code}"}, args...)...)
+	}
+	checkEcho := func(out, method, uri string, body []byte, code string) {
+		t.Helper()
+		js, tail, _ := strings.Cut(out, "\n")
+		if tail != "2 "+code {
+			t.Fatalf("curl: %q, want HTTP/2 %s", tail, code)
+		}
+		var got map[string]any
+		if err := json.Unmarshal([]byte(js), &got); err != nil {
+			t.Fatalf("origin body %q: %v", js, err)
+		}
+		sum := sha256.Sum256(body)
+		want := map[string]any{"method": method, "uri": uri, "len": float64(len(body)),
+			"sha256": hex.EncodeToString(sum[:]), "x-req": "over h2"}
+		for k, v := range want {
+			if got[k] != v {
+				t.Errorf("origin saw %s=%v, want %v", k, got[k], v)
+			}
+		}
+	}
+	checkEcho(curl(base+"/echo?a=1"), "GET", "/echo?a=1", nil, "200")
+	up := pattern(200_000)
+	f := filepath.Join(t.TempDir(), "up")
+	if err := os.WriteFile(f, up, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	checkEcho(curl("--data-binary", "@"+f, "-H", "Content-Type: application/x-test", base+"/echo"), "POST", "/echo", up, "201")
+
+	// Two GRIP streams multiplexed on one h2c connection.
+	var dials int
+	var dmu sync.Mutex
+	tr := &http2.Transport{AllowHTTP: true, DialTLSContext: func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
+		dmu.Lock()
+		dials++
+		dmu.Unlock()
+		return (&net.Dialer{}).DialContext(ctx, network, addr)
+	}}
+	defer tr.CloseIdleConnections()
+	cl := &http.Client{Transport: tr}
+	type held struct {
+		mu   sync.Mutex
+		got  strings.Builder
+		err  error
+		resp *http.Response
+	}
+	open := func(ch string) *held {
+		ctx, cancel := context.WithCancel(context.Background())
+		t.Cleanup(cancel)
+		req, _ := http.NewRequestWithContext(ctx, "GET", base+"/stream?ch="+ch, nil)
+		resp, err := cl.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.ProtoMajor != 2 || resp.StatusCode != 200 {
+			t.Fatalf("stream: %s %d", resp.Proto, resp.StatusCode)
+		}
+		if resp.Header.Get("Grip-Hold") != "" {
+			t.Errorf("GRIP header leaked: %v", resp.Header)
+		}
+		h := &held{resp: resp}
+		go func() {
+			b := make([]byte, 4096)
+			for {
+				n, err := resp.Body.Read(b)
+				h.mu.Lock()
+				h.got.Write(b[:n])
+				h.err = err
+				h.mu.Unlock()
+				if err != nil {
+					return
+				}
+			}
+		}()
+		return h
+	}
+	wait := func(h *held, want string) {
+		t.Helper()
+		var got string
+		var err error
+		eventually(t, 5*time.Second, func() bool {
+			h.mu.Lock()
+			got, err = h.got.String(), h.err
+			h.mu.Unlock()
+			return got == want || err != nil || !strings.HasPrefix(want, got)
+		})
+		if got != want {
+			t.Fatalf("stream body %q (error %v), want %q", got, err, want)
+		}
+	}
+	a, b := open("h2a"), open("h2b")
+	wait(a, "initial\n")
+	wait(b, "initial\n")
+	p.publish(t, "h2a", "to a\n")
+	wait(a, "initial\nto a\n")
+	p.publish(t, "h2b", "to b\n")
+	wait(b, "initial\nto b\n")
+	wait(a, "initial\nto a\n") // nothing of b's on a
+	dmu.Lock()
+	defer dmu.Unlock()
+	if dials != 1 {
+		t.Errorf("%d connections for two streams, want 1", dials)
 	}
 }

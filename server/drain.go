@@ -43,7 +43,13 @@ func (w *Worker) beginDrain() {
 		if !w.conns.InUse(slot) {
 			continue
 		}
-		if c := w.conns.Get(slot); w.idleConn(slot, c) {
+		if c := w.conns.Get(slot); c.has(fH2) {
+			// GOAWAY with the last stream id: the streams it has finish,
+			// no new one starts; it closes after the last (h2CloseIfDone).
+			if !w.h2GoAway(slot, c) {
+				idle++
+			}
+		} else if w.idleConn(slot, c) {
 			w.closeConn(slot, c, false, CauseDrain)
 			idle++
 		}

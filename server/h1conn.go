@@ -41,7 +41,7 @@ func (w *Worker) recvHeader(cs int32, c *conn) {
 	for i := 0; i < readBudget; i++ {
 		if c.rstart < c.rend {
 			buf := w.bufs.bytes(c.rbuf)[c.rstart:c.rend]
-			if w.opts.HTTP2 && !c.has(fReqConn) && c.sess == 0 {
+			if w.opts.HTTP2 && c.sess == 0 {
 				if m, partial := isH2Preface(buf); m && !partial {
 					w.startH2(cs, c)
 					return

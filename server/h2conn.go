@@ -221,7 +221,7 @@ func (w *Worker) h2Read(cs int32, c *conn) {
 			break
 		}
 	}
-	if !w.h2Flush(cs, c) {
+	if !w.h2Flush(cs, c) || !w.h2CloseIfDone(cs, c) {
 		return
 	}
 	if !h.has(h2fBlocked) && c.rstart < c.rend {
@@ -540,7 +540,7 @@ func (w *Worker) h2Emit(cs int32, c *conn) bool {
 		ss := p - 1
 		s := w.sessions.Get(ss)
 		p = s.next
-		if s.blen > 0 || (s.has(fRespLast) && !s.has(fH2EndSent) && s.has(fRespStarted)) {
+		if s.has(fRespStarted) && (s.blen > 0 || s.has(fRespLast) && !s.has(fH2EndSent)) {
 			if !w.h2SendPending(ss, s, c) {
 				return false
 			}

@@ -28,6 +28,7 @@ const (
 	fH2EndSent                                     // we sent END_STREAM
 	fH2CL                                          // the request declared a content-length: bodyLeft counts it down
 	fH2NoBody                                      // HEAD, 204, 304: body parts are dropped
+	fH2Req                                         // req mode: the whole request goes on the DEALER, one reply (h2req.go)
 )
 
 // h2stream is a stream's own state. It lives in the session's wsAccept
@@ -90,13 +91,20 @@ func (w *Worker) h2Free(ss int32, s *session, c *conn, cancel bool) {
 		h.flags &^= h2fBlocked // its DATA is skipped now
 		w.queue(cs, c)
 	}
-	w.bufs.put(s.bbuf)
-	s.bbuf, s.blen = 0, 0
-	w.freeSession(c, ss, s)
+	w.freeSession(c, ss, s) // returns s.bbuf
 	h.open--
 	if c.sess == 0 && !h.has(h2fGoAway) {
 		w.h2Idle(cs, c)
 	}
+}
+
+// h2pool is the pool of a stream's block (bbuf): response bytes held back
+// in stream mode; in req mode the request head and body, then the reply.
+func (w *Worker) h2pool(s *session) *bufPool {
+	if s.has(fH2Req) {
+		return w.bodyBufs
+	}
+	return w.bufs
 }
 
 // h2Headers reads a HEADERS frame and its CONTINUATION frames, all of which
@@ -228,6 +236,9 @@ func (w *Worker) h2StartRequest(ss int32, s *session, c *conn) bool {
 			return w.h2StreamError(s.conn, c, s.h2().id, http2.ErrProtocol)
 		}
 	}
+	if c.has(fReqConn) {
+		return w.h2StartReq(ss, s, c)
+	}
 	o.Credits = w.opts.BufferSize
 	o.More = !s.has(fH2PeerEnd)
 	o.Stream = true
@@ -311,12 +322,19 @@ func (w *Worker) h2Payload(cs int32, c *conn, h *h2conn, in []byte) bool {
 			w.h2Consumed(h, n)
 		}
 		if h.frameLeft == 0 {
+			if ok && h.frameEnd && !s.has(fReqDone) && s.has(fH2Req) {
+				h.inFrame = false
+				return w.h2SendReq(ss, s, c)
+			}
 			if ok && h.frameEnd && !s.has(fReqDone) {
 				return w.h2BodyEnd(ss, s, c, h)
 			}
 			h.inFrame = false
 		}
 		return true
+	}
+	if s.has(fH2Req) {
+		return w.h2GatherBody(ss, s, c, h, in[:min(uint32(len(in)), dataLeft)])
 	}
 	if s.credits <= 0 || s.addr == 0 {
 		h.flags |= h2fBlocked
@@ -420,7 +438,7 @@ func (w *Worker) h2StreamWindow(cs int32, c *conn, h *h2conn, fh http2.FrameHead
 	if !s.h2().sendWin.Add(incr) {
 		return w.h2StreamError(cs, c, fh.StreamID, http2.ErrFlowControl)
 	}
-	if s.blen > 0 || (s.has(fRespLast) && !s.has(fH2EndSent) && s.has(fRespStarted)) {
+	if s.has(fRespStarted) && (s.blen > 0 || s.has(fRespLast) && !s.has(fH2EndSent)) {
 		return w.h2SendPending(ss, s, c)
 	}
 	return true
@@ -473,8 +491,8 @@ func (w *Worker) h2Packet(ss int32, s *session, c *conn, p *zhttp.Packet, id *zh
 	default: // close, ping, pong, handoff-proceed: not valid on HTTP
 		w.h2Violation(ss, s, c, "unexpected packet type")
 	}
-	if w.conns.InUse(cs) && w.conns.Get(cs) == c && c.has(fH2) {
-		w.h2Flush(cs, c)
+	if w.conns.InUse(cs) && w.conns.Get(cs) == c && c.has(fH2) && w.h2Flush(cs, c) {
+		w.h2CloseIfDone(cs, c)
 	}
 }
 
@@ -570,6 +588,10 @@ func (w *Worker) h2BadResponse(ss int32, s *session, c *conn, why string) {
 // h2Respond writes a response of the server's own on the stream (its
 // handler, if known, gets a cancel) and ends it.
 func (w *Worker) h2Respond(ss int32, s *session, c *conn, code int, reason string) {
+	if s.bbuf != 0 && !s.has(fRespStarted) { // req mode: the request gathered so far
+		w.h2pool(s).put(s.bbuf)
+		s.bbuf, s.blen, s.hlen = 0, 0, 0
+	}
 	if s.addr != 0 && !s.isNew() {
 		w.cancel(ss, s)
 	}
@@ -622,9 +644,15 @@ func (w *Worker) h2Body(ss int32, s *session, c *conn, body []byte, last bool) {
 	}
 	if rest := body[sent:]; len(rest) > 0 {
 		if s.bbuf == 0 {
-			s.bbuf = w.bufs.get(w.opts.BufferSize)
+			// Stream mode: the credits bound what is held. Req mode: the
+			// one reply, whole.
+			n := w.opts.BufferSize
+			if s.has(fH2Req) {
+				n = len(rest)
+			}
+			s.bbuf = w.h2pool(s).get(n)
 		}
-		buf := w.bufs.bytes(s.bbuf)
+		buf := w.h2pool(s).bytes(s.bbuf)
 		if int(s.blen)+len(rest) > len(buf) {
 			w.h2Violation(ss, s, c, "response beyond credits")
 			w.h2Flush(cs, c)
@@ -653,7 +681,7 @@ func (w *Worker) h2SendPending(ss int32, s *session, c *conn) bool {
 	h := w.h2(c)
 	outer := !h.has(h2fWriting)
 	h.flags |= h2fWriting
-	buf := w.bufs.bytes(s.bbuf)[:s.blen]
+	buf := w.h2pool(s).bytes(s.bbuf)[:s.blen]
 	sent, ok := w.h2SendData(ss, s, c, buf, s.has(fRespLast))
 	if !ok {
 		return false
@@ -662,7 +690,7 @@ func (w *Worker) h2SendPending(ss int32, s *session, c *conn) bool {
 		copy(buf, buf[sent:])
 		s.blen -= int32(sent)
 		if s.blen == 0 {
-			w.bufs.put(s.bbuf)
+			w.h2pool(s).put(s.bbuf)
 			s.bbuf = 0
 		}
 	}

@@ -95,8 +95,8 @@ var streamTable = [numStreamPhases]uint16{
 }
 
 var h2Table = [numH2Phases]uint16{
-	h2New:           bits(h2AwaitHandler, h2SendBody),
-	h2AwaitHandler:  bits(h2RecvBody, h2AwaitResponse, h2SendBody), // send-body: a 504 or 502 of the server's own
+	h2New:           bits(h2AwaitHandler, h2AwaitResponse, h2SendBody), // await-response: req mode, sent on the DEALER
+	h2AwaitHandler:  bits(h2RecvBody, h2AwaitResponse, h2SendBody),     // send-body: a 504 or 502 of the server's own
 	h2RecvBody:      bits(h2AwaitResponse, h2SendBody, h2Handoff),
 	h2AwaitResponse: bits(h2SendBody, h2Handoff),
 	h2SendBody:      bits(h2Handoff),

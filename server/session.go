@@ -112,7 +112,7 @@ func (w *Worker) freeSession(c *conn, ss int32, s *session) {
 	w.addrs.unref(s.addr)
 	s.addr = 0
 	if s.kind == kindH2 {
-		w.bufs.put(s.bbuf) // response bytes the windows held back
+		w.h2pool(s).put(s.bbuf) // response bytes the windows held back (h2stream.go)
 	} else {
 		w.bodyBufs.put(s.bbuf) // WebSocket: inflated bytes a gate refused (ws_deflate.go)
 	}

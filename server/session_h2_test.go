@@ -39,10 +39,14 @@ const serverPreface = "SETTINGS 0 [MAX_CONCURRENT_STREAMS=100 INITIAL_WINDOW_SIZ
 // h2open connects, sends the preface and a SETTINGS frame with settings,
 // checks the server's SETTINGS and ACK, and acknowledges them.
 func h2open(t *testing.T, r *rig, settings ...http2.Setting) *h2client {
+	return h2openOn(t, r, rigStream, settings...)
+}
+
+func h2openOn(t *testing.T, r *rig, li int, settings ...http2.Setting) *h2client {
 	t.Helper()
 	c := &h2client{t: t, r: r, table: make([]byte, http2.DecoderTableLen(4096))}
 	c.dec.Init(4096, 0)
-	c.cs = r.connect(rigStream)
+	c.cs = r.connect(li)
 	c.fd = r.fd(c.cs)
 	r.client(c.cs, http2.ClientPreface+string(http2.AppendSettings(nil, settings...)))
 	c.want(serverPreface + " | SETTINGS 0 ACK")
@@ -488,4 +492,40 @@ func TestH2Preface(t *testing.T) {
 	if str(p.p, "uri") != "http://a/x" || r.w.conns.Get(cs).has(fH2) {
 		t.Fatalf("HTTP/1 on an --http2 port: %v", p.p)
 	}
+}
+
+// Req-mode streams: the whole request on the DEALER, one reply.
+func TestH2ReqMode(t *testing.T) {
+	r := h2rig(t, 0)
+	c := h2openOn(t, r, rigReq)
+	c.get(1, "/r")
+	p := r.onePacket()
+	if p.via != "req" || str(p.p, "uri") != "http://example.com/r" || p.p["seq"] != nil || p.p["from"] != nil {
+		t.Fatalf("req packet %v", p.p) // new -> await-response
+	}
+	c.wantPhase(1, "await-response")
+	r.reqReply(map[string]any{"id": str(p.p, "id"), "code": 200, "reason": "OK", "body": "whole"}) // -> send-body
+	c.want(`HEADERS 1 :status=200 content-length=5 | DATA 1 END_STREAM "whole"`)
+	c.wantPhase(1, "")
+
+	c.headers(3, false, ":method", "POST", ":scheme", "http", ":authority", "a", ":path", "/p", "x-h", "v")
+	c.want("WINDOW_UPDATE 3 +1000") // --body-buffer-size
+	r.noPackets()
+	c.get(5, "/between") // another stream's HEADERS while 3 gathers its body
+	p5 := r.onePacket()
+	c.send(http2.AppendData(nil, 3, []byte("abc"), false))
+	c.send(http2.AppendData(nil, 3, []byte("de"), true))
+	p = r.onePacket()
+	if str(p.p, "method") != "POST" || str(p.p, "uri") != "http://a/p" || str(p.p, "body") != "abcde" ||
+		fmt.Sprint(p.p["headers"]) != "[[Host a] [x-h v]]" {
+		t.Fatalf("req packet with body %v", p.p)
+	}
+	r.reqReply(map[string]any{"id": str(p5.p, "id"), "code": 404, "reason": "NF", "body": ""})
+	c.want(`HEADERS 5 END_STREAM :status=404 content-length=0`)
+	// A body over --body-buffer-size: 413.
+	c.headers(7, false, ":method", "POST", ":scheme", "http", ":authority", "a", ":path", "/p", "content-length", "1001")
+	c.want(`HEADERS 7 :status=413 content-type=text/plain content-length=18 | DATA 7 END_STREAM "Payload Too Large\n" | RST_STREAM 7 NO_ERROR`)
+	// No reply within --req-timeout: 504.
+	r.advance(31 * time.Second)
+	c.want(`HEADERS 3 :status=504 content-type=text/plain content-length=16 | DATA 3 END_STREAM "Gateway Timeout\n"`)
 }

@@ -29,6 +29,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/condure-go/condure/http1"
+	"github.com/condure-go/condure/http2"
 	"github.com/condure-go/condure/internal/logging"
 	"github.com/condure-go/condure/internal/tlsrecord"
 	"github.com/condure-go/condure/reactor"
@@ -713,6 +714,8 @@ func (w *Worker) reqMessage(frames [][]byte) {
 		}
 		if s := w.sessions.Get(ss); s.kind == kindReq && s.req() == reqAwait {
 			w.reqReply(ss, s, w.conns.Get(s.conn), p)
+		} else if s.kind == kindH2 && s.has(fH2Req) && s.h2Phase() == h2AwaitResponse {
+			w.h2ReqReply(ss, s, w.conns.Get(s.conn), p)
 		}
 	}
 }
@@ -754,7 +757,7 @@ func (w *Worker) handlerMessage(msg []byte) {
 			w.cancelEnded(p, id)
 			continue
 		}
-		if s := w.sessions.Get(ss); s.kind != kindReq {
+		if s := w.sessions.Get(ss); s.kind != kindReq && !(s.kind == kindH2 && s.has(fH2Req)) {
 			w.handlerPacket(ss, s, w.conns.Get(s.conn), p, id)
 		}
 	}
@@ -814,9 +817,16 @@ func (w *Worker) shutdown() {
 		w.sendBatched(zhttp.TypeCancel) // cancels a handler cannot take are held
 	}
 	for slot := int32(0); slot < int32(w.conns.Cap()); slot++ {
-		if w.conns.InUse(slot) {
-			w.closeConn(slot, w.conns.Get(slot), false, CauseOther)
+		if !w.conns.InUse(slot) {
+			continue
 		}
+		if c := w.conns.Get(slot); c.has(fH2) && !c.has(fHandshake) {
+			w.h2ctl = http2.AppendGoAway(w.h2ctl[:0], w.h2(c).lastID, http2.ErrNo, nil) // best effort
+			if !w.h2Flush(slot, c) {
+				continue
+			}
+		}
+		w.closeConn(slot, w.conns.Get(slot), false, CauseOther)
 	}
 	deadline := time.Now().Add(w.opts.ShutdownLinger)
 	for len(w.bp.cancels) > 0 && time.Now().Before(deadline) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/tls"
@@ -15,9 +16,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/condure-go/condure/http2"
 	"github.com/condure-go/condure/zhttp/zhttptest"
 )
 
@@ -366,4 +369,150 @@ func TestH2Spec(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Req mode over HTTP/2: curl's POST through a req listener, the whole body
+// in one request packet, the reply as the response.
+func TestH2ReqMode(t *testing.T) {
+	h2need(t, "curl")
+	s := startReqServer(t, "--http2")
+	h := reqHandler(t, s.reqSpec)
+	out := make(chan string, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		b, err := exec.CommandContext(ctx, "curl", "-sS", "--http2-prior-knowledge", "--data-binary", strings.Repeat("z", 5000),
+			"http://"+s.reqAddr+"/req").CombinedOutput()
+		if err != nil {
+			b = append(b, err.Error()...)
+		}
+		out <- string(b)
+	}()
+	r := recvReq(t, h)
+	if str(r.Packet, "method") != "POST" || len(str(r.Packet, "body")) != 5000 || str(r.Packet, "uri") != "http://"+s.reqAddr+"/req" {
+		t.Fatalf("req packet %v", r.Packet)
+	}
+	if err := h.Reply(r, map[string]any{"code": 201, "reason": "Created", "headers": []any{[]any{"X-R", "1"}}, "body": "made\n"}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case got := <-out:
+		if got != "made\n" {
+			t.Fatalf("curl output %q", got)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("curl did not finish")
+	}
+}
+
+// h2raw is a bare HTTP/2 client connection for tests that look at frames.
+type h2raw struct {
+	t *testing.T
+	c net.Conn
+	r *bufio.Reader
+}
+
+func dialH2(t *testing.T, addr string) *h2raw {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	t.Cleanup(func() { c.Close() })
+	h := &h2raw{t: t, c: c, r: bufio.NewReader(c)}
+	h.write(append([]byte(http2.ClientPreface), http2.AppendSettingsAck(http2.AppendSettings(nil))...))
+	return h
+}
+
+func (h *h2raw) write(b []byte) {
+	if _, err := h.c.Write(b); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+func (h *h2raw) get(id uint32, path string) {
+	var blk []byte
+	for _, f := range [][2]string{{":method", "GET"}, {":scheme", "http"}, {":authority", "x"}, {":path", path}} {
+		blk = http2.AppendField(blk, []byte(f[0]), []byte(f[1]))
+	}
+	h.write(http2.AppendHeaders(nil, id, blk, true, 16384))
+}
+
+// next reads frames until one of type typ (SETTINGS and WINDOW_UPDATE are
+// skipped) and returns its header and payload; io.EOF when the server
+// closed.
+func (h *h2raw) next(typ http2.FrameType) (http2.FrameHeader, []byte, error) {
+	for {
+		var hdr [http2.FrameHeaderLen]byte
+		if _, err := io.ReadFull(h.r, hdr[:]); err != nil {
+			return http2.FrameHeader{}, nil, err
+		}
+		fh := http2.ParseFrameHeader(hdr[:])
+		p := make([]byte, fh.Length)
+		if _, err := io.ReadFull(h.r, p); err != nil {
+			return fh, nil, err
+		}
+		if fh.Type == typ {
+			return fh, p, nil
+		}
+		if fh.Type != http2.FrameSettings && fh.Type != http2.FrameWindowUpdate && (typ != http2.FrameData || fh.Type != http2.FrameHeaders) {
+			h.t.Fatalf("got %s frame, want %s", fh.Type, typ)
+		}
+	}
+}
+
+// TestH2GoAway: a drain (SIGQUIT) sends GOAWAY with the last stream id and
+// lets that stream finish, then closes; SIGTERM sends GOAWAY and closes at
+// once, the handler told with a cancel.
+func TestH2GoAway(t *testing.T) {
+	t.Run("drain", func(t *testing.T) {
+		s := startServer(t, "--http2")
+		h := s.handler("h2-drain")
+		c := dialH2(t, s.addr)
+		c.get(1, "/slow")
+		req := recv(t, h, "")
+		s.cmd.Process.Signal(syscall.SIGQUIT)
+		fh, p, err := c.next(http2.FrameGoAway)
+		if err != nil {
+			t.Fatalf("no GOAWAY: %v", err)
+		}
+		if last, code, _, _ := http2.ParseGoAway(fh, p); last != 1 || code != http2.ErrNo {
+			t.Fatalf("GOAWAY last %d code %s", last, code)
+		}
+		newSession(t, h, req).respond(200, "OK", "done", false)
+		if fh, p, err = c.next(http2.FrameHeaders); err != nil || fh.StreamID != 1 {
+			t.Fatalf("response HEADERS: %v %v", fh, err)
+		}
+		if fh, p, err = c.next(http2.FrameData); err != nil || string(p) != "done" || !fh.Flags.Has(http2.FlagEndStream) {
+			t.Fatalf("response DATA: %v %q %v", fh, p, err)
+		}
+		if _, _, err = c.next(http2.FrameData); err != io.EOF {
+			t.Fatalf("connection not closed after its last stream: %v", err)
+		}
+	})
+	t.Run("SIGTERM", func(t *testing.T) {
+		s := startServer(t, "--http2")
+		h := s.handler("h2-term")
+		c := dialH2(t, s.addr)
+		c.get(1, "/a")
+		c.get(3, "/b")
+		r1 := recv(t, h, "")
+		recv(t, h, "")
+		newSession(t, h, r1).respond(200, "OK", "part", true) // a handler known to the server
+		if _, p, err := c.next(http2.FrameData); err != nil || string(p) != "part" {
+			t.Fatalf("first part: %q %v", p, err)
+		}
+		s.cmd.Process.Signal(syscall.SIGTERM)
+		fh, p, err := c.next(http2.FrameGoAway)
+		if err != nil {
+			t.Fatalf("no GOAWAY: %v", err)
+		}
+		if last, code, _, _ := http2.ParseGoAway(fh, p); last != 3 || code != http2.ErrNo {
+			t.Fatalf("GOAWAY last %d code %s", last, code)
+		}
+		if p := recv(t, h, "cancel"); str(p, "id") != str(r1, "id") {
+			t.Fatalf("cancel for %v", p)
+		}
+	})
 }

@@ -593,9 +593,9 @@ fetch("/result?proto=" + encodeURIComponent(e.nextHopProtocol), {cache: "no-stor
 
 // ---- raw frame client ----
 
-// h2raw is a client speaking frames itself (x/net/http2's Framer and
+// h2fc is a client speaking frames itself (x/net/http2's Framer and
 // hpack), for tests that must withhold or inspect frames.
-type h2raw struct {
+type h2fc struct {
 	t    *testing.T
 	c    net.Conn
 	fr   *http2.Framer
@@ -605,16 +605,16 @@ type h2raw struct {
 	hdrs map[uint32][]hpack.HeaderField
 }
 
-// dialH2Raw connects, sends the preface and settings, and reads frames
+// dialH2FC connects, sends the preface and settings, and reads frames
 // until the server's SETTINGS arrived.
-func dialH2Raw(t *testing.T, addr string, settings ...http2.Setting) *h2raw {
+func dialH2FC(t *testing.T, addr string, settings ...http2.Setting) *h2fc {
 	t.Helper()
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	r := &h2raw{t: t, c: c, fr: http2.NewFramer(c, c), hdrs: map[uint32][]hpack.HeaderField{}}
+	r := &h2fc{t: t, c: c, fr: http2.NewFramer(c, c), hdrs: map[uint32][]hpack.HeaderField{}}
 	r.enc = hpack.NewEncoder(&r.eb)
 	r.dec = hpack.NewDecoder(4096, nil)
 	r.fr.MaxHeaderListSize = 1 << 20
@@ -634,7 +634,7 @@ func dialH2Raw(t *testing.T, addr string, settings ...http2.Setting) *h2raw {
 }
 
 // next reads one frame within 10 s; HEADERS are decoded into r.hdrs.
-func (r *h2raw) next() http2.Frame {
+func (r *h2fc) next() http2.Frame {
 	r.t.Helper()
 	r.c.SetReadDeadline(time.Now().Add(10 * time.Second))
 	f, err := r.fr.ReadFrame()
@@ -652,7 +652,7 @@ func (r *h2raw) next() http2.Frame {
 }
 
 // request sends a HEADERS frame for stream id.
-func (r *h2raw) request(id uint32, method, path string, end bool, extra ...string) {
+func (r *h2fc) request(id uint32, method, path string, end bool, extra ...string) {
 	r.t.Helper()
 	r.eb.Reset()
 	for _, f := range [][2]string{{":method", method}, {":scheme", "http"}, {":authority", "example.test"}, {":path", path}} {
@@ -667,7 +667,7 @@ func (r *h2raw) request(id uint32, method, path string, end bool, extra ...strin
 }
 
 // field returns the value of a decoded response field of stream id.
-func (r *h2raw) field(id uint32, name string) (string, bool) {
+func (r *h2fc) field(id uint32, name string) (string, bool) {
 	for _, f := range r.hdrs[id] {
 		if f.Name == name {
 			return f.Value, true
@@ -683,7 +683,7 @@ func (r *h2raw) field(id uint32, name string) (string, bool) {
 func TestH2UploadWindowFollowsCredits(t *testing.T) {
 	s := startServer(t, "--http2")
 	h := s.handler("h1")
-	r := dialH2Raw(t, s.addr)
+	r := dialH2FC(t, s.addr)
 	r.request(1, "POST", "/up", false, "content-type", "application/octet-stream")
 	req := recv(t, h, "")
 	if req["more"] != true || num(req, "credits") == 0 {
@@ -750,7 +750,7 @@ func TestH2SlowStreamDoesNotBlockOthers(t *testing.T) {
 	s := startServer(t, "--http2")
 	h := s.handler("h1")
 	const win = 16384
-	r := dialH2Raw(t, s.addr, http2.Setting{ID: http2.SettingInitialWindowSize, Val: win})
+	r := dialH2FC(t, s.addr, http2.Setting{ID: http2.SettingInitialWindowSize, Val: win})
 	r.fr.WriteWindowUpdate(0, 10<<20) // the connection window never limits
 
 	r.request(1, "GET", "/slow", true)
@@ -898,7 +898,7 @@ func TestH2SlowStreamDoesNotBlockOthers(t *testing.T) {
 func TestH2NoBodyAndConnHeaders(t *testing.T) {
 	s := startServer(t, "--http2")
 	h := s.handler("h1")
-	r := dialH2Raw(t, s.addr)
+	r := dialH2FC(t, s.addr)
 	cases := []struct {
 		method string
 		code   int

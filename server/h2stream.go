@@ -136,6 +136,9 @@ func (w *Worker) h2Headers(cs int32, c *conn, h *h2conn, fh http2.FrameHeader, i
 		}
 		fl, end = ch.Flags, next
 	}
+	if !w.h2Room(cs, c, h, fh.StreamID) {
+		return 0, true // left unread: the stream waits for a handler with room
+	}
 	block, prio, hasPrio, err := http2.HeadersPayload(fh, in[http2.FrameHeaderLen:http2.FrameHeaderLen+int(fh.Length)])
 	if err != nil {
 		return 0, w.h2Error(cs, c, err)
@@ -213,6 +216,42 @@ func (w *Worker) h2Headers(cs int32, c *conn, h *h2conn, fh http2.FrameHeader, i
 		return 0, w.conns.InUse(cs)
 	}
 	return 0, w.h2StartRequest(ss, s, c)
+}
+
+// h2Room reports whether the HEADERS of stream id may be read now. A new
+// stream while no handler can take a request (PUSH at its high-water mark,
+// or no handler yet: gateOut closed) waits unread, as an HTTP/1 request
+// does, rather than being refused: the connection is not read (h2fBlocked)
+// and a placeholder session (stream id 0, counted as open) waits on
+// gateOut; the gate's opening resumes it, which reads the connection again
+// (advance), and the placeholder is dropped when the HEADERS come back
+// here. (A request whose send fails after its block was decoded is still
+// refused: the HPACK table has moved on, the block cannot be read again.)
+func (w *Worker) h2Room(cs int32, c *conn, h *h2conn, id uint32) bool {
+	if id <= h.lastID {
+		return true
+	}
+	for p := c.sess; p != 0; {
+		ss := p - 1
+		s := w.sessions.Get(ss)
+		p = s.next
+		if s.isNew() && s.h2().id == 0 {
+			w.h2Free(ss, s, c, false)
+			break
+		}
+	}
+	if h.has(h2fGoAway) || !w.closed(gateOut) || int(h.open) >= w.opts.HTTP2MaxStreams {
+		return true
+	}
+	ss, _, ok := w.newSession(cs, c, kindH2)
+	if !ok {
+		return true
+	}
+	h.open++
+	w.timers.Cancel(connTimer(cs, timerIdle))
+	w.wait(ss, gateOut)
+	h.flags |= h2fBlocked
+	return false
 }
 
 // h2StartRequest sends the request packet of a stream whose HEADERS were

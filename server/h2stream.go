@@ -600,17 +600,27 @@ func (w *Worker) h2StartResponse(ss int32, s *session, c *conn, p *zhttp.Packet)
 	s.toH2(h2SendBody)
 	s.flags |= fRespStarted
 	w.mResponse(ss, c, code)
+	if !end {
+		// The HEADERS go out with the first DATA frames in one write
+		// (h2SendData writes w.h2ctl first), or alone below if no DATA
+		// can go now: one writev per response, as for HTTP/1.
+		cs := s.conn
+		w.h2ctl = append(w.h2ctl, w.h2frame...)
+		w.h2Body(ss, s, c, body, !p.More)
+		if !w.conns.InUse(cs) || !c.has(fH2) {
+			w.h2ctl = w.h2ctl[:0]
+			return
+		}
+		w.h2Flush(cs, c)
+		return
+	}
 	w.iov = append(w.iov[:0], w.h2ctl, w.h2frame)
 	w.h2ctl = w.h2ctl[:0]
 	if !w.write(s.conn, c, w.iov) {
 		return
 	}
-	if end {
-		s.flags |= fRespLast | fH2EndSent
-		w.h2StreamDone(ss, s, c)
-		return
-	}
-	w.h2Body(ss, s, c, body, !p.More)
+	s.flags |= fRespLast | fH2EndSent
+	w.h2StreamDone(ss, s, c)
 }
 
 func isContentLength(name []byte) bool {

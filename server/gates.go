@@ -338,6 +338,10 @@ func (w *Worker) finWhileWaiting(c *conn) bool {
 // handoff-proceed it owes, then whatever its state reads.
 func (w *Worker) resume(ss int32, s *session) {
 	c := w.conns.Get(s.conn)
+	if s.kind == kindH2 && s.isNew() {
+		w.h2Resume(ss, s, c)
+		return
+	}
 	if c.wstart == c.wend && ((s.owed > 0 && !s.has(fRespLast)) || s.has(fHandoffPending)) {
 		w.sessionWritten(ss, s)
 		if w.waiting(ss) || !w.sessions.InUse(ss) {

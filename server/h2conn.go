@@ -33,7 +33,7 @@ const (
 	// RST_STREAM) pending in the write buffer past which the connection is
 	// not read: a client that floods frames needing an answer and does not
 	// read the answers stops being read (it gets no more than this).
-	h2CtlBytesMax = 16384
+	h2CtlBytesMax = 4096
 )
 
 // h2 connection states.
@@ -182,9 +182,11 @@ func (w *Worker) h2Read(cs int32, c *conn) {
 		return
 	}
 	reads := 0
+	gated := false
 	for frames := 0; frames < h2FrameBudget; frames++ {
 		if c.wend-c.wstart > h2CtlBytesMax {
-			break // the client does not read what it asks for: neither do we (flushed on EPOLLOUT)
+			gated = true // the client does not read what it asks for: neither do we (EPOLLOUT resumes)
+			break
 		}
 		need, ok := w.h2Step(cs, c, h)
 		if !ok {
@@ -224,7 +226,7 @@ func (w *Worker) h2Read(cs int32, c *conn) {
 	if !w.h2Flush(cs, c) || !w.h2CloseIfDone(cs, c) {
 		return
 	}
-	if !h.has(h2fBlocked) && c.rstart < c.rend {
+	if !h.has(h2fBlocked) && !gated && c.rstart < c.rend {
 		w.queue(cs, c) // budget spent with input left
 	}
 }

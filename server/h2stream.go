@@ -136,9 +136,6 @@ func (w *Worker) h2Headers(cs int32, c *conn, h *h2conn, fh http2.FrameHeader, i
 		}
 		fl, end = ch.Flags, next
 	}
-	if !w.h2Room(cs, c, h, fh.StreamID) {
-		return 0, true // left unread: the stream waits for a handler with room
-	}
 	block, prio, hasPrio, err := http2.HeadersPayload(fh, in[http2.FrameHeaderLen:http2.FrameHeaderLen+int(fh.Length)])
 	if err != nil {
 		return 0, w.h2Error(cs, c, err)
@@ -218,53 +215,10 @@ func (w *Worker) h2Headers(cs int32, c *conn, h *h2conn, fh http2.FrameHeader, i
 	return 0, w.h2StartRequest(ss, s, c)
 }
 
-// h2Room reports whether the HEADERS of stream id may be read now. A new
-// stream while no handler can take a request (PUSH at its high-water mark,
-// or no handler yet: gateOut closed) waits unread, as an HTTP/1 request
-// does, rather than being refused: the connection is not read (h2fBlocked)
-// and a placeholder session (stream id 0, counted as open) waits on
-// gateOut; the gate's opening resumes it, which reads the connection again
-// (advance), and the placeholder is dropped when the HEADERS come back
-// here. (A request whose send fails after its block was decoded is still
-// refused: the HPACK table has moved on, the block cannot be read again.)
-func (w *Worker) h2Room(cs int32, c *conn, h *h2conn, id uint32) bool {
-	if id <= h.lastID {
-		return true
-	}
-	for p := c.sess; p != 0; {
-		ss := p - 1
-		s := w.sessions.Get(ss)
-		p = s.next
-		if s.isNew() && s.h2().id == 0 {
-			w.h2Free(ss, s, c, false)
-			break
-		}
-	}
-	if h.has(h2fGoAway) || !w.closed(gateOut) || int(h.open) >= w.opts.HTTP2MaxStreams {
-		return true
-	}
-	ss, _, ok := w.newSession(cs, c, kindH2)
-	if !ok {
-		return true
-	}
-	h.open++
-	w.timers.Cancel(connTimer(cs, timerIdle))
-	w.wait(ss, gateOut)
-	h.flags |= h2fBlocked
-	return false
-}
-
 // h2StartRequest sends the request packet of a stream whose HEADERS were
 // decoded into w.h2req.
 func (w *Worker) h2StartRequest(ss int32, s *session, c *conn) bool {
 	r := &w.h2req
-	req := &w.req
-	req.Method, req.Target, req.Host = r.method, r.path, r.authority
-	req.Headers = r.headers
-	o, ok := w.requestOut(ss, s, c, req, w.listeners[c.listener].scheme)
-	if !ok {
-		return w.conns.InUse(s.conn)
-	}
 	if string(r.method) == "HEAD" {
 		s.flags |= fHead
 	}
@@ -278,18 +232,58 @@ func (w *Worker) h2StartRequest(ss int32, s *session, c *conn) bool {
 	if c.has(fReqConn) {
 		return w.h2StartReq(ss, s, c)
 	}
+	return w.h2SendRequest(ss, s, c)
+}
+
+// h2SendRequest sends the request packet of a stream-mode stream from
+// w.h2req. When PUSH has no room, the decoded head is kept in a block
+// lent to the session and the stream waits at the gate (gates.go), in
+// order with HTTP/1 requests; h2Resume sends it when the gate opens.
+func (w *Worker) h2SendRequest(ss int32, s *session, c *conn) bool {
+	r := &w.h2req
+	req := &w.req
+	req.Method, req.Target, req.Host, req.Headers = r.method, r.path, r.authority, r.headers
+	o, ok := w.requestOut(ss, s, c, req, w.listeners[c.listener].scheme)
+	if !ok {
+		return w.conns.InUse(s.conn)
+	}
 	o.Credits = w.opts.BufferSize
 	o.More = !s.has(fH2PeerEnd)
 	o.Stream = true
 	w.pktBuf = zhttp.AppendPacket(w.pktBuf[:0], o)
 	if !w.sendRequest(w.pktBuf) {
-		// No handler has room: the client may retry the stream elsewhere.
-		return w.h2StreamError(s.conn, c, s.h2().id, http2.ErrRefusedStream)
+		if s.bbuf == 0 {
+			s.bbuf = w.bufs.get(w.opts.BufferSize)
+			s.hlen = int32(len(keepHead(w.bufs.bytes(s.bbuf)[:0], r)))
+		}
+		w.wait(ss, gateOut)
+		w.timers.Schedule(w.sessTimer(ss), w.now+w.sessionTicks) // none took it in that time: 504
+		return true
+	}
+	if s.bbuf != 0 {
+		w.bufs.put(s.bbuf)
+		s.bbuf, s.hlen = 0, 0
 	}
 	s.outSeq = 1
 	s.toH2(h2AwaitHandler)
 	w.requestSent(ss, c)
 	return true
+}
+
+// h2Resume runs a stream that waited at a gate: a request not sent yet is
+// sent; then the connection reads on. False if it closed.
+func (w *Worker) h2Resume(ss int32, s *session, c *conn) {
+	cs := s.conn
+	if s.isNew() && s.bbuf != 0 && !s.has(fH2Req) {
+		readHead(w.bufs.bytes(s.bbuf)[:s.hlen], &w.h2req)
+		if !w.h2SendRequest(ss, s, c) || w.waiting(ss) {
+			return
+		}
+		if !w.h2Flush(cs, c) {
+			return
+		}
+	}
+	w.advance(cs, c)
 }
 
 // h2DataHeader starts a DATA frame: its checks, then its payload streams

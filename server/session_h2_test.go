@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/condure-go/condure/http2"
+	"github.com/condure-go/condure/reactor"
 )
 
 // HTTP/2 connections and streams in-process (rig_test.go): exact frames in,
@@ -361,6 +362,22 @@ func TestH2Session(t *testing.T) {
 			r.handler(map[string]any{"id": id, "seq": 1, "type": "keep-alive"}) // handoff -> await-response
 			c.wantPhase(3, "await-response")
 		}},
+		{"PUSH full: the stream waits at the gate, in order, and goes when it opens", 0, func(t *testing.T, r *rig, c *h2client) {
+			r.fx.full["push"] = true
+			c.get(1, "/first")
+			c.get(3, "/second")
+			r.noPackets()
+			c.want("")
+			r.fx.full["push"] = false
+			r.retry()
+			ps := r.packets()
+			if len(ps) != 2 || str(ps[0].p, "uri") != "http://example.com/first" || str(ps[1].p, "uri") != "http://example.com/second" {
+				t.Fatalf("packets after the gate opened: %v", ps)
+			}
+			c.wantPhase(1, "await-handler")
+			r.handler(h2resp(str(ps[1].p, "id"), 0, "2", false))
+			c.want(`HEADERS 3 :status=200 content-type=text/plain content-length=1 | DATA 3 END_STREAM "2"`)
+		}},
 		{"header list over the limit: 431, the table kept in step", 0, func(t *testing.T, r *rig, c *h2client) {
 			// One 3000-byte field added to the table, then named by index
 			// three times: a small block for a 9 KB list.
@@ -528,4 +545,105 @@ func TestH2ReqMode(t *testing.T) {
 	// No reply within --req-timeout: 504.
 	r.advance(31 * time.Second)
 	c.want(`HEADERS 3 :status=504 content-type=text/plain content-length=16 | DATA 3 END_STREAM "Gateway Timeout\n"`)
+}
+
+// Keep-alives go to each stream's handler, as for HTTP/1 sessions.
+func TestH2KeepAlives(t *testing.T) {
+	r := h2rig(t, 0)
+	c := h2open(t, r)
+	c.get(1, "/a")
+	c.get(3, "/b")
+	ids := map[string]bool{}
+	for _, p := range r.packets() {
+		r.handler(h2resp(str(p.p, "id"), 0, "x", true))
+		ids[str(p.p, "id")] = true
+	}
+	c.frames()
+	r.packets() // credits
+	r.sweep()
+	kas := r.packets()
+	if len(kas) == 0 {
+		t.Fatal("no keep-alive")
+	}
+	multi, _ := kas[0].p["id"].([]any)
+	if str(kas[0].p, "type") != "keep-alive" || len(multi) != 2 || len(ids) != 2 {
+		t.Fatalf("keep-alive %v", kas[0].p)
+	}
+	for _, m := range multi {
+		if !ids[str(m.(map[string]any), "id")] {
+			t.Fatalf("keep-alive for %v", m)
+		}
+	}
+}
+
+// Defences: each flood ends in GOAWAY ENHANCE_YOUR_CALM; a client that does
+// not read stops being read.
+func TestH2Floods(t *testing.T) {
+	ping := http2.AppendPing(nil, false, [8]byte{})
+	for _, tc := range []struct {
+		name  string
+		frame func(i int) []byte
+		n     int
+	}{
+		{"PING", func(int) []byte { return ping }, h2CtlBudget + 1},
+		{"SETTINGS", func(int) []byte { return http2.AppendSettings(nil) }, h2CtlBudget + 1},
+		{"empty DATA", func(int) []byte { return http2.AppendData(nil, 1, nil, false) }, h2CtlBudget + 1},
+		{"rapid reset", func(i int) []byte {
+			id := uint32(2*i + 3)
+			blk := http2.AppendField(nil, []byte(":method"), []byte("GET"))
+			blk = append(blk, 0x86, 0x84) // :scheme http, :path /
+			return http2.AppendRSTStream(http2.AppendHeaders(nil, id, blk, true, 16384), id, http2.ErrCancel)
+		}, h2RstBudget + 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := h2rig(t, 0)
+			c := h2open(t, r)
+			c.headers(1, false, ":method", "POST", ":scheme", "http", ":path", "/") // a stream for the empty DATA
+			var in []byte
+			for i := 0; i < tc.n; i++ {
+				in = append(in, tc.frame(i)...)
+			}
+			c.send(in)
+			got := c.frames()
+			if !strings.HasSuffix(got, " ENHANCE_YOUR_CALM") || !strings.Contains(got, "GOAWAY last=") {
+				t.Fatalf("no GOAWAY ENHANCE_YOUR_CALM: ...%s", got[max(0, len(got)-200):])
+			}
+			r.wantClosed(c.fd)
+		})
+	}
+	t.Run("CONTINUATION flood", func(t *testing.T) {
+		r := h2rig(t, 0)
+		c := h2open(t, r)
+		blk := http2.AppendField(nil, []byte(":method"), []byte("GET"))
+		in := http2.AppendFrameHeader(nil, http2.FrameHeader{Length: uint32(len(blk)), Type: http2.FrameHeaders, StreamID: 1})
+		in = append(in, blk...)
+		for i := 0; i < 5000; i++ {
+			in = http2.AppendFrameHeader(in, http2.FrameHeader{Type: http2.FrameContinuation, StreamID: 1})
+		}
+		c.send(in)
+		c.want("GOAWAY last=0 ENHANCE_YOUR_CALM")
+		r.wantClosed(c.fd)
+	})
+	t.Run("a client that does not read is not read", func(t *testing.T) {
+		r := h2rig(t, 0)
+		c := h2open(t, r)
+		r.fx.stalled[c.fd] = true
+		var in []byte
+		for i := 0; i < 900; i++ {
+			in = append(in, ping...)
+		}
+		c.send(in)
+		cn := r.w.conns.Get(c.cs)
+		if pending := cn.wend - cn.wstart; pending > h2CtlBytesMax+int32(h2FrameBudget*17) {
+			t.Fatalf("%d bytes of answers pending", pending)
+		}
+		if r.fx.closed[c.fd] || len(r.fx.in[c.fd]) == 0 {
+			t.Fatal("the connection closed, or all its input was read")
+		}
+		r.fx.stalled[c.fd] = false
+		r.event(c.cs, reactor.EvOut) // the client reads: so are its frames again
+		if n := strings.Count(c.frames(), "PING 0 ACK"); n != 900 {
+			t.Fatalf("%d PING answers", n)
+		}
+	})
 }

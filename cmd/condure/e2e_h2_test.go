@@ -440,7 +440,8 @@ func (h *h2raw) get(id uint32, path string) {
 }
 
 // next reads frames until one of type typ (SETTINGS and WINDOW_UPDATE are
-// skipped) and returns its header and payload; io.EOF when the server
+// skipped, HEADERS too when looking for DATA, everything when looking for
+// GOAWAY) and returns its header and payload; io.EOF when the server
 // closed.
 func (h *h2raw) next(typ http2.FrameType) (http2.FrameHeader, []byte, error) {
 	for {
@@ -456,7 +457,8 @@ func (h *h2raw) next(typ http2.FrameType) (http2.FrameHeader, []byte, error) {
 		if fh.Type == typ {
 			return fh, p, nil
 		}
-		if fh.Type != http2.FrameSettings && fh.Type != http2.FrameWindowUpdate && (typ != http2.FrameData || fh.Type != http2.FrameHeaders) {
+		if fh.Type != http2.FrameSettings && fh.Type != http2.FrameWindowUpdate && (typ != http2.FrameData || fh.Type != http2.FrameHeaders) &&
+			typ != http2.FrameGoAway {
 			h.t.Fatalf("got %s frame, want %s", fh.Type, typ)
 		}
 	}
@@ -515,4 +517,38 @@ func TestH2GoAway(t *testing.T) {
 			t.Fatalf("cancel for %v", p)
 		}
 	})
+}
+
+// TestH2RapidReset: a client opening and resetting streams as fast as it
+// can (CVE-2023-44487) gets GOAWAY ENHANCE_YOUR_CALM, the server logs it
+// (rate-limited) and goes on serving others.
+func TestH2RapidReset(t *testing.T) {
+	s, _, _ := h2Server(t)
+	c := dialH2(t, s.addr)
+	var in []byte
+	for i := 0; i < 1000; i++ {
+		id := uint32(2*i + 1)
+		var blk []byte
+		for _, f := range [][2]string{{":method", "GET"}, {":scheme", "http"}, {":authority", "x"}, {":path", "/r"}} {
+			blk = http2.AppendField(blk, []byte(f[0]), []byte(f[1]))
+		}
+		in = http2.AppendRSTStream(http2.AppendHeaders(in, id, blk, true, 16384), id, http2.ErrCancel)
+	}
+	go c.c.Write(in) // the server may close before reading it all
+	for {
+		fh, p, err := c.next(http2.FrameGoAway)
+		if err != nil {
+			t.Fatalf("no GOAWAY: %v", err)
+		}
+		if _, code, _, _ := http2.ParseGoAway(fh, p); code != http2.ErrEnhanceYourCalm {
+			t.Fatalf("GOAWAY %s", code)
+		}
+		break
+	}
+	s.waitLog("ENHANCE_YOUR_CALM: rapid reset")
+	cl := &http.Client{Transport: &http.Transport{Protocols: new(http.Protocols)}, Timeout: 10 * time.Second}
+	cl.Transport.(*http.Transport).Protocols.SetUnencryptedHTTP2(true)
+	if b := getBody(t, cl, "http://"+s.addr+"/after", 2); !strings.HasPrefix(b, "GET ") {
+		t.Fatalf("after the flood: %q", b)
+	}
 }

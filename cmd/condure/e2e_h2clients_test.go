@@ -786,7 +786,9 @@ func TestH2SlowStreamDoesNotBlockOthers(t *testing.T) {
 	deadline := time.Now().Add(15 * time.Second)
 	for !fastDone {
 		if time.Now().After(deadline) {
-			t.Fatalf("stream 3 got %d of %d bytes", fastGot, fastSize)
+			// (Seen once under heavy load, at 65536, not reproduced since:
+			// the handler-side counts say which side stalled.)
+			t.Fatalf("stream 3 got %d of %d bytes; its handler sent %d and has %d credits left", fastGot, fastSize, fastSent, fastCredits)
 		}
 		// Handler side: drain packets without blocking long.
 		for {

@@ -610,17 +610,27 @@ func (w *Worker) h2StartResponse(ss int32, s *session, c *conn, p *zhttp.Packet)
 	s.toH2(h2SendBody)
 	s.flags |= fRespStarted
 	w.mResponse(ss, c, code)
+	if !end {
+		// The HEADERS go out with the first DATA frames in one write
+		// (h2SendData writes w.h2ctl first), or alone below if no DATA
+		// can go now: one writev per response, as for HTTP/1.
+		cs := s.conn
+		w.h2ctl = append(w.h2ctl, w.h2frame...)
+		w.h2Body(ss, s, c, body, !p.More)
+		if !w.conns.InUse(cs) || !c.has(fH2) {
+			w.h2ctl = w.h2ctl[:0]
+			return
+		}
+		w.h2Flush(cs, c)
+		return
+	}
 	w.iov = append(w.iov[:0], w.h2ctl, w.h2frame)
 	w.h2ctl = w.h2ctl[:0]
 	if !w.write(s.conn, c, w.iov) {
 		return
 	}
-	if end {
-		s.flags |= fRespLast | fH2EndSent
-		w.h2StreamDone(ss, s, c)
-		return
-	}
-	w.h2Body(ss, s, c, body, !p.More)
+	s.flags |= fRespLast | fH2EndSent
+	w.h2StreamDone(ss, s, c)
 }
 
 func isContentLength(name []byte) bool {
@@ -723,20 +733,31 @@ func (w *Worker) h2Body(ss int32, s *session, c *conn, body []byte, last bool) {
 // back. False if the connection closed.
 func (w *Worker) h2SendPending(ss int32, s *session, c *conn) bool {
 	cs := s.conn
+	// A write that drains the output runs h2Written, whose h2Emit would
+	// send these same held bytes again before blen says they went (the
+	// client got them twice, blen went negative): until blen is right a
+	// drain is only noted (h2fWriting), and run after.
+	h := w.h2(c)
+	outer := !h.has(h2fWriting)
+	h.flags |= h2fWriting
 	buf := w.h2pool(s).bytes(s.bbuf)[:s.blen]
 	sent, ok := w.h2SendData(ss, s, c, buf, s.has(fRespLast))
 	if !ok {
 		return false
 	}
-	if !w.sessions.InUse(ss) || s.conn != cs {
-		return true
-	}
-	if sent > 0 {
+	if sent > 0 && w.sessions.InUse(ss) && s.conn == cs {
 		copy(buf, buf[sent:])
 		s.blen -= int32(sent)
 		if s.blen == 0 {
 			w.h2pool(s).put(s.bbuf)
 			s.bbuf = 0
+		}
+	}
+	if outer && w.conns.InUse(cs) && c.has(fH2) {
+		h.flags &^= h2fWriting
+		if h.has(h2fWritten) {
+			h.flags &^= h2fWritten
+			w.h2Written(cs, c)
 		}
 	}
 	return true

@@ -2,7 +2,7 @@
 # The `make bench` report: builds the server and the load tools, then runs
 # the standard scenarios for our server and, when it exists, the reference
 # condure (alternating A B A B), and writes bench/results/{report.txt,
-# bench.svg,results.raw}. Takes about 8 minutes on 2 cores.
+# bench.svg,results.raw}. Takes about 10 minutes on 2 cores.
 #
 # Environment:
 #   SERVER=path     our binary (default: build bin/condure from this tree)
@@ -10,7 +10,7 @@
 #   ROUNDS=n        rounds (default 2)
 #   CONNS=N         idle-connection steps N/15, N/3, N (default 15000), or a list
 #   SOURCES=A-B     client source addresses (default 127.0.0.2-127.0.0.60)
-#   ONLY=list       scenarios: http,idle-http,idle-ws,ws (default all)
+#   ONLY=list       scenarios: http,req,idle-http,idle-ws,ws (default all; req: the HTTP load in req mode)
 #   NGINX=path      nginx for the `return 200` floor (default /usr/sbin/nginx; NGINX= to skip)
 #   PERF=path       perf counting the server's syscalls (default perf; PERF= to skip)
 #   SERVER_ARGS=..  extra flags for our server; REF_ARGS=.. for the reference
@@ -30,4 +30,4 @@ $GO build -o bin/loadgen ./bench/loadgen
 $GO build -o bin/echohandler ./bench/echohandler
 $GO build -o bin/benchreport ./bench/report
 exec bin/benchreport -server "$SERVER" -ref "${REF-/usr/bin/condure}" -rounds "${ROUNDS:-2}" \
-	-only "${ONLY:-http,idle-http,idle-ws,ws}" -server-args "${SERVER_ARGS:-}" -ref-args "${REF_ARGS:-}" "$@"
+	-only "${ONLY:-http,req,idle-http,idle-ws,ws}" -server-args "${SERVER_ARGS:-}" -ref-args "${REF_ARGS:-}" "$@"

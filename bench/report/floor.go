@@ -20,14 +20,20 @@ type loadScn struct {
 
 func (r *runner) loadScns() []loadScn {
 	var out []loadScn
-	if r.o.only["http"] {
+	for _, scn := range []string{"http", "req"} {
+		if !r.o.only[scn] {
+			continue
+		}
 		for _, w := range r.o.workers {
 			w := w
-			out = append(out, loadScn{fmt.Sprintf("HTTP workers=%d", w), "http", func(rec *record) bool { return rec.Workers == w }})
+			out = append(out, loadScn{fmt.Sprintf("HTTP %s workers=%d", map[string]string{"http": "stream", "req": "req"}[scn], w), scn, func(rec *record) bool { return rec.Workers == w }})
 		}
 	}
 	if r.o.only["ws"] {
-		out = append(out, loadScn{"WebSocket echo (per message)", "ws", nil})
+		for _, w := range r.o.wsWorkers {
+			w := w
+			out = append(out, loadScn{fmt.Sprintf("WS echo/msg workers=%d", w), "ws", func(rec *record) bool { return rec.Workers == w }})
+		}
 	}
 	return out
 }

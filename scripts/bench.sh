@@ -11,6 +11,7 @@
 #   CONNS=N         idle-connection steps N/15, N/3, N (default 15000), or a list
 #   SOURCES=A-B     client source addresses (default 127.0.0.2-127.0.0.60)
 #   ONLY=list       scenarios: http,req,idle-http,idle-ws,ws (default all; req: the HTTP load in req mode)
+#   BASE=path       a previous build of ours beside the others (before/after in one run)
 #   NGINX=path      nginx for the `return 200` floor (default /usr/sbin/nginx; NGINX= to skip)
 #   PERF=path       perf counting the server's syscalls (default perf; PERF= to skip)
 #   SERVER_ARGS=..  extra flags for our server; REF_ARGS=.. for the reference

@@ -48,7 +48,7 @@ import (
 )
 
 type options struct {
-	ours, ref, loadgen, handler, out string
+	ours, ref, base, loadgen, handler, out string
 	oursArgs, refArgs                string // extra server flags, space-separated
 	rounds                           int
 	steps                            []int
@@ -71,6 +71,7 @@ func main() {
 	var steps, workers, wsWorkers, only string
 	flag.StringVar(&o.ours, "server", "bin/condure", "our server binary")
 	flag.StringVar(&o.ref, "ref", "/usr/bin/condure", "reference condure binary (skipped when missing; \"\" to skip)")
+	flag.StringVar(&o.base, "base", os.Getenv("BASE"), "a previous build of ours, alternated with the others as \"base\" for a before/after in the same run (sections f-h) ($BASE)")
 	flag.StringVar(&o.oursArgs, "server-args", "", "extra flags for our server, space-separated (e.g. \"--prometheus 127.0.0.1:19099\")")
 	flag.StringVar(&o.refArgs, "ref-args", "", "extra flags for the reference server, space-separated")
 	flag.StringVar(&o.loadgen, "loadgen", "bin/loadgen", "loadgen binary")
@@ -118,6 +119,9 @@ func main() {
 		}
 	}
 	servers := []server{{name: "ours", bin: o.ours, gc: true, args: strings.Fields(o.oursArgs)}}
+	if o.base != "" {
+		servers = append(servers, server{name: "base", bin: o.base, gc: true, args: strings.Fields(o.oursArgs)})
+	}
 	if o.ref != "" {
 		if _, err := os.Stat(o.ref); err == nil {
 			// A condure-go binary as the reference (A/B runs of one

@@ -38,7 +38,10 @@ func (e osEffects) watch(fd int, tag uint64) error {
 }
 func (e osEffects) closeFd(fd int)          { unix.Close(fd) }
 func (e osEffects) sendPush(p []byte) error { return e.w.zs.Out.Send(p) }
-func (e osEffects) sendReq(p []byte) error  { return e.w.zs.Req.Send(emptyFrame, p) }
+func (e osEffects) sendReq(p []byte) error {
+	e.w.reqSent = true // the send may take the signal of replies waiting (pumpZmq)
+	return e.w.zs.Req.Send(emptyFrame, p)
+}
 func (e osEffects) sendRouter(name, p []byte) error {
 	return e.w.zs.OutStream.Send(name, emptyFrame, p)
 }

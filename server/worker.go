@@ -221,6 +221,7 @@ type Worker struct {
 	runq    []int32      // connections with input left to process (-1-i: listener i)
 	zmqBusy bool         // the receive budget ran out
 	zmqIn   bool         // a receiving socket's ZMQ_FD fired (or must be looked at)
+	reqSent bool         // sent on the req DEALER since it was last read to EAGAIN
 	bp      backpressure // sessions waiting for room to send (gates.go)
 	frames  [][]byte     // a multi-frame message being received
 
@@ -485,7 +486,7 @@ const idleWakeMs = 10000
 // waitTimeout is the epoll timeout in milliseconds: until the next timer, or
 // 0 while work is queued.
 func (w *Worker) waitTimeout() int {
-	if len(w.runq) > 0 || w.zmqBusy {
+	if len(w.runq) > 0 || w.zmqBusy || w.reqSent && w.zs.ReqIn == w.zs.Req {
 		return 0
 	}
 	ms := idleWakeMs
@@ -605,11 +606,17 @@ func (w *Worker) queue(slot int32, c *conn) {
 // reading ZMQ_EVENTS instead would cost a cgo call, and often a syscall, per
 // message. A socket is read only when its ZMQ_FD fired or the budget ran
 // out: a receive that finds it empty costs a getpid and a poll in libzmq.
-// The connect-mode req DEALER, which is also sent on, is always read.
+// The req DEALER of connect mode and of one worker (no hub), which is also
+// sent on, is read after every send on it too: libzmq may process the
+// socket's commands in a send, and so take the signal that replies wait.
+// A send after this pass (runQueue, timers) makes the next epoll wait not
+// sleep (waitTimeout), so its pass reads the socket.
 func (w *Worker) pumpZmq() {
 	recv := w.zmqIn || w.zmqBusy
 	w.zmqIn, w.zmqBusy = false, false
 	w.retryGates(false)
+	sent := w.reqSent
+	w.reqSent = false
 	if w.zs.In != nil && recv {
 		for i := 0; ; i++ {
 			if i == zmqBudget {
@@ -630,7 +637,7 @@ func (w *Worker) pumpZmq() {
 			w.handlerMessage(msg)
 		}
 	}
-	if w.zs.ReqIn != nil && (recv || w.zs.ReqIn == w.zs.Req) {
+	if w.zs.ReqIn != nil && (recv || sent && w.zs.ReqIn == w.zs.Req) {
 		for i := 0; ; i++ {
 			if i == zmqBudget {
 				w.zmqBusy = true

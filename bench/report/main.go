@@ -49,21 +49,21 @@ import (
 
 type options struct {
 	ours, ref, base, loadgen, handler, out string
-	oursArgs, refArgs                string // extra server flags, space-separated
-	rounds                           int
-	steps                            []int
-	warm                             int
-	inflight                         int
-	sources                          string
-	httpC                            int
-	httpD, idle, wsD, refresh        time.Duration
-	workers, wsWorkers               []int
-	wsC, wsSize                      int
-	only                             map[string]bool
-	port                             int
-	threads                          int
-	nginx                            string // nginx binary for the floor in (a) ("": none)
-	perf                             string // perf binary counting syscalls in the load runs ("": none)
+	oursArgs, refArgs                      string // extra server flags, space-separated
+	rounds                                 int
+	steps                                  []int
+	warm                                   int
+	inflight                               int
+	sources                                string
+	httpC                                  int
+	httpD, idle, wsD, refresh              time.Duration
+	workers, wsWorkers                     []int
+	wsC, wsSize                            int
+	only                                   map[string]bool
+	port                                   int
+	threads                                int
+	nginx                                  string // nginx binary for the floor in (a) ("": none)
+	perf                                   string // perf binary counting syscalls in the load runs ("": none)
 }
 
 func main() {

@@ -21,6 +21,9 @@ type effects interface {
 	// sendPush sends a request on PUSH; sendReq ["", p] on the req
 	// DEALER; sendRouter [name, "", p] on the ROUTER (bind mode: the pipe
 	// to the hub). zmqio.ErrWouldBlock: the high-water mark, nothing sent.
+	// The worker's PUSH and DEALER sends go out at the end of its pass
+	// (flushZmq), so a refusal comes a pass late: messages held meanwhile
+	// go first once there is room.
 	sendPush(p []byte) error
 	sendReq(p []byte) error
 	sendRouter(name, p []byte) error
@@ -37,11 +40,8 @@ func (e osEffects) watch(fd int, tag uint64) error {
 	return e.w.poller.Add(fd, reactor.EvIn|reactor.EvOut|reactor.EvRdHup, tag)
 }
 func (e osEffects) closeFd(fd int)          { unix.Close(fd) }
-func (e osEffects) sendPush(p []byte) error { return e.w.zs.Out.Send(p) }
-func (e osEffects) sendReq(p []byte) error {
-	e.w.reqSent = true // the send may take the signal of replies waiting (pumpZmq)
-	return e.w.zs.Req.Send(emptyFrame, p)
-}
+func (e osEffects) sendPush(p []byte) error { return e.w.zs.Out.SendLater(p, false) }
+func (e osEffects) sendReq(p []byte) error  { return e.w.zs.Req.SendLater(p, true) }
 func (e osEffects) sendRouter(name, p []byte) error {
 	return e.w.zs.OutStream.Send(name, emptyFrame, p)
 }

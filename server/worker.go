@@ -474,6 +474,7 @@ func (w *Worker) loopOnce() {
 		w.resumeAccept()
 	}
 	w.checkDrained()
+	w.flushZmq()
 }
 
 // idleWakeMs bounds a worker's sleep when no timer is due: only a safety
@@ -490,7 +491,7 @@ func (w *Worker) waitTimeout() int {
 		return 0
 	}
 	ms := idleWakeMs
-	if w.retryTimed() {
+	if w.retryTimed() || w.zmqHeld() {
 		ms = retryTicks * int(tickDur/time.Millisecond) // retry sends that hit the high-water mark, as condure does
 	}
 	if !w.fdBackoff.IsZero() {
@@ -614,6 +615,7 @@ func (w *Worker) queue(slot int32, c *conn) {
 func (w *Worker) pumpZmq() {
 	recv := w.zmqIn || w.zmqBusy
 	w.zmqIn, w.zmqBusy = false, false
+	w.flushZmq() // held messages before the sessions waiting for room
 	w.retryGates(false)
 	sent := w.reqSent
 	w.reqSent = false
@@ -650,6 +652,31 @@ func (w *Worker) pumpZmq() {
 			w.reqMessage(frames)
 		}
 	}
+}
+
+// flushZmq sends the requests held during the pass (zmqio/later.go): back
+// to back, they wake the thread reading the pipe (libzmq's I/O thread, or
+// the hub) about once per pass instead of once per request.
+func (w *Worker) flushZmq() {
+	if w.zs.Out != nil {
+		if _, dropped, err := w.zs.Out.Flush(); dropped > 0 {
+			w.sendOutError(err)
+		}
+	}
+	if w.zs.Req != nil {
+		sent, dropped, err := w.zs.Req.Flush()
+		if dropped > 0 {
+			w.sendReqError(err)
+		}
+		if sent+dropped > 0 {
+			w.reqSent = true // the sends may take the signal of replies waiting (pumpZmq)
+		}
+	}
+}
+
+// zmqHeld reports whether held requests wait for room.
+func (w *Worker) zmqHeld() bool {
+	return w.zs.Out != nil && w.zs.Out.Held() || w.zs.Req != nil && w.zs.Req.Held()
 }
 
 // recvFrames receives one whole message into w.frames.

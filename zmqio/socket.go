@@ -47,6 +47,7 @@ type Sock struct {
 	inMsg    bool     // the last frame received had more frames after it
 	more     int32    // condure_recv's ZMQ_RCVMORE output (a C int)
 	mon      *monitor // its connections' events (monitor.go), or nil
+	later    later    // messages held for the end of the owner's pass (later.go)
 }
 
 // Fd is the socket's ZMQ_FD, to register edge-triggered for reading.

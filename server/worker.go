@@ -654,13 +654,21 @@ func (w *Worker) pumpZmq() {
 	}
 }
 
-// flushZmq sends the requests held during the pass (zmqio/later.go): back
+// flushZmq sends the packets held during the pass (zmqio/later.go): back
 // to back, they wake the thread reading the pipe (libzmq's I/O thread, or
-// the hub) about once per pass instead of once per request.
+// the hub) about once per pass instead of once per packet.
 func (w *Worker) flushZmq() {
+	if w.zs == nil { // the in-process rig's fake effects send at once
+		return
+	}
 	if w.zs.Out != nil {
 		if _, dropped, err := w.zs.Out.Flush(); dropped > 0 {
 			w.sendOutError(err)
+		}
+	}
+	if w.zs.OutStream != nil {
+		if _, dropped, err := w.zs.OutStream.Flush(); dropped > 0 {
+			w.sendToError(err)
 		}
 	}
 	if w.zs.Req != nil {
@@ -676,7 +684,15 @@ func (w *Worker) flushZmq() {
 
 // zmqHeld reports whether held requests wait for room.
 func (w *Worker) zmqHeld() bool {
-	return w.zs.Out != nil && w.zs.Out.Held() || w.zs.Req != nil && w.zs.Req.Held()
+	if w.zs == nil {
+		return false
+	}
+	for _, s := range []*zmqio.Sock{w.zs.Out, w.zs.OutStream, w.zs.Req} {
+		if s != nil && s.Held() {
+			return true
+		}
+	}
+	return false
 }
 
 // recvFrames receives one whole message into w.frames.
@@ -817,6 +833,7 @@ func (w *Worker) shutdown() {
 		logging.Debug(targetServer, "worker %d: cancelling %d sessions", w.idx, len(w.batch))
 		w.sendBatched(zhttp.TypeCancel) // cancels a handler cannot take are held
 	}
+	w.flushZmq()
 	for slot := int32(0); slot < int32(w.conns.Cap()); slot++ {
 		if w.conns.InUse(slot) {
 			w.closeConn(slot, w.conns.Get(slot), false, CauseOther)
@@ -825,7 +842,9 @@ func (w *Worker) shutdown() {
 	deadline := time.Now().Add(w.opts.ShutdownLinger)
 	for len(w.bp.cancels) > 0 && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
+		w.flushZmq()
 		w.retryGates(true)
+		w.flushZmq()
 	}
 	w.teardown()
 }

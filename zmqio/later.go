@@ -11,29 +11,37 @@ package zmqio
 // out back to back and mostly find it awake (issue #19: the I/O thread's
 // syscalls per request halved, the server's down a quarter).
 
-// later is a socket's held messages: their bytes back to back in buf, and
-// where each ends.
+// later is a socket's held messages: their frames' bytes back to back in
+// buf, where each frame ends, and how many frames each message has.
 type later struct {
-	buf   []byte
-	ends  []int
-	head  int  // messages already handed to libzmq
-	delim bool // each message goes as ["", payload]
-	full  bool // a Flush stopped at the high-water mark with messages left
+	buf    []byte
+	ends   []int   // per frame
+	frames []uint8 // per message
+	head   int     // messages already handed to libzmq
+	frame  int     // their frames
+	full   bool    // a Flush stopped at the high-water mark with messages left
 }
 
-// SendLater holds p (copied) to be sent as one message at the next Flush;
-// with delim, as ["", p]. It returns ErrWouldBlock, holding nothing, while
-// messages held before are waiting for room (see Flush): the caller keeps
-// its packet and retries as after Send's ErrWouldBlock. A socket's messages
-// go in the order given, after any held ones.
-func (k *Sock) SendLater(p []byte, delim bool) error {
+// SendLater holds frames (1 to 3, copied) to be sent as one message at the
+// next Flush. It returns ErrWouldBlock, holding nothing, while messages held
+// before are waiting for room (see Flush): the caller keeps its packet and
+// retries as after Send's ErrWouldBlock. A socket's messages go in the
+// order given, after any held ones. Only for sockets whose sends fail
+// alike for every message (PUSH, DEALER): a ROUTER refuses one peer while
+// it takes others, which a caller must learn at once.
+func (k *Sock) SendLater(frames ...[]byte) error {
 	l := &k.later
 	if l.full {
 		return ErrWouldBlock
 	}
-	l.delim = delim
-	l.buf = append(l.buf, p...)
-	l.ends = append(l.ends, len(l.buf))
+	if len(frames) == 0 || len(frames) > maxFrames {
+		panic("zmqio: SendLater takes 1 to 3 frames")
+	}
+	for _, f := range frames {
+		l.buf = append(l.buf, f...)
+		l.ends = append(l.ends, len(l.buf))
+	}
+	l.frames = append(l.frames, uint8(len(frames)))
 	return nil
 }
 
@@ -48,18 +56,17 @@ func (k *Sock) Held() bool { return k.later.full }
 // and err is the last such error. sent counts the messages handed to libzmq.
 func (k *Sock) Flush() (sent, dropped int, err error) {
 	l := &k.later
-	for l.head < len(l.ends) {
-		start := 0
-		if l.head > 0 {
-			start = l.ends[l.head-1]
+	var fs [maxFrames][]byte
+	for l.head < len(l.frames) {
+		n := int(l.frames[l.head])
+		for i := 0; i < n; i++ {
+			start := 0
+			if l.frame+i > 0 {
+				start = l.ends[l.frame+i-1]
+			}
+			fs[i] = l.buf[start:l.ends[l.frame+i]]
 		}
-		p := l.buf[start:l.ends[l.head]]
-		var e error
-		if l.delim {
-			e = k.Send(emptyFrame, p)
-		} else {
-			e = k.Send(p)
-		}
+		e := k.Send(fs[:n]...)
 		if e == ErrWouldBlock {
 			l.full = true
 			return sent, dropped, err
@@ -70,8 +77,9 @@ func (k *Sock) Flush() (sent, dropped int, err error) {
 			sent++
 		}
 		l.head++
+		l.frame += n
 	}
-	l.buf, l.ends, l.head, l.full = l.buf[:0], l.ends[:0], 0, false
+	l.buf, l.ends, l.frames, l.head, l.frame, l.full = l.buf[:0], l.ends[:0], l.frames[:0], 0, 0, false
 	if cap(l.buf) > laterKeep {
 		l.buf = nil // one burst of big heads does not hold its memory
 	}
@@ -81,5 +89,3 @@ func (k *Sock) Flush() (sent, dropped int, err error) {
 // laterKeep: a held-messages buffer that grew past this is dropped once
 // empty.
 const laterKeep = 1 << 20
-
-var emptyFrame = []byte{}

@@ -35,7 +35,7 @@ func TestSendLaterFlush(t *testing.T) {
 	}
 	want := []string{"a", "bb", "", "dddd"}
 	for _, m := range want {
-		if err := push.SendLater([]byte(m), true); err != nil {
+		if err := push.SendLater(nil, []byte(m)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -55,7 +55,7 @@ func TestSendLaterFlush(t *testing.T) {
 	// Fill the pipe: hwm on each side, so more than 2*hwm cannot all go.
 	n := 0
 	for ; n < 4*hwm; n++ {
-		if err := push.SendLater([]byte{byte(n)}, false); err != nil {
+		if err := push.SendLater([]byte{byte(n)}); err != nil {
 			t.Fatalf("SendLater %d before a flush: %v", n, err)
 		}
 	}
@@ -63,7 +63,7 @@ func TestSendLaterFlush(t *testing.T) {
 	if sent == n || !push.Held() {
 		t.Fatalf("%d of %d sent through a pipe of %d, held %v", sent, n, 2*hwm, push.Held())
 	}
-	if err := push.SendLater([]byte("x"), false); err != ErrWouldBlock {
+	if err := push.SendLater([]byte("x")); err != ErrWouldBlock {
 		t.Fatalf("SendLater while held: %v", err)
 	}
 	// The reader makes room: the rest goes, in order.
@@ -87,7 +87,7 @@ func TestSendLaterFlush(t *testing.T) {
 	if got != n || push.Held() {
 		t.Fatalf("%d of %d received, held %v", got, n, push.Held())
 	}
-	if err := push.SendLater([]byte("x"), false); err != nil {
+	if err := push.SendLater([]byte("x")); err != nil {
 		t.Fatalf("SendLater after the flush: %v", err)
 	}
 }

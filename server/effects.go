@@ -21,9 +21,10 @@ type effects interface {
 	// sendPush sends a request on PUSH; sendReq ["", p] on the req
 	// DEALER; sendRouter [name, "", p] on the ROUTER (bind mode: the pipe
 	// to the hub). zmqio.ErrWouldBlock: the high-water mark, nothing sent.
-	// The worker's PUSH and DEALER sends go out at the end of its pass
-	// (flushZmq), so a refusal comes a pass late: messages held meanwhile
-	// go first once there is room.
+	// The worker's PUSH and DEALER sends, and its ROUTER frames down the
+	// pipe to the hub, go out at the end of its pass (flushZmq), so a
+	// refusal comes a pass late: packets held meanwhile go first once
+	// there is room.
 	sendPush(p []byte) error
 	sendReq(p []byte) error
 	sendRouter(name, p []byte) error

@@ -222,6 +222,7 @@ type Worker struct {
 	zmqBusy bool         // the receive budget ran out
 	zmqIn   bool         // a receiving socket's ZMQ_FD fired (or must be looked at)
 	reqSent bool         // sent on the req DEALER since it was last read to EAGAIN
+	capped  bool         // a held-sends buffer refused for its count and is empty again (flushZmq)
 	bp      backpressure // sessions waiting for room to send (gates.go)
 	frames  [][]byte     // a multi-frame message being received
 
@@ -487,7 +488,7 @@ const idleWakeMs = 10000
 // waitTimeout is the epoll timeout in milliseconds: until the next timer, or
 // 0 while work is queued.
 func (w *Worker) waitTimeout() int {
-	if len(w.runq) > 0 || w.zmqBusy || w.reqSent && w.zs.ReqIn == w.zs.Req {
+	if len(w.runq) > 0 || w.zmqBusy || w.capped || w.reqSent && w.zs.ReqIn == w.zs.Req {
 		return 0
 	}
 	ms := idleWakeMs
@@ -615,7 +616,11 @@ func (w *Worker) queue(slot int32, c *conn) {
 func (w *Worker) pumpZmq() {
 	recv := w.zmqIn || w.zmqBusy
 	w.zmqIn, w.zmqBusy = false, false
-	w.flushZmq() // held messages before the sessions waiting for room
+	w.flushZmq()  // held messages before the sessions waiting for room
+	if w.capped { // refused for the count held, now sent: no fd will say so
+		w.capped = false
+		w.bp.signalled = true
+	}
 	w.retryGates(false)
 	sent := w.reqSent
 	w.reqSent = false
@@ -678,6 +683,11 @@ func (w *Worker) flushZmq() {
 		}
 		if sent+dropped > 0 {
 			w.reqSent = true // the sends may take the signal of replies waiting (pumpZmq)
+		}
+	}
+	for _, s := range []*zmqio.Sock{w.zs.Out, w.zs.OutStream, w.zs.Req} {
+		if s != nil && s.Capped() {
+			w.capped = true
 		}
 	}
 }

@@ -21,18 +21,28 @@ type later struct {
 	head   int     // messages already handed to libzmq
 	frame  int     // their frames
 	full   bool    // a Flush stopped at the high-water mark with messages left
+	max    int     // the socket's high-water mark: at most this many held (0: no limit)
+	capped bool    // SendLater refused for max since the last Flush
 }
 
 // SendLater holds frames (1 to 3, copied) to be sent as one message at the
 // next Flush. It returns ErrWouldBlock, holding nothing, while messages held
 // before are waiting for room (see Flush): the caller keeps its packet and
-// retries as after Send's ErrWouldBlock. A socket's messages go in the
-// order given, after any held ones. Only for sockets whose sends fail
-// alike for every message (PUSH, DEALER): a ROUTER refuses one peer while
-// it takes others, which a caller must learn at once.
+// retries as after Send's ErrWouldBlock. It refuses too once the socket's
+// high-water mark of messages is held: what is in flight from a socket is
+// then at most one pipe more than without holding (the hub's ROUTER lane
+// parks for a blocked handler what was in flight to it, and has a margin
+// of one pipe's worth: hub.go). A socket's messages go in the order given,
+// after any held ones. Only for sockets whose sends fail alike for every
+// message (PUSH, DEALER): a ROUTER refuses one peer while it takes others,
+// which a caller must learn at once.
 func (k *Sock) SendLater(frames ...[]byte) error {
 	l := &k.later
 	if l.full {
+		return ErrWouldBlock
+	}
+	if l.max > 0 && len(l.frames)-l.head >= l.max {
+		l.capped = true
 		return ErrWouldBlock
 	}
 	if len(frames) == 0 || len(frames) > maxFrames {
@@ -50,6 +60,18 @@ func (k *Sock) SendLater(frames ...[]byte) error {
 // high-water mark). The socket's fd signals when there may be room again,
 // as after Send's ErrWouldBlock.
 func (k *Sock) Held() bool { return k.later.full }
+
+// Capped reports, once, that SendLater refused for the count held (not
+// the high-water mark) and a Flush has since sent everything: the caller
+// retries at once, since no fd will signal room.
+func (k *Sock) Capped() bool {
+	l := &k.later
+	if l.capped && !l.full && l.head == len(l.frames) {
+		l.capped = false
+		return true
+	}
+	return false
+}
 
 // Flush sends the held messages in order. It stops at the first that hits
 // the high-water mark, keeping it and those after it (Held is then true).

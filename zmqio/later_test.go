@@ -52,16 +52,20 @@ func TestSendLaterFlush(t *testing.T) {
 			t.Fatalf("payload %q, want %q (more %v ok %v %v)", f1, m, more, ok, err)
 		}
 	}
-	// Fill the pipe: hwm on each side, so more than 2*hwm cannot all go.
+	// Fill the pipe (hwm on each side) a cap's worth at a time until a
+	// flush meets the high-water mark.
 	n := 0
-	for ; n < 4*hwm; n++ {
-		if err := push.SendLater([]byte{byte(n)}); err != nil {
-			t.Fatalf("SendLater %d before a flush: %v", n, err)
+	for pass := 0; !push.Held(); pass++ {
+		if pass > 4*hwm {
+			t.Fatal("the pipe never filled")
 		}
-	}
-	sent, _, _ := push.Flush()
-	if sent == n || !push.Held() {
-		t.Fatalf("%d of %d sent through a pipe of %d, held %v", sent, n, 2*hwm, push.Held())
+		for i := 0; i < hwm; i++ {
+			if err := push.SendLater([]byte{byte(n)}); err != nil {
+				t.Fatalf("SendLater %d before a flush: %v", n, err)
+			}
+			n++
+		}
+		push.Flush()
 	}
 	if err := push.SendLater([]byte("x")); err != ErrWouldBlock {
 		t.Fatalf("SendLater while held: %v", err)
@@ -88,6 +92,53 @@ func TestSendLaterFlush(t *testing.T) {
 		t.Fatalf("%d of %d received, held %v", got, n, push.Held())
 	}
 	if err := push.SendLater([]byte("x")); err != nil {
+		t.Fatalf("SendLater after the flush: %v", err)
+	}
+}
+
+// At most the high-water mark of messages is held: SendLater then refuses,
+// and once a Flush has sent them Capped says so, once.
+func TestSendLaterCap(t *testing.T) {
+	ctx, err := zmq.NewContext()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ctx.Term()
+	const hwm = 4
+	push, err := newSock(ctx, zmq.PUSH, hwm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer push.Close(0)
+	pull, err := newSock(ctx, zmq.PULL, hwm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pull.Close(0)
+	if err := pull.s.Bind("inproc://later-cap"); err != nil {
+		t.Fatal(err)
+	}
+	if err := push.s.Connect("inproc://later-cap"); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < hwm; i++ {
+		if err := push.SendLater([]byte{byte(i)}); err != nil {
+			t.Fatalf("SendLater %d: %v", i, err)
+		}
+	}
+	if err := push.SendLater([]byte("over")); err != ErrWouldBlock {
+		t.Fatalf("SendLater over the cap: %v", err)
+	}
+	if push.Capped() {
+		t.Fatal("Capped before the flush")
+	}
+	if sent, _, _ := push.Flush(); sent != hwm || push.Held() {
+		t.Fatalf("flush sent %d, held %v", sent, push.Held())
+	}
+	if !push.Capped() || push.Capped() {
+		t.Fatal("Capped should report once after the flush")
+	}
+	if err := push.SendLater([]byte("again")); err != nil {
 		t.Fatalf("SendLater after the flush: %v", err)
 	}
 }

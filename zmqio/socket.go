@@ -95,7 +95,7 @@ func newSock(ctx *zmq.Context, t zmq.Type, hwm int) (*Sock, error) {
 		s.Close()
 		return nil, err
 	}
-	return &Sock{s: s, raw: rawSocket(s), pending: pendingSlot(), fd: fd, keep: recvBufKeep}, nil
+	return &Sock{s: s, raw: rawSocket(s), pending: pendingSlot(), fd: fd, keep: recvBufKeep, later: later{max: hwm}}, nil
 }
 
 // limitInput sets ZMQ_MAXMSGSIZE (limits.go) on a socket that receives from

@@ -110,5 +110,6 @@ func (k *Sock) Flush() (sent, dropped int, err error) {
 }
 
 // laterKeep: a held-messages buffer that grew past this is dropped once
-// empty.
-const laterKeep = 1 << 20
+// empty, so a burst (the heads of many new connections in one pass) does
+// not stay in an idle server's memory; a pass under steady load holds less.
+const laterKeep = 64 << 10

@@ -22,8 +22,10 @@ test: deps build
 	$(GO) test -count=1 -race $(RACE_PKGS)
 
 # The scale report: our server and /usr/bin/condure side by side (A B A B),
-# HTTP and WebSocket load, idle connections at 1k/5k/15k, GC figures;
-# writes bench/results/{report.txt,bench.svg}. About 8 minutes.
+# HTTP and WebSocket load, idle connections (plain, HTTPS, wss) at 1k/5k/15k,
+# TLS CPU per request and per handshake, GC figures;
+# writes bench/results/{report.txt,bench.svg}. About 15 minutes, TLS included
+# (ONLY=http,idle-http,idle-ws,ws skips it; see scripts/bench.sh).
 bench:
 	scripts/bench.sh
 
@@ -38,7 +40,7 @@ bench-tls:
 
 # Micro-benchmarks of the protocol packages, with allocations.
 bench-micro:
-	$(GO) test -run='^$$' -bench=. -benchmem ./http1 ./zhttp ./reactor ./websocket ./server
+	$(GO) test -run='^$$' -bench=. -benchmem ./http1 ./http2 ./zhttp ./reactor ./websocket ./server
 
 # Every fuzz target for FUZZTIME each; seeds and past crashers live in
 # each package's testdata/fuzz.
@@ -46,6 +48,7 @@ fuzz:
 	@for t in FuzzParseRequest FuzzChunkedDecoder FuzzValidAuthority; do $(GO) test ./http1 -run='^$$' -fuzz="^$$t$$" -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s || exit 1; done
 	@for t in FuzzParseTnet FuzzPacketParse FuzzSessionID; do $(GO) test ./zhttp -run='^$$' -fuzz="^$$t$$" -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s || exit 1; done
 	$(GO) test ./websocket -run='^$$' -fuzz='^FuzzReader$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s
+	@for t in FuzzFrame FuzzHeadersSplit FuzzHPACKDecode FuzzHuffman FuzzHPACKEncode; do $(GO) test ./http2 -run='^$$' -fuzz="^$$t$$" -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s || exit 1; done
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }

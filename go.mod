@@ -10,6 +10,8 @@ require github.com/klauspost/compress v1.20.5
 
 require golang.org/x/crypto v0.59.0
 
+require golang.org/x/net v0.63.0
+
 require (
 	github.com/beorn7/perks v1.0.1 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect

@@ -11,8 +11,10 @@
 #   ROUNDS=n        rounds (default 2)
 #   CONNS=N         idle-connection steps N/15, N/3, N (default 15000), or a list
 #   SOURCES=A-B     client source addresses (default 127.0.0.2-127.0.0.60)
-#   ONLY=list       scenarios: http,idle-http,idle-ws,ws,idle-https,idle-wss,tls (default all;
-#                   the last three are TLS, with bin/tlsload as the client: ONLY=http,idle-http,idle-ws,ws skips them)
+#   ONLY=list       scenarios: http,req,idle-http,idle-ws,ws,idle-https,idle-wss,tls (default all;
+#                   req: the HTTP load in req mode; the last three are TLS, with bin/tlsload as the client:
+#                   ONLY=http,req,idle-http,idle-ws,ws skips them)
+#   BASE=path       a previous build of ours beside the others (before/after in one run)
 #   NGINX=path      nginx for the `return 200` floor (default /usr/sbin/nginx; NGINX= to skip)
 #   PERF=path       perf counting the server's syscalls (default perf; PERF= to skip)
 #   SERVER_ARGS=..  extra flags for our server; REF_ARGS=.. for the reference
@@ -33,4 +35,4 @@ $GO build -o bin/echohandler ./bench/echohandler
 $GO build -o bin/tlsload ./bench/tlsload
 $GO build -o bin/benchreport ./bench/report
 exec bin/benchreport -server "$SERVER" -ref "${REF-/usr/bin/condure}" -rounds "${ROUNDS:-2}" \
-	-only "${ONLY:-http,idle-http,idle-ws,ws,idle-https,idle-wss,tls}" -server-args "${SERVER_ARGS:-}" -ref-args "${REF_ARGS:-}" "$@"
+	-only "${ONLY:-http,req,idle-http,idle-ws,ws,idle-https,idle-wss,tls}" -server-args "${SERVER_ARGS:-}" -ref-args "${REF_ARGS:-}" "$@"

@@ -21,6 +21,10 @@ type effects interface {
 	// sendPush sends a request on PUSH; sendReq ["", p] on the req
 	// DEALER; sendRouter [name, "", p] on the ROUTER (bind mode: the pipe
 	// to the hub). zmqio.ErrWouldBlock: the high-water mark, nothing sent.
+	// The worker's PUSH and DEALER sends, and its ROUTER frames down the
+	// pipe to the hub, go out at the end of its pass (flushZmq), so a
+	// refusal comes a pass late: packets held meanwhile go first once
+	// there is room.
 	sendPush(p []byte) error
 	sendReq(p []byte) error
 	sendRouter(name, p []byte) error
@@ -37,9 +41,17 @@ func (e osEffects) watch(fd int, tag uint64) error {
 	return e.w.poller.Add(fd, reactor.EvIn|reactor.EvOut|reactor.EvRdHup, tag)
 }
 func (e osEffects) closeFd(fd int)          { unix.Close(fd) }
-func (e osEffects) sendPush(p []byte) error { return e.w.zs.Out.Send(p) }
-func (e osEffects) sendReq(p []byte) error  { return e.w.zs.Req.Send(emptyFrame, p) }
+func (e osEffects) sendPush(p []byte) error { return e.w.zs.Out.SendLater(p) }
+func (e osEffects) sendReq(p []byte) error  { return e.w.zs.Req.SendLater(emptyFrame, p) }
+
+// sendRouter: in bind mode with the hub the ROUTER frames go down a PUSH
+// pipe to the hub, which refuses all alike, so they are held for the end
+// of the pass too; the worker's own ROUTER (no hub) refuses one handler
+// while it takes others, and sends at once.
 func (e osEffects) sendRouter(name, p []byte) error {
+	if e.w.bp.blocks != nil {
+		return e.w.zs.OutStream.SendLater(name, emptyFrame, p)
+	}
 	return e.w.zs.OutStream.Send(name, emptyFrame, p)
 }
 

@@ -226,6 +226,8 @@ type Worker struct {
 	runq    []int32      // connections with input left to process (-1-i: listener i)
 	zmqBusy bool         // the receive budget ran out
 	zmqIn   bool         // a receiving socket's ZMQ_FD fired (or must be looked at)
+	reqSent bool         // sent on the req DEALER since it was last read to EAGAIN
+	capped  bool         // a held-sends buffer refused for its count and is empty again (flushZmq)
 	bp      backpressure // sessions waiting for room to send (gates.go)
 	frames  [][]byte     // a multi-frame message being received
 
@@ -509,6 +511,7 @@ func (w *Worker) loopOnce() {
 		w.resumeAccept()
 	}
 	w.checkDrained()
+	w.flushZmq()
 }
 
 // idleWakeMs bounds a worker's sleep when no timer is due: only a safety
@@ -521,11 +524,11 @@ const idleWakeMs = 10000
 // waitTimeout is the epoll timeout in milliseconds: until the next timer, or
 // 0 while work is queued.
 func (w *Worker) waitTimeout() int {
-	if len(w.runq) > 0 || w.zmqBusy {
+	if len(w.runq) > 0 || w.zmqBusy || w.capped || w.reqSent && w.zs.ReqIn == w.zs.Req {
 		return 0
 	}
 	ms := idleWakeMs
-	if w.retryTimed() {
+	if w.retryTimed() || w.zmqHeld() {
 		ms = retryTicks * int(tickDur/time.Millisecond) // retry sends that hit the high-water mark, as condure does
 	}
 	if !w.fdBackoff.IsZero() {
@@ -641,11 +644,22 @@ func (w *Worker) queue(slot int32, c *conn) {
 // reading ZMQ_EVENTS instead would cost a cgo call, and often a syscall, per
 // message. A socket is read only when its ZMQ_FD fired or the budget ran
 // out: a receive that finds it empty costs a getpid and a poll in libzmq.
-// The connect-mode req DEALER, which is also sent on, is always read.
+// The req DEALER of connect mode and of one worker (no hub), which is also
+// sent on, is read after every send on it too: libzmq may process the
+// socket's commands in a send, and so take the signal that replies wait.
+// A send after this pass (runQueue, timers) makes the next epoll wait not
+// sleep (waitTimeout), so its pass reads the socket.
 func (w *Worker) pumpZmq() {
 	recv := w.zmqIn || w.zmqBusy
 	w.zmqIn, w.zmqBusy = false, false
+	w.flushZmq()  // held messages before the sessions waiting for room
+	if w.capped { // refused for the count held, now sent: no fd will say so
+		w.capped = false
+		w.bp.signalled = true
+	}
 	w.retryGates(false)
+	sent := w.reqSent
+	w.reqSent = false
 	if w.zs.In != nil && recv {
 		for i := 0; ; i++ {
 			if i == zmqBudget {
@@ -666,7 +680,7 @@ func (w *Worker) pumpZmq() {
 			w.handlerMessage(msg)
 		}
 	}
-	if w.zs.ReqIn != nil && (recv || w.zs.ReqIn == w.zs.Req) {
+	if w.zs.ReqIn != nil && (recv || sent && w.zs.ReqIn == w.zs.Req) {
 		for i := 0; ; i++ {
 			if i == zmqBudget {
 				w.zmqBusy = true
@@ -679,6 +693,52 @@ func (w *Worker) pumpZmq() {
 			w.reqMessage(frames)
 		}
 	}
+}
+
+// flushZmq sends the packets held during the pass (zmqio/later.go): back
+// to back, they wake the thread reading the pipe (libzmq's I/O thread, or
+// the hub) about once per pass instead of once per packet.
+func (w *Worker) flushZmq() {
+	if w.zs == nil { // the in-process rig's fake effects send at once
+		return
+	}
+	if w.zs.Out != nil {
+		if _, dropped, err := w.zs.Out.Flush(); dropped > 0 {
+			w.sendOutError(err)
+		}
+	}
+	if w.zs.OutStream != nil {
+		if _, dropped, err := w.zs.OutStream.Flush(); dropped > 0 {
+			w.sendToError(err)
+		}
+	}
+	if w.zs.Req != nil {
+		sent, dropped, err := w.zs.Req.Flush()
+		if dropped > 0 {
+			w.sendReqError(err)
+		}
+		if sent+dropped > 0 {
+			w.reqSent = true // the sends may take the signal of replies waiting (pumpZmq)
+		}
+	}
+	for _, s := range []*zmqio.Sock{w.zs.Out, w.zs.OutStream, w.zs.Req} {
+		if s != nil && s.Capped() {
+			w.capped = true
+		}
+	}
+}
+
+// zmqHeld reports whether held requests wait for room.
+func (w *Worker) zmqHeld() bool {
+	if w.zs == nil {
+		return false
+	}
+	for _, s := range []*zmqio.Sock{w.zs.Out, w.zs.OutStream, w.zs.Req} {
+		if s != nil && s.Held() {
+			return true
+		}
+	}
+	return false
 }
 
 // recvFrames receives one whole message into w.frames.
@@ -821,6 +881,7 @@ func (w *Worker) shutdown() {
 		logging.Debug(targetServer, "worker %d: cancelling %d sessions", w.idx, len(w.batch))
 		w.sendBatched(zhttp.TypeCancel) // cancels a handler cannot take are held
 	}
+	w.flushZmq()
 	for slot := int32(0); slot < int32(w.conns.Cap()); slot++ {
 		if !w.conns.InUse(slot) {
 			continue
@@ -836,7 +897,9 @@ func (w *Worker) shutdown() {
 	deadline := time.Now().Add(w.opts.ShutdownLinger)
 	for len(w.bp.cancels) > 0 && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
+		w.flushZmq()
 		w.retryGates(true)
+		w.flushZmq()
 	}
 	w.teardown()
 }

@@ -127,7 +127,8 @@ func (h *Hub) pipe(ctx *zmq.Context, cfg *Config, t zmq.Type, ep string, bind bo
 func (h *Hub) open(ctx *zmq.Context, cfg *Config, workers int) error {
 	var err error
 	// The ROUTER lane parks for a destination what was in flight to it when
-	// it blocked: at most what the workers' pipes hold (2 HWM per worker),
+	// it blocked: at most what the workers' pipes hold (2 HWM per worker,
+	// and the HWM a worker holds for the end of its pass: later.go),
 	// since once it is published as blocked they produce nothing more for
 	// it. The limit per destination is twice that plus a margin: libzmq's
 	// pipe accounting lets a few more through, and a limit equal to the

@@ -17,18 +17,20 @@ static int send_frames(void *s, int n, void **b, size_t *l) {
 // frame. At the high-water mark it reads ZMQ_EVENTS, which processes the
 // socket's pending commands (so its ZMQ_FD fires again on room), and tries
 // once more if they made room, as condure_route_send does. One cgo call per
-// message, and an empty frame needs no buffer.
-static int condure_send(void *s, int n, void *b0, size_t l0, void *b1, size_t l1, void *b2, size_t l2) {
-	void *b[3] = {b0, b1, b2};
+// message, and an empty frame needs no buffer. Pointers come as integers
+// (see Sock.Send).
+static int condure_send(uintptr_t s, int n, uintptr_t b0, size_t l0, uintptr_t b1, size_t l1, uintptr_t b2, size_t l2) {
+	void *b[3] = {(void *)b0, (void *)b1, (void *)b2};
 	size_t l[3] = {l0, l1, l2};
-	int e = send_frames(s, n, b, l);
-	if (e == EAGAIN && has_room(s)) e = send_frames(s, n, b, l);
+	int e = send_frames((void *)s, n, b, l);
+	if (e == EAGAIN && has_room((void *)s)) e = send_frames((void *)s, n, b, l);
 	return e;
 }
 */
 import "C"
 
 import (
+	"runtime"
 	"syscall"
 	"unsafe"
 
@@ -56,14 +58,16 @@ func (k *Sock) Send(frames ...[]byte) error {
 	if len(frames) == 0 || len(frames) > maxFrames {
 		panic("zmqio: Send takes 1 to 3 frames")
 	}
-	var b [maxFrames]unsafe.Pointer
+	var b [maxFrames]C.uintptr_t
 	var l [maxFrames]C.size_t
 	for i, f := range frames {
 		if len(f) > 0 {
-			b[i], l[i] = unsafe.Pointer(&f[0]), C.size_t(len(f))
+			b[i], l[i] = cptr(unsafe.Pointer(&f[0])), C.size_t(len(f))
 		}
 	}
-	switch e := syscall.Errno(C.condure_send(k.raw, C.int(len(frames)), b[0], l[0], b[1], l[1], b[2], l[2])); e {
+	e := syscall.Errno(C.condure_send(cptr(k.raw), C.int(len(frames)), b[0], l[0], b[1], l[1], b[2], l[2]))
+	runtime.KeepAlive(frames)
+	switch e {
 	case 0:
 		return nil
 	case syscall.EAGAIN:

@@ -47,6 +47,7 @@ type Sock struct {
 	inMsg    bool     // the last frame received had more frames after it
 	more     int32    // condure_recv's ZMQ_RCVMORE output (a C int)
 	mon      *monitor // its connections' events (monitor.go), or nil
+	later    later    // messages held for the end of the owner's pass (later.go)
 }
 
 // Fd is the socket's ZMQ_FD, to register edge-triggered for reading.
@@ -94,7 +95,7 @@ func newSock(ctx *zmq.Context, t zmq.Type, hwm int) (*Sock, error) {
 		s.Close()
 		return nil, err
 	}
-	return &Sock{s: s, raw: rawSocket(s), pending: pendingSlot(), fd: fd, keep: recvBufKeep}, nil
+	return &Sock{s: s, raw: rawSocket(s), pending: pendingSlot(), fd: fd, keep: recvBufKeep, later: later{max: hwm}}, nil
 }
 
 // limitInput sets ZMQ_MAXMSGSIZE (limits.go) on a socket that receives from

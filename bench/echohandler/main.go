@@ -17,6 +17,7 @@
 //
 // It connects to the server's bound endpoints (ipc:// or tcp:// base spec,
 // as the server's --zclient-stream) and drains each socket per wake-up.
+// With -req it serves req mode instead (req.go).
 package main
 
 import (
@@ -44,9 +45,14 @@ func main() {
 	credits := flag.Int("credits", 65536, "bytes granted to the server for incoming WebSocket messages")
 	keepalive := flag.Duration("keepalive", 30*time.Second, "keep-alive interval for WebSocket sessions (0: none)")
 	flag.BoolVar(&bindSockets, "bind", false, "bind the endpoints, for a server run with --zclient-connect")
+	req := flag.Bool("req", false, "req mode: a ROUTER on -spec (the server's --zclient-req) answering every request 200 (req.go)")
 	flag.Parse()
 	h := newHandler(*id, *instance, *credits)
-	if err := h.run(*spec, *keepalive); err != nil {
+	run := func() error { return h.run(*spec, *keepalive) }
+	if *req {
+		run = func() error { return h.runReq(*spec) }
+	}
+	if err := run(); err != nil {
 		log.Fatal(err)
 	}
 }

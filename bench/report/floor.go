@@ -20,14 +20,20 @@ type loadScn struct {
 
 func (r *runner) loadScns() []loadScn {
 	var out []loadScn
-	if r.o.only["http"] {
+	for _, scn := range []string{"http", "req"} {
+		if !r.o.only[scn] {
+			continue
+		}
 		for _, w := range r.o.workers {
 			w := w
-			out = append(out, loadScn{fmt.Sprintf("HTTP workers=%d", w), "http", func(rec *record) bool { return rec.Workers == w }})
+			out = append(out, loadScn{fmt.Sprintf("HTTP %s workers=%d", map[string]string{"http": "stream", "req": "req"}[scn], w), scn, func(rec *record) bool { return rec.Workers == w }})
 		}
 	}
 	if r.o.only["ws"] {
-		out = append(out, loadScn{"WebSocket echo (per message)", "ws", nil})
+		for _, w := range r.o.wsWorkers {
+			w := w
+			out = append(out, loadScn{fmt.Sprintf("WS echo/msg workers=%d", w), "ws", func(rec *record) bool { return rec.Workers == w }})
+		}
 	}
 	return out
 }
@@ -40,7 +46,7 @@ func (r *runner) serverNames() []string {
 	return out
 }
 
-var displayName = map[string]string{"ours": "ours", "ref": "reference", "nginx": "nginx"}
+var displayName = map[string]string{"ours": "ours", "base": "base", "ref": "reference", "nginx": "nginx"}
 
 // floorTable is (f).
 func (r *runner) floorTable(t *tableWriter) {
@@ -72,6 +78,20 @@ func (r *runner) floorTable(t *tableWriter) {
 				ratio = fmt.Sprintf("%.2f", means[0]/d)
 			}
 			fmt.Fprintf(&t.b, " %11s", ratio)
+		}
+		t.b.WriteString("\n")
+	}
+	fmt.Fprintf(&t.b, "  latency p50 / p99 ms\n")
+	for _, sc := range scns {
+		fmt.Fprintf(&t.b, "  %-30s", sc.label)
+		for _, n := range names {
+			p50 := r.vals(sc.scn, n, sc.match, latM(func(p50, _ float64) float64 { return p50 / 1000 }))
+			p99 := r.vals(sc.scn, n, sc.match, latM(func(_, p99 float64) float64 { return p99 / 1000 }))
+			c := "-"
+			if len(p50) > 0 {
+				c = num(mean(p50)) + " / " + num(mean(p99))
+			}
+			fmt.Fprintf(&t.b, " %14s", c)
 		}
 		t.b.WriteString("\n")
 	}

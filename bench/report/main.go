@@ -7,6 +7,7 @@
 //
 //	http     HTTP keep-alive load (c=100, 10 s) with 1 and 2 workers: req/s,
 //	         server CPU per 100k requests, p50/p99
+//	req      the same load on a req-mode listener (echohandler -req)
 //	idle-http idle HTTP connections at N = 1000, 5000, 15000: server RSS per
 //	         connection and server CPU while idle
 //	idle-ws  idle WebSocket connections at the same N
@@ -14,7 +15,8 @@
 //	gc       (from the http and ws runs of our server, which runs with
 //	         GODEBUG=gctrace=1) GC pause p99 and GC CPU fraction under load
 //
-// Every server gets bench/echohandler as its handler (stream mode over ipc)
+// Every server gets bench/echohandler as its handler (stream mode over ipc;
+// req mode in the req scenario)
 // and is driven by bench/loadgen, which samples it from /proc.
 package main
 
@@ -47,22 +49,22 @@ import (
 )
 
 type options struct {
-	ours, ref, loadgen, handler, out string
-	oursArgs, refArgs                string // extra server flags, space-separated
-	rounds                           int
-	steps                            []int
-	warm                             int
-	inflight                         int
-	sources                          string
-	httpC                            int
-	httpD, idle, wsD, refresh        time.Duration
-	workers                          []int
-	wsC, wsSize                      int
-	only                             map[string]bool
-	port                             int
-	threads                          int
-	nginx                            string // nginx binary for the floor in (a) ("": none)
-	perf                             string // perf binary counting syscalls in the load runs ("": none)
+	ours, ref, base, loadgen, handler, out string
+	oursArgs, refArgs                      string // extra server flags, space-separated
+	rounds                                 int
+	steps                                  []int
+	warm                                   int
+	inflight                               int
+	sources                                string
+	httpC                                  int
+	httpD, idle, wsD, refresh              time.Duration
+	workers, wsWorkers                     []int
+	wsC, wsSize                            int
+	only                                   map[string]bool
+	port                                   int
+	threads                                int
+	nginx                                  string // nginx binary for the floor in (a) ("": none)
+	perf                                   string // perf binary counting syscalls in the load runs ("": none)
 	// TLS sections (tls.go)
 	tlsload                  string
 	tlsIdle, tlsSettle, tlsD time.Duration
@@ -73,9 +75,10 @@ type options struct {
 
 func main() {
 	var o options
-	var steps, workers, only string
+	var steps, workers, wsWorkers, only string
 	flag.StringVar(&o.ours, "server", "bin/condure", "our server binary")
 	flag.StringVar(&o.ref, "ref", "/usr/bin/condure", "reference condure binary (skipped when missing; \"\" to skip)")
+	flag.StringVar(&o.base, "base", os.Getenv("BASE"), "a previous build of ours, alternated with the others as \"base\" for a before/after in the same run (sections f-h) ($BASE)")
 	flag.StringVar(&o.oursArgs, "server-args", "", "extra flags for our server, space-separated (e.g. \"--prometheus 127.0.0.1:19099\")")
 	flag.StringVar(&o.refArgs, "ref-args", "", "extra flags for the reference server, space-separated")
 	flag.StringVar(&o.loadgen, "loadgen", "bin/loadgen", "loadgen binary")
@@ -89,12 +92,13 @@ func main() {
 	flag.IntVar(&o.httpC, "http-c", 100, "HTTP load connections")
 	flag.DurationVar(&o.httpD, "http-d", 10*time.Second, "HTTP load duration")
 	flag.StringVar(&workers, "workers", "1,2", "worker counts for the HTTP load")
+	flag.StringVar(&wsWorkers, "ws-workers", "2", "worker counts for the WebSocket echo")
 	flag.DurationVar(&o.idle, "idle", 10*time.Second, "idle measurement per step")
 	flag.DurationVar(&o.refresh, "refresh", -1, "hold: redo the exchange on idle HTTP connections this often (-1: 30s above 20000 connections, else never)")
 	flag.IntVar(&o.wsC, "ws-c", 1000, "WebSocket echo connections")
 	flag.DurationVar(&o.wsD, "ws-d", 10*time.Second, "WebSocket echo duration")
 	flag.IntVar(&o.wsSize, "ws-size", 64, "WebSocket message size")
-	flag.StringVar(&only, "only", "http,idle-http,idle-ws,ws,idle-https,idle-wss,tls", "scenarios to run")
+	flag.StringVar(&only, "only", "http,req,idle-http,idle-ws,ws,idle-https,idle-wss,tls", "scenarios to run")
 	flag.StringVar(&o.tlsload, "tlsload", "bin/tlsload", "TLS load tool (the idle-https, idle-wss and tls scenarios)")
 	flag.DurationVar(&o.tlsIdle, "tls-idle", time.Second, "idle-https/idle-wss: idle measurement per step")
 	flag.DurationVar(&o.tlsSettle, "tls-settle", 11*time.Second, "idle-https/idle-wss: pause before a step's first sample: ours trims the handshakes' garbage at most 11 s after a burst (one trim per 10 s; one may come mid-burst on a loaded machine)")
@@ -120,12 +124,11 @@ func main() {
 			fatal(err)
 		}
 	}
-	for _, w := range strings.Split(workers, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(w))
-		if err != nil || n < 1 {
-			fatal(fmt.Errorf("bad -workers %q", workers))
-		}
-		o.workers = append(o.workers, n)
+	if o.workers, err = parseWorkers(workers); err != nil {
+		fatal(err)
+	}
+	if o.wsWorkers, err = parseWorkers(wsWorkers); err != nil {
+		fatal(err)
 	}
 	o.only = map[string]bool{}
 	for _, s := range strings.Split(only, ",") {
@@ -138,6 +141,9 @@ func main() {
 		}
 	}
 	servers := []server{{name: "ours", bin: o.ours, gc: true, args: strings.Fields(o.oursArgs)}}
+	if o.base != "" {
+		servers = append(servers, server{name: "base", bin: o.base, gc: true, args: strings.Fields(o.oursArgs)})
+	}
 	if o.ref != "" {
 		if _, err := os.Stat(o.ref); err == nil {
 			// A condure-go binary as the reference (A/B runs of one
@@ -206,6 +212,19 @@ func envOr(k, def string) string {
 		return v
 	}
 	return def
+}
+
+// parseWorkers: "1,2".
+func parseWorkers(s string) ([]int, error) {
+	var out []int
+	for _, w := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(w))
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("bad worker counts %q", s)
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }
 
 // parseSteps: "1000,5000,15000", or one N meaning N/15, N/3, N.
@@ -288,8 +307,9 @@ func stopAll() {
 }
 
 // startServer starts s with handler; with tlsDir the listener is TLS, its
-// default identity in tlsDir (tls.go).
-func startServer(s server, port, workers, maxconn int, handler, tlsDir string) (*running, error) {
+// default identity in tlsDir (tls.go); req: a req-mode listener and
+// handler instead of stream mode.
+func startServer(s server, port, workers, maxconn int, handler, tlsDir string, req bool) (*running, error) {
 	if s.nginx {
 		return startNginx(s, port, workers, maxconn)
 	}
@@ -301,6 +321,12 @@ func startServer(s server, port, workers, maxconn int, handler, tlsDir string) (
 	spec := "ipc://" + filepath.Join(dir, "c")
 	args := []string{"--listen", fmt.Sprintf("127.0.0.1:%d,stream", port), "--zclient-stream", spec,
 		"--workers", strconv.Itoa(workers), "--stream-maxconn", strconv.Itoa(maxconn)}
+	hargs := []string{"-spec", spec}
+	if req {
+		args = []string{"--listen", fmt.Sprintf("127.0.0.1:%d,req", port), "--zclient-req", spec,
+			"--workers", strconv.Itoa(workers), "--req-maxconn", strconv.Itoa(maxconn)}
+		hargs = []string{"-req", "-spec", spec}
+	}
 	if tlsDir != "" {
 		args[1] = fmt.Sprintf("127.0.0.1:%d,tls,default-cert=default", port)
 		args = append(args, "--tls-identities-dir", tlsDir)
@@ -324,7 +350,7 @@ func startServer(s server, port, workers, maxconn int, handler, tlsDir string) (
 		rn.stop()
 		return nil, fmt.Errorf("%s did not listen: %v (log %s)", s.name, err, tail(filepath.Join(dir, "server.log")))
 	}
-	rn.hnd = exec.Command(handler, "-spec", spec)
+	rn.hnd = exec.Command(handler, hargs...)
 	hf, _ := os.Create(filepath.Join(dir, "handler.err"))
 	rn.hnd.Stdout, rn.hnd.Stderr = hf, hf
 	if err := rn.hnd.Start(); err != nil {
@@ -537,12 +563,15 @@ func (r *runner) run() {
 	holdMax := maxN + 1000
 	loadMax := max(10000, o.wsC+1000, o.httpC+1000)
 	section := func(s string) { fmt.Fprintf(os.Stderr, "\n== %s\n", s) }
-	if o.only["http"] {
-		section(fmt.Sprintf("HTTP keep-alive load, c=%d, %s", o.httpC, o.httpD))
+	for _, scn := range []string{"http", "req"} {
+		if !o.only[scn] {
+			continue
+		}
+		section(fmt.Sprintf("HTTP keep-alive load (%s mode), c=%d, %s", map[string]string{"http": "stream", "req": "req"}[scn], o.httpC, o.httpD))
 		for round := 1; round <= o.rounds; round++ {
 			for _, w := range o.workers {
 				for _, s := range r.servers {
-					r.loadRun("http", s, round, w, loadMax, "http", "-c", strconv.Itoa(o.httpC), "-d", o.httpD.String())
+					r.loadRun(scn, s, round, w, loadMax, "http", "-c", strconv.Itoa(o.httpC), "-d", o.httpD.String())
 				}
 			}
 		}
@@ -563,9 +592,12 @@ func (r *runner) run() {
 	if o.only["ws"] {
 		section(fmt.Sprintf("WebSocket echo, c=%d, %d B, %s", o.wsC, o.wsSize, o.wsD))
 		for round := 1; round <= o.rounds; round++ {
-			for _, s := range r.servers {
-				if !s.nginx {
-					r.loadRun("ws", s, round, 2, loadMax, "ws", "-c", strconv.Itoa(o.wsC), "-d", o.wsD.String(), "-size", strconv.Itoa(o.wsSize))
+			for _, w := range o.wsWorkers {
+				for _, s := range r.servers {
+					if s.nginx {
+						continue
+					}
+					r.loadRun("ws", s, round, w, loadMax, "ws", "-c", strconv.Itoa(o.wsC), "-d", o.wsD.String(), "-size", strconv.Itoa(o.wsSize))
 				}
 			}
 		}
@@ -577,7 +609,7 @@ func (r *runner) loadRun(scn string, s server, round, workers, maxconn int, args
 	rec := record{Scenario: scn, Server: s.name, Binary: s.bin, Round: round, Workers: workers}
 	fmt.Fprintf(os.Stderr, "-- %s round %d, %d worker(s)\n", s.name, round, workers)
 	port := r.nextPort()
-	rn, err := startServer(s, port, workers, maxconn, r.o.handler, "")
+	rn, err := startServer(s, port, workers, maxconn, r.o.handler, "", scn == "req")
 	if err != nil {
 		rec.Error = err.Error()
 		fmt.Fprintln(os.Stderr, "    error:", err)
@@ -618,7 +650,7 @@ func (r *runner) loadRun(scn string, s server, round, workers, maxconn int, args
 func (r *runner) holdRun(kind string, s server, round, workers, maxconn int) {
 	fmt.Fprintf(os.Stderr, "-- %s round %d\n", s.name, round)
 	port := r.nextPort()
-	rn, err := startServer(s, port, workers, maxconn, r.o.handler, "")
+	rn, err := startServer(s, port, workers, maxconn, r.o.handler, "", false)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "    error:", err)
 		r.add(record{Scenario: "idle-" + kind, Server: s.name, Binary: s.bin, Round: round, Workers: workers, Error: err.Error()}, nil)

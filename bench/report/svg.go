@@ -18,7 +18,7 @@ const (
 	topY           = 60
 )
 
-var colors = map[string]string{"ours": "#1f77b4", "ref": "#ff7f0e", "nginx": "#2ca02c"}
+var colors = map[string]string{"ours": "#1f77b4", "base": "#9467bd", "ref": "#ff7f0e", "nginx": "#2ca02c"}
 
 type svgBuf struct{ strings.Builder }
 
@@ -75,7 +75,7 @@ func (r *runner) svg() string {
 	// Legend.
 	lx := float64(leftX)
 	for _, srv := range r.servers {
-		name := map[string]string{"ours": "condure-go", "ref": "condure (reference)", "nginx": "nginx (return 200)"}[srv.name]
+		name := map[string]string{"ours": "condure-go", "base": "condure-go (base build)", "ref": "condure (reference)", "nginx": "nginx (return 200)"}[srv.name]
 		s.f(`<rect x="%.1f" y="%d" width="14" height="14" fill="%s"/>`, lx, svgH-28, colors[srv.name])
 		s.text(lx+20, float64(svgH-16), "start", "13", name)
 		lx += 180

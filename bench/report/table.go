@@ -174,19 +174,23 @@ func (r *runner) table() string {
 	fmt.Fprintf(&t.b, "handler %s, load %s (%d threads); %d round(s), servers alternated; values are means, ±half the range over rounds\n",
 		o.handler, o.loadgen, o.threads, o.rounds)
 
-	if o.only["http"] {
-		t.head(fmt.Sprintf("(a) HTTP keep-alive load, c=%d, %s", o.httpC, o.httpD))
+	for _, scn := range []string{"http", "req"} {
+		if !o.only[scn] {
+			continue
+		}
+		title := map[string]string{"http": "(a) HTTP keep-alive load", "req": "(a') HTTP keep-alive load, req mode"}[scn]
+		t.head(fmt.Sprintf("%s, c=%d, %s", title, o.httpC, o.httpD))
 		for _, w := range o.workers {
 			w := w
 			wm := func(rec *record) bool { return rec.Workers == w }
 			p := fmt.Sprintf("workers=%d ", w)
-			a, b := r.both("http", wm, rateM)
+			a, b := r.both(scn, wm, rateM)
 			t.row(p+"requests/s", a, b, "higher")
-			a, b = r.both("http", wm, srvM(func(d *result.ProcDelta) float64 { return d.CPUPer100k }))
+			a, b = r.both(scn, wm, srvM(func(d *result.ProcDelta) float64 { return d.CPUPer100k }))
 			t.row(p+"server CPU s/100k requests", a, b, "lower")
-			a, b = r.both("http", wm, latM(func(p50, _ float64) float64 { return p50 / 1000 }))
+			a, b = r.both(scn, wm, latM(func(p50, _ float64) float64 { return p50 / 1000 }))
 			t.row(p+"latency p50 ms", a, b, "lower")
-			a, b = r.both("http", wm, latM(func(_, p99 float64) float64 { return p99 / 1000 }))
+			a, b = r.both(scn, wm, latM(func(_, p99 float64) float64 { return p99 / 1000 }))
 			t.row(p+"latency p99 ms", a, b, "lower")
 		}
 	}
@@ -206,17 +210,22 @@ func (r *runner) table() string {
 		}
 	}
 	if o.only["ws"] {
-		t.head(fmt.Sprintf("(d) WebSocket echo, c=%d, %d-byte messages, %s (2 workers)", o.wsC, o.wsSize, o.wsD))
-		a, b := r.both("ws", nil, rateM)
-		t.row("messages/s", a, b, "higher")
-		a, b = r.both("ws", nil, srvM(func(d *result.ProcDelta) float64 { return d.CPUPer100k }))
-		t.row("server CPU s/100k messages", a, b, "lower")
-		a, b = r.both("ws", nil, latM(func(p50, _ float64) float64 { return p50 / 1000 }))
-		t.row("round trip p50 ms", a, b, "lower")
-		a, b = r.both("ws", nil, latM(func(_, p99 float64) float64 { return p99 / 1000 }))
-		t.row("round trip p99 ms", a, b, "lower")
+		t.head(fmt.Sprintf("(d) WebSocket echo, c=%d, %d-byte messages, %s", o.wsC, o.wsSize, o.wsD))
+		for _, w := range o.wsWorkers {
+			w := w
+			wm := func(rec *record) bool { return rec.Workers == w }
+			p := fmt.Sprintf("workers=%d ", w)
+			a, b := r.both("ws", wm, rateM)
+			t.row(p+"messages/s", a, b, "higher")
+			a, b = r.both("ws", wm, srvM(func(d *result.ProcDelta) float64 { return d.CPUPer100k }))
+			t.row(p+"server CPU s/100k messages", a, b, "lower")
+			a, b = r.both("ws", wm, latM(func(p50, _ float64) float64 { return p50 / 1000 }))
+			t.row(p+"round trip p50 ms", a, b, "lower")
+			a, b = r.both("ws", wm, latM(func(_, p99 float64) float64 { return p99 / 1000 }))
+			t.row(p+"round trip p99 ms", a, b, "lower")
+		}
 	}
-	if o.only["http"] || o.only["ws"] {
+	if o.only["http"] || o.only["req"] || o.only["ws"] {
 		t.b.WriteString("\n(e) GC of our server under load (GODEBUG=gctrace=1)\n")
 		fmt.Fprintf(&t.b, "  %-24s %9s %10s %10s %10s %14s\n", "", "cycles/s", "pause p50", "pause p99", "pause max", "GC CPU share")
 		gcRow := func(label, scn string, match func(*record) bool) {
@@ -237,8 +246,17 @@ func (r *runner) table() string {
 				gcRow(fmt.Sprintf("HTTP load, workers=%d", w), "http", func(rec *record) bool { return rec.Workers == w })
 			}
 		}
+		if o.only["req"] {
+			for _, w := range o.workers {
+				w := w
+				gcRow(fmt.Sprintf("req mode, workers=%d", w), "req", func(rec *record) bool { return rec.Workers == w })
+			}
+		}
 		if o.only["ws"] {
-			gcRow("WebSocket echo", "ws", nil)
+			for _, w := range o.wsWorkers {
+				w := w
+				gcRow(fmt.Sprintf("WebSocket echo, workers=%d", w), "ws", func(rec *record) bool { return rec.Workers == w })
+			}
 		}
 		t.b.WriteString("  (pause = STW sweep termination + mark termination; GC CPU share = GC CPU without idle marking / server CPU)\n")
 	}
@@ -331,7 +349,7 @@ const busyWarn = 0.15
 
 func what(rec *record) string {
 	switch rec.Scenario {
-	case "http":
+	case "http", "req":
 		return fmt.Sprintf("workers=%d", rec.Workers)
 	case "idle-http", "idle-ws", "idle-https", "idle-wss":
 		return fmt.Sprintf("N=%d", rec.Result.Conns)

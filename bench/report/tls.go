@@ -112,7 +112,7 @@ func (r *runner) tlsHoldRun(kind string, s server, round, maxconn int, dir strin
 	scn := "idle-" + kind
 	fmt.Fprintf(os.Stderr, "-- %s round %d\n", s.name, round)
 	port := r.nextPort()
-	rn, err := startServer(s, port, 2, maxconn, r.o.handler, dir)
+	rn, err := startServer(s, port, 2, maxconn, r.o.handler, dir, false)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "    error:", err)
 		r.add(record{Scenario: scn, Server: s.name, Binary: s.bin, Round: round, Workers: 2, Error: err.Error()}, nil)
@@ -149,7 +149,7 @@ func (r *runner) tlsHoldRun(kind string, s server, round, maxconn int, dir strin
 func (r *runner) tlsCPURun(s server, round int, dir string) {
 	fmt.Fprintf(os.Stderr, "-- %s round %d\n", s.name, round)
 	port := r.nextPort()
-	rn, err := startServer(s, port, 2, 10000, r.o.handler, dir)
+	rn, err := startServer(s, port, 2, 10000, r.o.handler, dir, false)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "    error:", err)
 		r.add(record{Scenario: "tls", Server: s.name, Binary: s.bin, Round: round, Workers: 2, Error: err.Error()}, nil)

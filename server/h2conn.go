@@ -17,12 +17,17 @@ import (
 //	startH2 ─► preface ─► settings ─► open ─(GOAWAY sent, streams done)─► close
 
 const (
-	// h2TableSize is the HPACK dynamic table the server's decoder keeps
-	// (SETTINGS_HEADER_TABLE_SIZE, left at its 4096 default): what an idle
-	// h2 connection pays for (docs/design.md "HTTP/2"); h2TableLen is its
-	// storage (http2.DecoderTableLen).
-	h2TableSize = 4096
-	h2TableLen  = (h2TableSize + 31) / 32 * 34
+	// h2TableSize is the HPACK table an h2 connection keeps in its block
+	// (h2TableLen bytes of storage, http2.DecoderTableLen): what an idle h2
+	// connection pays for (docs/design.md "HTTP/2"). The client may use the
+	// 4096 default (SETTINGS_HEADER_TABLE_SIZE is not lowered: h2spec's
+	// generic cases assume 4096); a block is decoded in a lent 4096-byte
+	// table, and the table goes back into the connection's block when what
+	// it holds fits there (h2hpack.go).
+	h2TableSize    = 2048
+	h2TableLen     = (h2TableSize + 31) / 32 * 34
+	h2BigTableSize = http2.DefaultHeaderTableSize
+	h2BigTableLen  = (h2BigTableSize + 31) / 32 * 34
 	// h2ConnWindowStep: consumed DATA bytes are handed back to the
 	// connection window in WINDOW_UPDATEs of at least this much (half the
 	// initial 65535), one frame per 32 KiB rather than one per DATA frame.
@@ -78,6 +83,7 @@ type h2conn struct {
 	ctlTokens int32         // frames that cost work and carry nothing (PING, SETTINGS, empty frames)
 	rstTokens int32         // streams the client reset
 	dec       http2.Decoder // pointer-free: its table is lent per call
+	big       int32         // a 4096-byte table block (w.h2big) the table does not fit out of, 0 = none
 	table     [h2TableLen]byte
 }
 
@@ -139,7 +145,7 @@ func (w *Worker) startH2(cs int32, c *conn) {
 	h.peerInitWin = http2.DefaultInitialWindowSize
 	h.ctlTokens, h.rstTokens = h2CtlBudget, h2RstBudget
 	h.tokTick = w.now
-	h.dec.Init(h2TableSize, uint32(w.opts.BufferSize))
+	h.dec.Init(h2BigTableSize, uint32(w.opts.BufferSize)) // the default until the client acknowledges ours
 	w.h2ctl = http2.AppendSettings(w.h2ctl[:0],
 		http2.Setting{ID: http2.SettingMaxConcurrentStreams, Val: uint32(w.opts.HTTP2MaxStreams)},
 		http2.Setting{ID: http2.SettingInitialWindowSize, Val: 0},
@@ -572,6 +578,9 @@ func (w *Worker) h2IdleExpired(cs int32, c *conn) {
 
 // h2Release frees the connection's block (closeConn).
 func (w *Worker) h2Release(c *conn) {
+	h := w.h2(c)
+	w.h2big.put(h.big)
+	h.big = 0
 	w.h2s.release(c.h2ref())
 	c.setH2ref(0)
 }

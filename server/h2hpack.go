@@ -15,9 +15,22 @@ import (
 // list over --buffer-size (the connection can go on: 431).
 func (w *Worker) hpackDecode(c *conn, block []byte, fn func(name, value []byte) error) (tooLarge bool, err error) {
 	h := w.h2(c)
-	err = h.dec.Decode(h.table[:], block, w.h2hpack[:0], func(name, value []byte, sensitive bool) error {
+	storage := h.table[:]
+	if !h.dec.Fits(len(storage)) {
+		// The client may still use a 4096-byte table: decode in a lent block.
+		if h.big == 0 {
+			h.big = w.h2big.get(h2BigTableLen)
+			h.dec.Move(w.h2big.bytes(h.big), storage)
+		}
+		storage = w.h2big.bytes(h.big)
+	}
+	err = h.dec.Decode(storage, block, w.h2hpack[:0], func(name, value []byte, sensitive bool) error {
 		return fn(name, value)
 	})
+	if h.big != 0 && h.dec.Pack(h.table[:], storage) { // back home when what it holds fits
+		w.h2big.put(h.big)
+		h.big = 0
+	}
 	if errors.Is(err, http2.ErrHeaderListTooLarge) {
 		return true, nil
 	}

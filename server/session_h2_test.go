@@ -56,6 +56,11 @@ func h2openOn(t *testing.T, r *rig, li int, settings ...http2.Setting) *h2client
 	return c
 }
 
+// hdrs sends a header block in HEADERS (and CONTINUATION) frames.
+func (c *h2client) hdrs(id uint32, blk []byte, end bool) {
+	c.send(http2.AppendHeaders(nil, id, blk, end, 16384))
+}
+
 func (c *h2client) send(b []byte) { c.r.client(c.cs, string(b)) }
 
 // headers sends a HEADERS frame with fields "name", "value", ...
@@ -64,7 +69,7 @@ func (c *h2client) headers(id uint32, end bool, fields ...string) {
 	for i := 0; i+1 < len(fields); i += 2 {
 		blk = http2.AppendField(blk, []byte(fields[i]), []byte(fields[i+1]))
 	}
-	c.send(http2.AppendHeaders(nil, id, blk, end, 16384))
+	c.hdrs(id, blk, end)
 }
 
 func (c *h2client) get(id uint32, path string) {
@@ -379,21 +384,21 @@ func TestH2Session(t *testing.T) {
 			c.want(`HEADERS 3 :status=200 content-type=text/plain content-length=1 | DATA 3 END_STREAM "2"`)
 		}},
 		{"header list over the limit: 431, the table kept in step", 0, func(t *testing.T, r *rig, c *h2client) {
-			// One 3000-byte field added to the table, then named by index
-			// three times: a small block for a 9 KB list.
-			big := strings.Repeat("v", 3000)
+			// One 1500-byte field added to the table, then named by index
+			// six times: a small block for a 10 KB list.
+			big := strings.Repeat("v", 1500)
 			blk := http2.AppendField(nil, []byte(":method"), []byte("GET"))
 			blk = http2.AppendField(blk, []byte(":scheme"), []byte("http"))
 			blk = http2.AppendField(blk, []byte(":path"), []byte("/"))
 			blk = append(blk, 0x40, 1, 'x')
 			blk = appendHPACKInt(blk, 0, 7, uint32(len(big)))
 			blk = append(blk, big...)
-			blk = append(blk, 0x80|62, 0x80|62)
-			c.send(http2.AppendHeaders(nil, 1, blk, true, 16384))
+			blk = append(blk, 0x80|62, 0x80|62, 0x80|62, 0x80|62, 0x80|62)
+			c.hdrs(1, blk, true)
 			c.want(`HEADERS 1 :status=431 content-type=text/plain content-length=32 | DATA 1 END_STREAM "Request Header Fields Too Large\n"`)
 			r.noPackets()
-			c.send(http2.AppendHeaders(nil, 3, append(http2.AppendField(nil, []byte(":method"), []byte("GET")),
-				append([]byte{0x86, 0x84}, 0x80|62)...), true, 16384)) // :scheme http, :path /, x (index 62)
+			c.hdrs(3, append(http2.AppendField(nil, []byte(":method"), []byte("GET")),
+				append([]byte{0x86, 0x84}, 0x80|62)...), true) // :scheme http, :path /, x (index 62)
 			p := r.onePacket()
 			if fmt.Sprint(p.p["headers"]) != "[[x "+big+"]]" {
 				t.Fatalf("table out of step: %v", p.p["headers"])
@@ -434,7 +439,7 @@ func TestH2ClientErrors(t *testing.T) {
 		{"uppercase field name", func(c *h2client) {
 			blk := http2.AppendField(nil, []byte(":method"), []byte("GET"))
 			blk = append(blk, 0x86, 0x84, 0, 4, 'X', '-', 'U', 'p', 1, '1') // :scheme http, :path /, a raw literal
-			c.send(http2.AppendHeaders(nil, 1, blk, true, 16384))
+			c.hdrs(1, blk, true)
 		}, "RST_STREAM 1 PROTOCOL_ERROR", true},
 		{"connection-specific field", func(c *h2client) {
 			c.headers(1, true, ":method", "GET", ":scheme", "http", ":path", "/", "connection", "close")
@@ -646,4 +651,37 @@ func TestH2Floods(t *testing.T) {
 			t.Fatalf("%d PING answers", n)
 		}
 	})
+}
+
+// The HPACK table lives in the connection's block while what it holds fits
+// there (2048); a larger table is kept in a lent 4096-byte block, returned
+// once the client's table shrinks again.
+func TestH2TableHome(t *testing.T) {
+	r := h2rig(t, 0)
+	c := h2open(t, r)
+	h := func() *h2conn { return r.w.h2(r.w.conns.Get(c.cs)) }
+	c.get(1, "/")
+	r.packets()
+	if h().big != 0 || h().dec.Len() != 0 {
+		t.Fatalf("table out of its block after a small request (entries %d)", h().dec.Len())
+	}
+	blk := http2.AppendField(nil, []byte(":method"), []byte("GET"))
+	blk = append(blk, 0x86, 0x84, 0x40, 1, 'x')
+	blk = appendHPACKInt(blk, 0, 7, 3000)
+	blk = append(blk, strings.Repeat("v", 3000)...)
+	c.hdrs(3, blk, true)
+	r.packets()
+	if h().big == 0 || r.w.h2big.bytes(h().big) == nil {
+		t.Fatal("a 3 KB table is not in a lent block")
+	}
+	c.hdrs(5, append(http2.AppendField([]byte{0x20}, []byte(":method"), []byte("GET")), 0x86, 0x84), true) // size update to 0
+	r.packets()
+	if h().big != 0 {
+		t.Fatal("the lent block was kept after the table emptied")
+	}
+	c.hdrs(7, append(http2.AppendField([]byte{0x3f, 0xe1, 0x1f}, []byte(":method"), []byte("GET")), 0x86, 0x84, 0x40, 1, 'y', 1, 'z'), true) // back to 4096
+	c.hdrs(9, append(http2.AppendField(nil, []byte(":method"), []byte("GET")), 0x86, 0x84, 0x80|62), true)
+	if ps := r.packets(); len(ps) != 2 || fmt.Sprint(ps[1].p["headers"]) != "[[y z]]" {
+		t.Fatalf("table after moving home: %v", ps)
+	}
 }

@@ -263,6 +263,7 @@ type Worker struct {
 	// HTTP/2 (h2conn.go, h2stream.go): connection blocks, and scratch for
 	// frames and header blocks.
 	h2s      h2slab
+	h2big    *bufPool  // 4096-byte HPACK tables lent while a client may use one (h2hpack.go)
 	h2ctl    []byte    // control frames gathered during a pass, written once
 	h2frame  []byte    // a HEADERS frame being built
 	h2blk    []byte    // a header block gathered from HEADERS and CONTINUATION
@@ -425,6 +426,7 @@ func (w *Worker) initState(capacity int) {
 	w.reqTicks = uint64(max(o.ReqTimeout/tickDur, 1))
 	w.initMetrics(w.conns.Cap(), w.sessions.Cap())
 	if o.HTTP2 {
+		w.h2big = newBufPool(h2BigTableLen)
 		w.h2ctl = make([]byte, 0, 4096)
 		w.h2frame = make([]byte, 0, 4096)
 		w.h2blk = make([]byte, 0, o.BufferSize)

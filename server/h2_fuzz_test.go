@@ -94,6 +94,19 @@ type h2fuzz struct {
 	pendingIO bool
 }
 
+// openGood opens the well-behaved connection (again, when the idle
+// timeout closed it).
+func (z *h2fuzz) openGood() {
+	t, r := z.t, z.r
+	z.good = &h2client{t: t, r: r, table: make([]byte, http2.DecoderTableLen(4096))}
+	z.good.dec.Init(4096, 0)
+	z.good.cs = r.connect(rigStream)
+	z.good.fd = r.fd(z.good.cs)
+	z.good.send(append([]byte(http2.ClientPreface), http2.AppendSettings(nil)...))
+	z.good.want(strings.Replace(serverPreface, "=100", "=4", 1) + " | SETTINGS 0 ACK")
+	z.good.send(http2.AppendSettingsAck(nil))
+}
+
 func (z *h2fuzz) byte() byte {
 	if len(z.prog) == 0 {
 		return 0
@@ -107,13 +120,7 @@ func runH2Fuzz(t *testing.T, prog []byte) {
 	r := h2rig(t, 4)
 	z := &h2fuzz{t: t, r: r, prog: prog, nextID: 1, seqs: map[string]int{}, maxFrame: 16384, granted: 65535}
 	// The well-behaved neighbour first, then the fuzzed connection.
-	z.good = &h2client{t: t, r: r, table: make([]byte, http2.DecoderTableLen(4096))}
-	z.good.dec.Init(4096, 0)
-	z.good.cs = r.connect(rigStream)
-	z.good.fd = r.fd(z.good.cs)
-	z.good.send(append([]byte(http2.ClientPreface), http2.AppendSettings(nil)...))
-	z.good.want(strings.Replace(serverPreface, "=100", "=4", 1) + " | SETTINGS 0 ACK")
-	z.good.send(http2.AppendSettingsAck(nil))
+	z.openGood()
 	z.cs = r.connect(rigStream)
 	z.fd = r.fd(z.cs)
 	// The first byte: 0 mod 4 (most programs) is a client that completes
@@ -455,6 +462,10 @@ func (z *h2fuzz) handler() {
 func (z *h2fuzz) check() {
 	t, r := z.t, z.r
 	t.Helper()
+	if r.fx.closed[z.good.fd] {
+		z.good.want("GOAWAY last=0 NO_ERROR") // idle for 60 s: the only way it may end
+		z.openGood()
+	}
 	z.checkOutput()
 	if !z.closed && r.fx.closed[z.fd] {
 		z.closed = true
@@ -570,4 +581,75 @@ func TestH2PartialFrameWaits(t *testing.T) {
 	}
 	c.send(f)
 	c.request("GET", "http://localhost/", false)
+}
+
+// TestH2HeldBytesCap: response bytes a closed stream window holds back are
+// capped at the credits (--buffer-size): a handler that sends beyond them
+// gets its stream reset (INTERNAL_ERROR), the connection and its other
+// streams go on.
+func TestH2HeldBytesCap(t *testing.T) {
+	r := h2rig(t, 0)
+	c := h2open(t, r, http2.Setting{ID: http2.SettingInitialWindowSize, Val: 0})
+	c.get(1, "/held")
+	c.get(3, "/other")
+	ps := r.packets()
+	if len(ps) != 2 {
+		t.Fatalf("%d request packets", len(ps))
+	}
+	id1, id3 := str(ps[0].p, "id"), str(ps[1].p, "id")
+	r.handler(h2resp(id1, 0, strings.Repeat("a", 8000), true)) // held: the stream window is 0
+	c.want(`HEADERS 1 :status=200 content-type=text/plain`)
+	r.handler(map[string]any{"id": id1, "seq": 1, "body": strings.Repeat("b", 192), "more": true}) // 8192: the cap
+	c.want("")
+	r.handler(map[string]any{"id": id1, "seq": 2, "body": "c", "more": true}) // one beyond
+	c.want("RST_STREAM 1 INTERNAL_ERROR")
+	c.wantPhase(1, "")
+	r.noPackets()
+	r.handler(h2resp(id3, 0, "ok", false))
+	c.want(`HEADERS 3 :status=200 content-type=text/plain content-length=2`) // the window is 0: DATA waits
+	c.send(http2.AppendWindowUpdate(nil, 3, 2))
+	c.want(`DATA 3 END_STREAM "ok"`)
+}
+
+// TestH2StalledClientManyResponses: response HEADERS are not bound by
+// credits, so a client that opens 100 streams and does not read can make
+// its answers pile up in the write buffer; past the write cap the
+// connection closes as a client that does not read (the rate-limited
+// http/2 line, cause messages_max: client not reading), not as a handler
+// that ignored its credits. The handlers get their cancels.
+func TestH2StalledClientManyResponses(t *testing.T) {
+	r := newRig(t, func(o *Options) { o.HTTP2, o.HTTP2MaxStreams, o.StreamMaxConn, o.Metrics = true, 100, 200, true })
+	c := h2open(t, r)
+	r.fx.stalled[c.fd] = true
+	for i := 0; i < 100; i++ {
+		c.get(uint32(2*i+1), "/x")
+	}
+	ps := r.packets()
+	if len(ps) != 100 {
+		t.Fatalf("%d requests", len(ps))
+	}
+	n := 0
+	for _, p := range ps {
+		r.handler(h2resp(str(p.p, "id"), 0, "", true, []string{"X-Big", strings.Repeat("h", 1000)}))
+		n++
+		if r.fx.closed[c.fd] {
+			break
+		}
+	}
+	if !r.fx.closed[c.fd] {
+		t.Fatal("100 KB of HEADERS pending and the connection still open")
+	}
+	var closed uint64
+	for k := range r.w.m.s.Closed {
+		closed += r.w.m.s.Closed[k][CauseMessagesMax]
+	}
+	if closed != 1 {
+		t.Fatalf("closed %v, want one messages_max (client not reading)", r.w.m.s.Closed)
+	}
+	if cancels := len(r.packets()); cancels != n { // every stream whose handler is known
+		t.Fatalf("%d cancels, want %d", cancels, n)
+	}
+	if r.w.sessions.Len() != 0 || r.w.h2s.live != 0 {
+		t.Fatalf("%d sessions, %d h2 blocks left", r.w.sessions.Len(), r.w.h2s.live)
+	}
 }

@@ -126,6 +126,18 @@ func TestH2Hostile(t *testing.T) {
 		t.Fatalf("the server exited")
 	default:
 	}
+	// Connections that hold half a frame cost nothing while they wait
+	// (they used to keep a worker spinning on its run queue).
+	for i := 0; i < 4; i++ {
+		c := dialH2(t, s.addr)
+		c.write(http2.AppendHeaders(nil, 1, []byte{0x82, 0x86, 0x84}, true, 16384)[:http2.FrameHeaderLen+1])
+	}
+	if _, _, err := dialH2(t, s.addr).next(http2.FrameSettings); err != nil { // the server has read the others
+		t.Fatal(err)
+	}
+	if cpu := cpuDuring(t, s.cmd.Process.Pid, time.Second); cpu > 300*time.Millisecond {
+		t.Errorf("server used %v of CPU in 1 s with 4 connections holding half a frame", cpu)
+	}
 	if len(slow) > 0 {
 		t.Errorf("%d bad connections not closed within %v:\n  %s", len(slow), h2fuzzBound, strings.Join(slow[:min(len(slow), 10)], "\n  "))
 	}
@@ -271,4 +283,23 @@ func h2HostileBytes(rng *rand.Rand) []byte {
 		}
 	}
 	return b
+}
+
+// cpuDuring is the CPU time process pid uses during d (the wait is the
+// measurement).
+func cpuDuring(t *testing.T, pid int, d time.Duration) time.Duration {
+	t.Helper()
+	read := func() time.Duration {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
+		u, _ := strconv.Atoi(f[11]) // utime, stime: fields 14 and 15, in clock ticks (100/s)
+		k, _ := strconv.Atoi(f[12])
+		return time.Duration(u+k) * 10 * time.Millisecond
+	}
+	t0 := read()
+	time.Sleep(d)
+	return read() - t0
 }

@@ -121,7 +121,11 @@ func runH2Fuzz(t *testing.T, prog []byte) {
 	z := &h2fuzz{t: t, r: r, prog: prog, nextID: 1, seqs: map[string]int{}, maxFrame: 16384, granted: 65535}
 	// The well-behaved neighbour first, then the fuzzed connection.
 	z.openGood()
-	z.cs = r.connect(rigStream)
+	li := rigStream
+	if len(prog) > 0 && prog[0]&4 != 0 {
+		li = rigReq // req mode: the whole request, one reply
+	}
+	z.cs = r.connect(li)
 	z.fd = r.fd(z.cs)
 	// The first byte: 0 mod 4 (most programs) is a client that completes
 	// the handshake (SETTINGS, then our SETTINGS acknowledged), else the
@@ -410,12 +414,21 @@ func (z *h2fuzz) handler() {
 		if str(p.p, "type") == "" && p.via == "push" {
 			z.reqs = append(z.reqs, str(p.p, "id"))
 		}
+		if p.via == "req" {
+			z.reqs = append(z.reqs, "req:"+str(p.p, "id"))
+		}
 	}
 	pick, kind, size, more := z.byte(), z.byte(), z.byte(), z.byte()
 	if len(z.reqs) == 0 {
 		return
 	}
 	id := z.reqs[int(pick)%len(z.reqs)]
+	if rid, ok := strings.CutPrefix(id, "req:"); ok {
+		// A req-mode reply (one per request; a second one finds nothing).
+		r.reqReply(map[string]any{"id": rid, "code": fuzzCodes[int(size)%len(fuzzCodes)], "reason": "OK",
+			"headers": [][]string{{"X-Big", strings.Repeat("h", int(size)*8)}}, "body": strings.Repeat("r", int(size)*40)})
+		return
+	}
 	seq := z.seqs[id]
 	if more&0x80 != 0 {
 		seq += int(more&3) - 1 // out of order now and then
@@ -509,6 +522,12 @@ func (z *h2fuzz) check() {
 	}
 	if h.recvWin < 0 {
 		t.Fatalf("connection receive window %d", h.recvWin)
+	}
+	// What the client may still send plus what was consumed and not yet
+	// handed back never passes the initial window: a byte is handed back
+	// once.
+	if int64(h.recvWin)+int64(h.recvUsed) > http2.DefaultInitialWindowSize {
+		t.Fatalf("connection receive window %d + %d consumed, above %d", h.recvWin, h.recvUsed, http2.DefaultInitialWindowSize)
 	}
 	if pend := int(c.wend - c.wstart); pend > r.w.opts.BufferSize*(1+maxFramingPerByte)+writeSlack {
 		t.Fatalf("%d bytes of output pending", pend)
@@ -651,5 +670,26 @@ func TestH2StalledClientManyResponses(t *testing.T) {
 	}
 	if r.w.sessions.Len() != 0 || r.w.h2s.live != 0 {
 		t.Fatalf("%d sessions, %d h2 blocks left", r.w.sessions.Len(), r.w.h2s.live)
+	}
+}
+
+// TestH2ReqBodyTooLargeWindow: a req-mode body over --body-buffer-size is
+// answered 413 and the rest of its DATA frame (padding included) skipped;
+// every byte is handed back to the connection window once, not twice.
+func TestH2ReqBodyTooLargeWindow(t *testing.T) {
+	r := h2rig(t, 0)
+	c := h2openOn(t, r, rigReq)
+	c.headers(1, false, ":method", "POST", ":scheme", "http", ":authority", "a", ":path", "/up")
+	c.want("WINDOW_UPDATE 1 +1000")
+	body := make([]byte, 1+1200+200) // pad length, 1200 bytes, 200 of padding
+	body[0] = 200
+	f := http2.AppendFrameHeader(nil, http2.FrameHeader{Length: uint32(len(body)), Type: http2.FrameData, Flags: http2.FlagPadded, StreamID: 1})
+	c.send(append(f, body...))
+	h := r.w.h2(r.w.conns.Get(c.cs))
+	if got := int64(h.recvWin) + int64(h.recvUsed); got != http2.DefaultInitialWindowSize {
+		t.Fatalf("connection window %d + %d consumed = %d, want %d", h.recvWin, h.recvUsed, got, http2.DefaultInitialWindowSize)
+	}
+	if got := c.frames(); !strings.HasPrefix(got, "HEADERS 1 :status=413") {
+		t.Fatalf("server wrote %s", got)
 	}
 }

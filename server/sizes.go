@@ -40,6 +40,7 @@ func Sizes(bufferSize, bodyBufferSize int) []Size {
 		{"connection_fixed", slots + 2*slab + timers + gates, "per slot, allocated at start"},
 		{"tls_session_ref", int(unsafe.Sizeof(tls)), "per slot on tls ports"},
 		{"tls_session", int(unsafe.Sizeof(*tls)), "per TLS connection on the record layer (a 288-byte allocation); crypto/tls state during the handshake"},
+		{"http2_connection_block", int(unsafe.Sizeof(h2conn{})), "per HTTP/2 connection (--http2): windows, stream ids, HPACK decoder and its table; from a slab grown 64 at a time"},
 		{"stream_connection_buffers", 2 * bufferSize, "2 x --buffer-size, lent while bytes wait"},
 		{"req_connection_buffers", 3*bufferSize + bodyBufferSize, "2 x --buffer-size + --buffer-size + --body-buffer-size"},
 	}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"encoding/binary"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -691,5 +692,46 @@ func TestH2ReqBodyTooLargeWindow(t *testing.T) {
 	}
 	if got := c.frames(); !strings.HasPrefix(got, "HEADERS 1 :status=413") {
 		t.Fatalf("server wrote %s", got)
+	}
+}
+
+// TestH2SessionSlabFull: streams beyond the worker's session slots (below
+// --http2-max-streams) are refused (REFUSED_STREAM, which clients retry);
+// a slot freed serves the next stream.
+func TestH2SessionSlabFull(t *testing.T) {
+	r := h2rig(t, 0)
+	c := h2open(t, r)
+	slots := r.w.sessions.Cap()
+	for i := 0; i < slots+1; i++ {
+		c.get(uint32(2*i+1), "/x")
+	}
+	ps := r.packets()
+	if len(ps) != slots || r.w.sessions.Len() != slots {
+		t.Fatalf("%d requests, %d sessions for %d slots", len(ps), r.w.sessions.Len(), slots)
+	}
+	last := uint32(2*slots + 1)
+	c.want(fmt.Sprintf("RST_STREAM %d REFUSED_STREAM", last))
+	r.handler(h2resp(str(ps[0].p, "id"), 0, "", false))
+	c.frames()
+	c.get(last+2, "/y")
+	if p := r.onePacket(); !strings.HasSuffix(str(p.p, "uri"), "/y") {
+		t.Fatalf("request %v", p.p)
+	}
+}
+
+// TestH2DrainBounded: before closing on a connection error the server reads
+// and drops what the client already sent (so the close is a FIN that does
+// not destroy the GOAWAY), but no more than h2DrainMax of it.
+func TestH2DrainBounded(t *testing.T) {
+	r := h2rig(t, 0)
+	c := h2open(t, r)
+	junk := strings.Repeat("x", 1<<20)
+	r.fx.in[c.fd] = append(r.fx.in[c.fd], http2.AppendData(nil, 9, []byte("x"), false)...) // DATA on an idle stream
+	r.fx.in[c.fd] = append(r.fx.in[c.fd], junk...)
+	r.event(c.cs, reactor.EvIn)
+	c.want("GOAWAY last=0 PROTOCOL_ERROR")
+	r.wantClosed(c.fd)
+	if left := len(r.fx.in[c.fd]); left < len(junk)-h2DrainMax-r.w.opts.BufferSize {
+		t.Fatalf("read %d bytes of junk before closing", len(junk)-left)
 	}
 }

@@ -22,8 +22,10 @@ test: deps build
 	$(GO) test -count=1 -race $(RACE_PKGS)
 
 # The scale report: our server and /usr/bin/condure side by side (A B A B),
-# HTTP and WebSocket load, idle connections at 1k/5k/15k, GC figures;
-# writes bench/results/{report.txt,bench.svg}. About 8 minutes.
+# HTTP and WebSocket load, idle connections (plain, HTTPS, wss) at 1k/5k/15k,
+# TLS CPU per request and per handshake, GC figures;
+# writes bench/results/{report.txt,bench.svg}. About 15 minutes, TLS included
+# (ONLY=http,idle-http,idle-ws,ws skips it; see scripts/bench.sh).
 bench:
 	scripts/bench.sh
 

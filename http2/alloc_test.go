@@ -1,6 +1,10 @@
 package http2
 
-import "testing"
+import (
+	"reflect"
+	"testing"
+	"unsafe"
+)
 
 // TestFrameZeroAllocs asserts the frame layer allocates nothing on the
 // success path and on connection errors: parsing and checking headers,
@@ -18,6 +22,9 @@ func TestFrameZeroAllocs(t *testing.T) {
 	allocs := testing.AllocsPerRun(1000, func() {
 		out = out[:0]
 		out = AppendHeaders(out, 1, block, false, 40)
+		var mark int
+		out, mark = BeginHeaders(out)
+		out = FinishHeaders(append(out, block...), mark, 1, true, 40)
 		out = AppendDataHeader(out, 1, 10, true)
 		out = AppendData(out, 1, block[:10], true)
 		out = AppendSettings(out, Setting{SettingMaxConcurrentStreams, 100}, Setting{SettingEnableConnectProtocol, 1})
@@ -30,6 +37,9 @@ func TestFrameZeroAllocs(t *testing.T) {
 		h := ParseFrameHeader(out)
 		if CheckFrame(h, DefaultMaxFrameSize) != nil {
 			t.Fatal("check")
+		}
+		if _, _, n, err := SplitFrame(out, DefaultMaxFrameSize); n == 0 || err != nil {
+			t.Fatal("split")
 		}
 		if CheckFrame(FrameHeader{Length: 1 << 20, Type: FrameData, StreamID: 1}, DefaultMaxFrameSize) == nil {
 			t.Fatal("conn error")
@@ -92,5 +102,24 @@ func TestHPACKZeroAllocs(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Fatalf("list too large: %v allocations per run, want 0", allocs)
+	}
+}
+
+// TestDecoderPointerFree: a Decoder can live in pointer-free per-connection
+// state (a slab the GC does not scan), and stays small.
+func TestDecoderPointerFree(t *testing.T) {
+	typ := reflect.TypeOf(Decoder{})
+	for i := 0; i < typ.NumField(); i++ {
+		switch k := typ.Field(i).Type.Kind(); k {
+		case reflect.Bool, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Int32:
+		default:
+			t.Errorf("field %s is a %v", typ.Field(i).Name, k)
+		}
+	}
+	if s := unsafe.Sizeof(Decoder{}); s > 36 {
+		t.Errorf("Decoder is %d bytes, budget 36", s)
+	}
+	if s := unsafe.Sizeof(Window(0)); s != 4 {
+		t.Errorf("Window is %d bytes", s)
 	}
 }

@@ -128,3 +128,27 @@ func CheckFrame(h FrameHeader, maxFrameSize uint32) error {
 	}
 	return nil
 }
+
+// SplitFrame finds the first frame in b, a connection's received bytes.
+// With fewer than FrameHeaderLen bytes, or a header whose payload has not
+// all arrived, it returns n = 0 and no error: read more. A header that
+// CheckFrame refuses with a ConnError is reported as soon as it is there
+// (n = 0: the connection ends, no need to wait for a payload that may be
+// 16 MiB). Otherwise it returns the header, the payload (a view into b),
+// n = FrameHeaderLen + h.Length to consume, and CheckFrame's StreamError if
+// any (the frame is then skipped and the stream reset).
+func SplitFrame(b []byte, maxFrameSize uint32) (h FrameHeader, payload []byte, n int, err error) {
+	if len(b) < FrameHeaderLen {
+		return h, nil, 0, nil
+	}
+	h = ParseFrameHeader(b)
+	err = CheckFrame(h, maxFrameSize)
+	if _, ok := err.(ConnError); ok {
+		return h, nil, 0, err
+	}
+	n = FrameHeaderLen + int(h.Length)
+	if len(b) < n {
+		return h, nil, 0, nil
+	}
+	return h, b[FrameHeaderLen:n:n], n, err
+}

@@ -56,17 +56,26 @@ func FuzzFrame(f *testing.F) {
 			max = MaxFrameSizeLimit
 		}
 		for len(data) >= FrameHeaderLen {
-			h := ParseFrameHeader(data)
+			h, p, n, serr := SplitFrame(data, max)
+			checkErr(t, h, serr)
 			if int(h.Length) > len(data)-FrameHeaderLen {
+				if n != 0 || p != nil {
+					t.Fatalf("incomplete frame: n %d", n)
+				}
 				return
 			}
 			frame := data[:FrameHeaderLen+int(h.Length)]
-			p := frame[FrameHeaderLen:]
 			data = data[len(frame):]
 			err := CheckFrame(h, max)
 			checkErr(t, h, err)
+			if err != serr && !(err != nil && serr != nil && err.Error() == serr.Error()) {
+				t.Fatalf("SplitFrame error %v, CheckFrame %v", serr, err)
+			}
 			if err != nil {
 				continue
+			}
+			if n != len(frame) || !bytes.Equal(p, frame[FrameHeaderLen:]) {
+				t.Fatalf("SplitFrame n %d payload %x, frame %x", n, p, frame)
 			}
 			fuzzPayload(t, h, p, frame)
 		}
@@ -208,6 +217,13 @@ func FuzzHeadersSplit(f *testing.F) {
 		}
 		if !bytes.Equal(got, block) {
 			t.Fatal("reassembled block differs")
+		}
+		// Framing in place gives the same bytes.
+		dst, mark := BeginHeaders([]byte("prefix"))
+		dst = append(dst, block...)
+		dst = FinishHeaders(dst, mark, 1, end, m)
+		if string(dst[:6]) != "prefix" || !bytes.Equal(dst[6:], AppendHeaders(nil, 1, block, end, m)) {
+			t.Fatalf("FinishHeaders differs from AppendHeaders")
 		}
 	})
 }

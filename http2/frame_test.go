@@ -373,6 +373,47 @@ func TestAppendHeadersSplit(t *testing.T) {
 			if frames != tc.nframes || !bytes.Equal(got, block) {
 				t.Fatalf("%+v: %d frames, block equal %v", tc, frames, bytes.Equal(got, block))
 			}
+			// Framed in place after encoding: the same bytes.
+			dst, mark := BeginHeaders([]byte("x"))
+			dst = FinishHeaders(append(dst, block...), mark, 5, end, uint32(tc.max))
+			if !bytes.Equal(dst[1:], AppendHeaders(nil, 5, block, end, uint32(tc.max))) {
+				t.Fatalf("%+v end=%v: FinishHeaders differs", tc, end)
+			}
 		}
+	}
+}
+
+func TestSplitFrame(t *testing.T) {
+	stream := AppendPing(nil, false, [8]byte{7})
+	stream = AppendFrameHeader(stream, FrameHeader{Length: 4, Type: FramePriority, StreamID: 3})
+	stream = append(stream, 0, 0, 0, 1)
+	stream = AppendData(stream, 1, []byte("hello"), true)
+	// Every prefix short of a whole frame asks for more.
+	for i := 0; i < FrameHeaderLen+8; i++ {
+		if _, p, n, err := SplitFrame(stream[:i], DefaultMaxFrameSize); n != 0 || p != nil || err != nil {
+			t.Fatalf("prefix %d: n %d err %v", i, n, err)
+		}
+	}
+	h, p, n, err := SplitFrame(stream, DefaultMaxFrameSize)
+	if err != nil || h.Type != FramePing || n != 17 || p[0] != 7 || cap(p) != 8 {
+		t.Fatalf("ping: %+v %x %d %v", h, p, n, err)
+	}
+	stream = stream[n:]
+	// A PRIORITY of the wrong size: a stream error, with n to skip it.
+	h, _, n, err = SplitFrame(stream, DefaultMaxFrameSize)
+	checkKind(t, "priority size", err, streamErr(ErrFrameSize), 3)
+	if n != 13 {
+		t.Fatalf("priority n %d", n)
+	}
+	stream = stream[n:]
+	if h, p, n, err = SplitFrame(stream, DefaultMaxFrameSize); err != nil || string(p) != "hello" || n != len(stream) || !h.Flags.Has(FlagEndStream) {
+		t.Fatalf("data: %+v %q %d %v", h, p, n, err)
+	}
+	// An oversized header is refused before its payload arrives.
+	big := AppendFrameHeader(nil, FrameHeader{Length: 1 << 20, Type: FrameData, StreamID: 1})
+	_, _, n, err = SplitFrame(big, DefaultMaxFrameSize)
+	checkKind(t, "too large", err, connErr(ErrFrameSize), 1)
+	if n != 0 {
+		t.Fatal("n with a connection error")
 	}
 }

@@ -8,9 +8,9 @@ import "errors"
 // and our decoder no longer agree on the dynamic table.
 
 const (
-	// maxIntContinuations bounds the continuation bytes of an integer: 5
-	// carry 35 bits, more than the 32 this decoder accepts (§5.1 leaves the
-	// limit to the implementation).
+	// maxIntShift bounds an integer to 5 continuation bytes (shifts 0..28):
+	// they carry 35 bits, more than the 32 this decoder accepts (§5.1 leaves
+	// the limit to the implementation).
 	maxIntShift = 28
 	// entryOverhead is the per-entry overhead in table size accounting and
 	// in the header list size (RFC 7541 §4.1, RFC 9113 §6.5.2).

@@ -401,3 +401,32 @@ func readLiteral(b, scratch []byte, used *int) (s []byte, n int, rest []byte, er
 	*used += n
 	return s, n, rest, nil
 }
+
+// ParkedLen returns the bytes Park needs: the entries alone, without the
+// free room and the index (Size minus 28 per entry).
+func (d *Decoder) ParkedLen() int { return int(d.end - d.start) }
+
+// Park copies the table's entries from storage into dst (at least
+// ParkedLen bytes) so that an idle connection can give its storage back
+// and keep only this, often far smaller than the limit. Until Unpark the
+// decoder must not Decode or Move. It returns the bytes written.
+func (d *Decoder) Park(dst, storage []byte) int {
+	t := d.view(storage)
+	n := copy(dst, t.data[d.start:d.end])
+	d.start, d.end, d.head = 0, uint32(n), 0
+	return n
+}
+
+// Unpark restores a table parked in src (Park's bytes) into storage of at
+// least DecoderTableLen of the limit, rebuilding its index; the decoder can
+// then Decode with storage again.
+func (d *Decoder) Unpark(storage, src []byte) {
+	t := d.view(storage)
+	copy(t.data, src[:d.end])
+	off := uint32(0)
+	for k := uint32(0); k < d.count; k++ {
+		t.setOffset(k, off)
+		name, value := t.entry(off)
+		off += entryHeaderLen + uint32(len(name)+len(value))
+	}
+}

@@ -41,7 +41,8 @@ func appendLiteral(dst []byte, pattern byte, nameIdx int, name, value []byte) []
 
 // AppendStatus appends the :status pseudo-header field for a code of
 // 100..999 (the caller's range): one byte for the seven codes in the static
-// table, else 4 bytes (name index 8, Huffman-coded digits).
+// table, else a literal naming index 8: 4 or 5 bytes (digits Huffman-coded
+// when that is shorter).
 func AppendStatus(dst []byte, code int) []byte {
 	switch code { // static indexes 8..14 (RFC 7541 Appendix A)
 	case 200:

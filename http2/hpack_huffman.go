@@ -95,11 +95,14 @@ func huffmanDecode(dst, src []byte) (res []byte, n int, err error) {
 		if i < len(src) || nbits >= huffMaxLen {
 			// Enough bits for any code: no end-of-input check per symbol.
 			for nbits >= huffMaxLen {
-				sym, l := huffSym(uint32(acc >> 32))
-				if sym == huffEOS {
+				// huffSym by hand: the compiler does not inline it here.
+				var sym, l uint
+				if e := huffFast[acc>>(64-huffFastBits)]; e != 0 {
+					sym, l = uint(e>>5), uint(e&31)
+				} else if sym, l = huffSymSlow(uint32(acc >> 32)); sym == huffEOS {
 					return dst, o, errHuffman
 				}
-				if o < len(out) {
+				if uint(o) < uint(len(out)) {
 					out[o] = byte(sym)
 				}
 				o++

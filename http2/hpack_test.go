@@ -550,3 +550,57 @@ func TestDecoderStorage(t *testing.T) {
 		t.Fatalf("after move: %v %v", fs, err)
 	}
 }
+
+// TestDecoderPark: a table parked between blocks (storage given back, the
+// entries kept in a small buffer) and unparked into other storage decodes
+// the next blocks as if nothing happened.
+func TestDecoderPark(t *testing.T) {
+	h := newHdec(256, 0)
+	steps := []string{
+		`4882 6402 5885 aec3 771a 4b61 96d0 7abe 9410 54d4 44a8 2005 9504 0b81 66e0 82a6
+		 2d1b ff6e 919d 29ad 1718 63c7 8f0b 97c8 e9ae 82ae 43d3`,
+		"4883 640e ffc1 c0bf",
+		`88c1 6196 d07a be94 1054 d444 a820 0595 040b 8166 e084 a62d 1bff c05a 839b d9ab
+		 77ad 94e7 821d d7f2 e6c7 b335 dfdf cd5b 3960 d5af 2708 7f36 72c1 ab27 0fb5 291f
+		 9587 3160 65c0 03ed 4ee5 b106 3d50 07`,
+	}
+	want := [][]field{c5resp1, c5resp2, c5resp3}
+	for i, s := range steps {
+		got, err := h.decode(dehex(s))
+		if err != nil || !fieldsEqual(got, want[i]) {
+			t.Fatalf("step %d: %v %v", i, got, err)
+		}
+		before := h.entries()
+		n := h.d.ParkedLen()
+		if n != int(h.d.Size())-28*h.d.Len() {
+			t.Fatalf("ParkedLen %d, size %d, %d entries", n, h.d.Size(), h.d.Len())
+		}
+		parked := make([]byte, n)
+		if h.d.Park(parked, h.storage) != n {
+			t.Fatal("Park")
+		}
+		h.storage = make([]byte, DecoderTableLen(256)) // other storage, zeroed
+		h.d.Unpark(h.storage, parked)
+		if !fieldsEqual(h.entries(), before) {
+			t.Fatalf("step %d: unparked %v, want %v", i, h.entries(), before)
+		}
+	}
+}
+
+// TestAppendStatus: every code decodes back; the seven static ones take one
+// byte (RFC 7541 Appendix A, indexes 8..14), the others 4 (Huffman digits)
+// or 5.
+func TestAppendStatus(t *testing.T) {
+	static := map[int]bool{200: true, 204: true, 206: true, 304: true, 400: true, 404: true, 500: true}
+	for code := 100; code <= 999; code++ {
+		b := AppendStatus(nil, code)
+		h := newHdec(4096, 0)
+		fs, err := h.decode(b)
+		if err != nil || len(fs) != 1 || fs[0] != (field{":status", fmt.Sprint(code), false}) {
+			t.Fatalf("%d: %v %v", code, fs, err)
+		}
+		if static[code] != (len(b) == 1) || len(b) > 5 {
+			t.Fatalf("%d: %d bytes", code, len(b))
+		}
+	}
+}

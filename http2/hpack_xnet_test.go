@@ -2,6 +2,7 @@ package http2
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -135,5 +136,71 @@ func TestOurEncoderToXNetDecoder(t *testing.T) {
 	// Huffman only when shorter: a random-looking value stays raw.
 	if got := AppendField(nil, []byte("x"), []byte("\xff\xfe")); got[len(got)-3]&0x80 != 0 {
 		t.Errorf("binary value Huffman-coded: %x", got)
+	}
+}
+
+// TestDecodeDynamicNameChurn: thousands of literals with incremental
+// indexing in a small table, most naming a dynamic entry (often the one
+// their insertion evicts, often while the data region must compact), and
+// raw or Huffman values of random lengths; every block must decode as with
+// x/net, and the table size stay within its maximum.
+func TestDecodeDynamicNameChurn(t *testing.T) {
+	const limit = 256
+	h := newHdec(limit, 0)
+	x := hpack.NewDecoder(limit, nil)
+	seed := uint32(1)
+	rnd := func(n int) int {
+		seed = seed*1664525 + 1013904223
+		return int(seed>>8) % n
+	}
+	entries := 0
+	for i := 0; i < 5000; i++ {
+		var b []byte
+		for k := 0; k < 1; k++ { // one field: entries is then exact
+			if entries > 0 && rnd(4) != 0 {
+				b = appendInt(b, 0x40, 6, uint32(staticLen+1+rnd(entries)))
+			} else {
+				name := strings.Repeat(string(rune('a'+rnd(26))), 1+rnd(30))
+				b = append(b, 0x40)
+				b = appendString(b, []byte(name), false)
+			}
+			v := make([]byte, rnd(120))
+			for j := range v {
+				v[j] = byte('0' + rnd(75))
+			}
+			b = appendString(b, v, false)
+		}
+		ours, err := h.decode(b)
+		theirs, xerr := x.DecodeFull(b)
+		if err != nil || xerr != nil {
+			t.Fatalf("block %d: ours %v, x/net %v", i, err, xerr)
+		}
+		if !fieldsEqual(ours, toFields(theirs)) {
+			t.Fatalf("block %d:\nours  %v\nx/net %v", i, ours, toFields(theirs))
+		}
+		if h.d.Size() > limit {
+			t.Fatalf("size %d", h.d.Size())
+		}
+		entries = h.d.Len()
+	}
+}
+
+// TestDecodeScratchTooSmall: a caller whose scratch is smaller than the
+// table limit gets an INTERNAL_ERROR when an indexed literal that fits the
+// table does not fit the scratch, not a wrong table.
+func TestDecodeScratchTooSmall(t *testing.T) {
+	h := newHdec(4096, 0)
+	h.scratch = make([]byte, 0, 8)
+	b := []byte{0x40}
+	b = appendString(b, []byte("name"), false)
+	val := appendString(nil, []byte("a value longer than eight bytes, huffman"), false)
+	b = append(b, val...)
+	if val[0]&0x80 == 0 {
+		t.Fatal("value not Huffman-coded: the test needs it")
+	}
+	_, err := h.decode(b)
+	var ce ConnError
+	if !errors.As(err, &ce) || ce.Code != ErrInternal {
+		t.Fatalf("got %v", err)
 	}
 }

@@ -56,6 +56,54 @@ func AppendHeaders(dst []byte, id uint32, block []byte, endStream bool, maxFrame
 	}
 }
 
+// BeginHeaders reserves room for a HEADERS frame header at the end of dst,
+// so that the field block can be encoded in place after it (AppendField,
+// AppendStatus) and FinishHeaders can frame it without copying the block
+// in the common case. It returns dst and the mark FinishHeaders needs.
+func BeginHeaders(dst []byte) ([]byte, int) {
+	return append(dst, make([]byte, FrameHeaderLen)...), len(dst)
+}
+
+// FinishHeaders frames the field block written after mark (from
+// BeginHeaders) as AppendHeaders would: one HEADERS frame, or, when the
+// block is larger than maxFrameSize, HEADERS then CONTINUATION frames,
+// whose headers it inserts by moving the block's tail (in place: no
+// allocation when dst has room for 9 bytes per extra frame).
+func FinishHeaders(dst []byte, mark int, id uint32, endStream bool, maxFrameSize uint32) []byte {
+	if maxFrameSize == 0 {
+		maxFrameSize = DefaultMaxFrameSize
+	}
+	n := len(dst) - mark - FrameHeaderLen
+	var f Flags
+	if endStream {
+		f = FlagEndStream
+	}
+	if uint32(n) <= maxFrameSize {
+		AppendFrameHeader(dst[mark:mark], FrameHeader{Length: uint32(n), Type: FrameHeaders, Flags: f | FlagEndHeaders, StreamID: id})
+		return dst
+	}
+	max := int(maxFrameSize)
+	extra := (n - 1) / max // CONTINUATION frames
+	end := len(dst)
+	dst = append(dst, make([]byte, extra*FrameHeaderLen)...)
+	// Move the chunks from the last one back, each to its final place,
+	// writing the header before it.
+	for k := extra; k >= 1; k-- {
+		from := mark + FrameHeaderLen + k*max
+		to := from + k*FrameHeaderLen
+		size := end - from
+		copy(dst[to:to+size], dst[from:end])
+		fl := Flags(0)
+		if k == extra {
+			fl = FlagEndHeaders
+		}
+		AppendFrameHeader(dst[to-FrameHeaderLen:to-FrameHeaderLen], FrameHeader{Length: uint32(size), Type: FrameContinuation, Flags: fl, StreamID: id})
+		end = from
+	}
+	AppendFrameHeader(dst[mark:mark], FrameHeader{Length: maxFrameSize, Type: FrameHeaders, Flags: f, StreamID: id})
+	return dst
+}
+
 // AppendPriority appends a PRIORITY frame (RFC 9113 §6.3).
 func AppendPriority(dst []byte, id uint32, p Priority) []byte {
 	dst = AppendFrameHeader(dst, FrameHeader{Length: priorityLen, Type: FramePriority, StreamID: id})

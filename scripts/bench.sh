@@ -2,7 +2,8 @@
 # The `make bench` report: builds the server and the load tools, then runs
 # the standard scenarios for our server and, when it exists, the reference
 # condure (alternating A B A B), and writes bench/results/{report.txt,
-# bench.svg,results.raw}. Takes about 8 minutes on 2 cores.
+# bench.svg,results.raw}. Takes about 11 minutes on 2 cores, plus 4-6 for the
+# TLS sections.
 #
 # Environment:
 #   SERVER=path     our binary (default: build bin/condure from this tree)
@@ -10,7 +11,8 @@
 #   ROUNDS=n        rounds (default 2)
 #   CONNS=N         idle-connection steps N/15, N/3, N (default 15000), or a list
 #   SOURCES=A-B     client source addresses (default 127.0.0.2-127.0.0.60)
-#   ONLY=list       scenarios: http,idle-http,idle-ws,ws (default all)
+#   ONLY=list       scenarios: http,idle-http,idle-ws,ws,idle-https,idle-wss,tls (default all;
+#                   the last three are TLS, with bin/tlsload as the client: ONLY=http,idle-http,idle-ws,ws skips them)
 #   NGINX=path      nginx for the `return 200` floor (default /usr/sbin/nginx; NGINX= to skip)
 #   PERF=path       perf counting the server's syscalls (default perf; PERF= to skip)
 #   SERVER_ARGS=..  extra flags for our server; REF_ARGS=.. for the reference
@@ -28,6 +30,7 @@ if [ -z "${SERVER:-}" ]; then
 fi
 $GO build -o bin/loadgen ./bench/loadgen
 $GO build -o bin/echohandler ./bench/echohandler
+$GO build -o bin/tlsload ./bench/tlsload
 $GO build -o bin/benchreport ./bench/report
 exec bin/benchreport -server "$SERVER" -ref "${REF-/usr/bin/condure}" -rounds "${ROUNDS:-2}" \
-	-only "${ONLY:-http,idle-http,idle-ws,ws}" -server-args "${SERVER_ARGS:-}" -ref-args "${REF_ARGS:-}" "$@"
+	-only "${ONLY:-http,idle-http,idle-ws,ws,idle-https,idle-wss,tls}" -server-args "${SERVER_ARGS:-}" -ref-args "${REF_ARGS:-}" "$@"

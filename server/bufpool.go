@@ -7,10 +7,11 @@ package server
 // slot stays free of Go pointers. A block can be swapped for a larger one
 // when a response head does not fit; larger blocks are dropped on return.
 type bufPool struct {
-	size   int
-	blocks [][]byte
-	free   []int32 // indices (0-based) of returned standard blocks
-	holes  []int32 // indices whose block was dropped, reusable for new entries
+	size    int
+	maxFree int // returned standard blocks kept for reuse at most (0: all); more are dropped
+	blocks  [][]byte
+	free    []int32 // indices (0-based) of returned standard blocks
+	holes   []int32 // indices whose block was dropped, reusable for new entries
 }
 
 func newBufPool(size int) *bufPool { return &bufPool{size: size} }
@@ -42,7 +43,7 @@ func (p *bufPool) put(ref int32) {
 		return
 	}
 	i := ref - 1
-	if len(p.blocks[i]) == p.size {
+	if len(p.blocks[i]) == p.size && (p.maxFree == 0 || len(p.free) < p.maxFree) {
 		p.free = append(p.free, i)
 		return
 	}

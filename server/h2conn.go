@@ -549,7 +549,7 @@ func (w *Worker) h2Emit(cs int32, c *conn) bool {
 		ss := p - 1
 		s := w.sessions.Get(ss)
 		p = s.next
-		if s.has(fRespStarted) && (s.blen > 0 || s.has(fRespLast) && !s.has(fH2EndSent)) {
+		if s.has(fRespStarted) && !s.has(fH2Sending) && (s.blen > 0 || s.has(fRespLast) && !s.has(fH2EndSent)) {
 			if !w.h2SendPending(ss, s, c) {
 				return false
 			}

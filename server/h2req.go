@@ -66,6 +66,9 @@ func (w *Worker) h2DecodeRequest(cs int32, c *conn, h *h2conn) int {
 	if tooLarge {
 		return h2DecodeTooLarge
 	}
+	if !r.regular && r.authority != nil && status == h2DecodeOK {
+		r.headers = append(r.headers, zhttp.Header{Name: hostName, Value: r.authority}) // only pseudo-fields: Host still
+	}
 	if status != h2DecodeOK {
 		return status
 	}

@@ -29,6 +29,7 @@ const (
 	fH2CL                                          // the request declared a content-length: bodyLeft counts it down
 	fH2NoBody                                      // HEAD, 204, 304: body parts are dropped
 	fH2Req                                         // req mode: the whole request goes on the DEALER, one reply (h2req.go)
+	fH2Sending                                     // inside h2SendData: the drain it may cause leaves this stream's held bytes alone
 )
 
 // h2stream is a stream's own state. It lives in the session's wsAccept
@@ -768,9 +769,11 @@ func (w *Worker) h2SendData(ss int32, s *session, c *conn, data []byte, end bool
 		s.flags |= fH2EndSent
 	}
 	cs := s.conn
+	s.flags |= fH2Sending
 	if !w.write(cs, c, w.iov) {
 		return int(n), false
 	}
+	s.flags &^= fH2Sending
 	w.touchStream(cs, c)
 	if endNow && w.sessions.InUse(ss) && w.sessions.Get(ss) == s && s.conn == cs {
 		w.h2StreamDone(ss, s, c)

@@ -367,6 +367,12 @@ func TestH2Session(t *testing.T) {
 			r.handler(map[string]any{"id": id, "seq": 1, "type": "keep-alive"}) // handoff -> await-response
 			c.wantPhase(3, "await-response")
 		}},
+		{"only pseudo-header fields: Host still comes from :authority", 0, func(t *testing.T, r *rig, c *h2client) {
+			c.headers(1, true, ":method", "GET", ":scheme", "http", ":authority", "h.example", ":path", "/")
+			if p := r.onePacket(); fmt.Sprint(p.p["headers"]) != "[[Host h.example]]" {
+				t.Fatalf("headers %v", p.p["headers"])
+			}
+		}},
 		{"PUSH full: the stream waits at the gate, in order, and goes when it opens", 0, func(t *testing.T, r *rig, c *h2client) {
 			r.fx.full["push"] = true
 			c.get(1, "/first")

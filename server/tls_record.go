@@ -27,6 +27,10 @@ const (
 	// A ciphertext block holds the longest record a client may send
 	// (TLS 1.2: 2^14 + 2048 of body).
 	tlsRecordBuf = tlsrecord.HeaderLen + tlsrecord.MaxPlaintext + 2048
+	// Returned ciphertext blocks a worker keeps for reuse (~576 KiB): what a
+	// burst of connections with partial records leaves resident is bounded;
+	// past it, blocks go back to the GC (and the trimmer returns them).
+	tlsFreeBlocks = 32
 	// AEAD pairs kept per worker, indexed by slot (a power of two): busy
 	// connections keep theirs, others rebuild (about a microsecond). 128
 	// AES-GCM pairs are ~330 KB.
@@ -170,7 +174,11 @@ func (w *Worker) switchRecords(slot int32, s *tlsSession) {
 		return
 	}
 	if logging.Enabled(logging.LevelDebug) {
-		logging.Debug(targetConn, "worker %d: conn %d: tls: record layer took over (%s)", w.idx, slot, tls.CipherSuiteName(rec.Suite()))
+		how := "new session"
+		if s.conn.ConnectionState().DidResume {
+			how = "resumed"
+		}
+		logging.Debug(targetConn, "worker %d: conn %d: tls: record layer took over (%s, %s)", w.idx, slot, tls.CipherSuiteName(rec.Suite()), how)
 	}
 	s.rec = rec
 	s.conn, s.tr = nil, nil
@@ -199,6 +207,11 @@ func (w *Worker) readRecords(slot int32, c *conn, s *tlsSession, buf []byte) (in
 		if r.ps < r.pe {
 			n := copy(buf, w.tlsBufs.bytes(r.cbuf)[r.ps:r.pe])
 			r.ps += int32(n)
+			// Drained: back to the pool now, not at the next read (which
+			// may wait for the handler's response), so that the pool
+			// holds as many blocks as connections with bytes pending, not
+			// as many as requests in progress.
+			w.releaseCipherBuf(r)
 			return n, nil
 		}
 		if r.cs < r.ce {

@@ -140,6 +140,11 @@ func TestRecordLayerNoAllocs(t *testing.T) {
 		if n, err := w.readRecords(0, c, s, buf); err != nil || n != len(req) {
 			t.Fatalf("read %d, %v", n, err)
 		}
+		// Drained: the block is back before the next read (which, for a
+		// request in progress, may not come until the response is out).
+		if s.cbuf != 0 {
+			t.Fatal("the drained request's ciphertext block is still lent")
+		}
 		if _, err := w.readRecords(0, c, s, buf); err != unix.EAGAIN {
 			t.Fatalf("then %v, want EAGAIN", err)
 		}

@@ -364,6 +364,7 @@ func (w *Worker) setup() error {
 				w.tlsSess = make([]*tlsSession, capacity)
 				w.tlsScratch = make([]byte, tlsReadChunk)
 				w.tlsBufs = newBufPool(tlsRecordBuf)
+				w.tlsBufs.maxFree = tlsFreeBlocks
 				w.tlsCiphers = make([]tlsrecord.Ciphers, tlsCipherCache)
 				w.hs.init(o.MaxHandshakes, o.MaxParked)
 			}

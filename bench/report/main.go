@@ -22,6 +22,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -62,6 +63,12 @@ type options struct {
 	threads                          int
 	nginx                            string // nginx binary for the floor in (a) ("": none)
 	perf                             string // perf binary counting syscalls in the load runs ("": none)
+	// TLS sections (tls.go)
+	tlsload                  string
+	tlsIdle, tlsSettle, tlsD time.Duration
+	tlsRounds, tlsC, tlsHS   int
+	tlsOpenings              int
+	tlsSteps                 []int
 }
 
 func main() {
@@ -87,7 +94,16 @@ func main() {
 	flag.IntVar(&o.wsC, "ws-c", 1000, "WebSocket echo connections")
 	flag.DurationVar(&o.wsD, "ws-d", 10*time.Second, "WebSocket echo duration")
 	flag.IntVar(&o.wsSize, "ws-size", 64, "WebSocket message size")
-	flag.StringVar(&only, "only", "http,idle-http,idle-ws,ws", "scenarios to run")
+	flag.StringVar(&only, "only", "http,idle-http,idle-ws,ws,idle-https,idle-wss,tls", "scenarios to run")
+	flag.StringVar(&o.tlsload, "tlsload", "bin/tlsload", "TLS load tool (the idle-https, idle-wss and tls scenarios)")
+	flag.DurationVar(&o.tlsIdle, "tls-idle", time.Second, "idle-https/idle-wss: idle measurement per step")
+	flag.DurationVar(&o.tlsSettle, "tls-settle", 11*time.Second, "idle-https/idle-wss: pause before a step's first sample: ours trims the handshakes' garbage at most 11 s after a burst (one trim per 10 s; one may come mid-burst on a loaded machine)")
+	flag.IntVar(&o.tlsRounds, "tls-rounds", 1, "rounds of the TLS scenarios")
+	tlsConns := flag.String("tls-conns", "", "idle-https/idle-wss: connection counts as -conns (default: -conns's), e.g. 1000,15000 for a shorter run")
+	flag.IntVar(&o.tlsOpenings, "tls-openings", 256, "idle-https/idle-wss: short-lived connections before the warm-up")
+	flag.IntVar(&o.tlsC, "tls-c", 50, "tls: keep-alive HTTPS connections")
+	flag.DurationVar(&o.tlsD, "tls-d", 4*time.Second, "tls: keep-alive HTTPS duration")
+	flag.IntVar(&o.tlsHS, "tls-hs", 1000, "tls: handshakes per case (full, resumed)")
 	flag.IntVar(&o.port, "port", 19100, "first listen port (each server run takes the next)")
 	flag.IntVar(&o.threads, "t", 2, "loadgen threads")
 	flag.StringVar(&o.nginx, "nginx", envSet("NGINX", "/usr/sbin/nginx"), "nginx binary: `return 200` beside the reference in the HTTP load, as the floor (skipped when missing; \"\" to skip) ($NGINX)")
@@ -97,6 +113,12 @@ func main() {
 	var err error
 	if o.steps, err = parseSteps(steps); err != nil {
 		fatal(err)
+	}
+	o.tlsSteps = o.steps
+	if *tlsConns != "" {
+		if o.tlsSteps, err = parseSteps(*tlsConns); err != nil {
+			fatal(err)
+		}
 	}
 	for _, w := range strings.Split(workers, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(w))
@@ -265,7 +287,9 @@ func stopAll() {
 	}
 }
 
-func startServer(s server, port, workers, maxconn int, handler string) (*running, error) {
+// startServer starts s with handler; with tlsDir the listener is TLS, its
+// default identity in tlsDir (tls.go).
+func startServer(s server, port, workers, maxconn int, handler, tlsDir string) (*running, error) {
 	if s.nginx {
 		return startNginx(s, port, workers, maxconn)
 	}
@@ -277,6 +301,10 @@ func startServer(s server, port, workers, maxconn int, handler string) (*running
 	spec := "ipc://" + filepath.Join(dir, "c")
 	args := []string{"--listen", fmt.Sprintf("127.0.0.1:%d,stream", port), "--zclient-stream", spec,
 		"--workers", strconv.Itoa(workers), "--stream-maxconn", strconv.Itoa(maxconn)}
+	if tlsDir != "" {
+		args[1] = fmt.Sprintf("127.0.0.1:%d,tls,default-cert=default", port)
+		args = append(args, "--tls-identities-dir", tlsDir)
+	}
 	args = append(args, s.args...)
 	rn.cmd = exec.Command(s.bin, args...)
 	logf, _ := os.Create(filepath.Join(dir, "server.log"))
@@ -305,7 +333,7 @@ func startServer(s server, port, workers, maxconn int, handler string) (*running
 	}
 	track(rn.hnd)
 	go rn.hnd.Wait()
-	if err := probe(port, 5*time.Second); err != nil {
+	if err := probe(port, tlsDir != "", 5*time.Second); err != nil {
 		rn.stop()
 		return nil, fmt.Errorf("%s: no answer through the handler: %v", s.name, err)
 	}
@@ -334,13 +362,16 @@ func waitListen(port int, d time.Duration) error {
 
 // probe sends GET / until a 200 comes back (the handler has to be connected
 // and past the PUB/SUB slow-joiner delay).
-func probe(port int, d time.Duration) error {
+func probe(port int, overTLS bool, d time.Duration) error {
 	err := errors.New("timeout")
 	for t0 := time.Now(); time.Since(t0) < d; time.Sleep(100 * time.Millisecond) {
 		c, e := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second)
 		if e != nil {
 			err = e
 			continue
+		}
+		if overTLS {
+			c = tls.Client(c, &tls.Config{InsecureSkipVerify: true, ServerName: "localhost"})
 		}
 		c.SetDeadline(time.Now().Add(time.Second))
 		fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: probe\r\nConnection: close\r\n\r\n")
@@ -411,9 +442,15 @@ func (r *runner) nextPort() int { r.port++; return r.port - 1 }
 
 // loadgen runs the load generator and returns its JSON lines.
 func (r *runner) loadgen(timeout time.Duration, args ...string) ([]json.RawMessage, error) {
+	return r.run1(r.o.loadgen, timeout, args...)
+}
+
+// run1 runs a load tool (bin/loadgen or bin/tlsload) and returns its JSON
+// lines.
+func (r *runner) run1(bin string, timeout time.Duration, args ...string) ([]json.RawMessage, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, r.o.loadgen, args...)
+	cmd := exec.CommandContext(ctx, bin, args...)
 	var out bytes.Buffer
 	var stderr bytes.Buffer
 	cmd.Stdout = &out
@@ -533,13 +570,14 @@ func (r *runner) run() {
 			}
 		}
 	}
+	r.runTLS()
 }
 
 func (r *runner) loadRun(scn string, s server, round, workers, maxconn int, args ...string) {
 	rec := record{Scenario: scn, Server: s.name, Binary: s.bin, Round: round, Workers: workers}
 	fmt.Fprintf(os.Stderr, "-- %s round %d, %d worker(s)\n", s.name, round, workers)
 	port := r.nextPort()
-	rn, err := startServer(s, port, workers, maxconn, r.o.handler)
+	rn, err := startServer(s, port, workers, maxconn, r.o.handler, "")
 	if err != nil {
 		rec.Error = err.Error()
 		fmt.Fprintln(os.Stderr, "    error:", err)
@@ -580,7 +618,7 @@ func (r *runner) loadRun(scn string, s server, round, workers, maxconn int, args
 func (r *runner) holdRun(kind string, s server, round, workers, maxconn int) {
 	fmt.Fprintf(os.Stderr, "-- %s round %d\n", s.name, round)
 	port := r.nextPort()
-	rn, err := startServer(s, port, workers, maxconn, r.o.handler)
+	rn, err := startServer(s, port, workers, maxconn, r.o.handler, "")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "    error:", err)
 		r.add(record{Scenario: "idle-" + kind, Server: s.name, Binary: s.bin, Round: round, Workers: workers, Error: err.Error()}, nil)

@@ -64,7 +64,7 @@ func startNginx(s server, port, workers, maxconn int) (*running, error) {
 		rn.stop()
 		return nil, fmt.Errorf("nginx: %d of %d worker processes", len(rn.pids), workers)
 	}
-	if err := probe(port, 5*time.Second); err != nil {
+	if err := probe(port, false, 5*time.Second); err != nil {
 		rn.stop()
 		return nil, fmt.Errorf("nginx: %v", err)
 	}

@@ -197,30 +197,7 @@ func (r *runner) table() string {
 		letter := map[string]string{"http": "(b) idle HTTP", "ws": "(c) idle WebSocket"}[kind]
 		t.head(fmt.Sprintf("%s connections (2 workers), server measured over %s idle", letter, o.idle))
 		scn := "idle-" + kind
-		for _, n := range o.steps {
-			n := n
-			nm := func(rec *record) bool { return rec.Result.Conns == n && rec.Result.Established > 0 }
-			p := fmt.Sprintf("N=%-7d ", n)
-			a, b := r.both(scn, nm, func(rec *record) (float64, bool) { return rec.Result.RSSPerConn, true })
-			t.row(p+"server RSS bytes/conn", a, b, "lower")
-			a, b = r.both(scn, nm, func(rec *record) (float64, bool) {
-				return rec.Result.AnonPerConnMarginal, rec.Result.AnonPerConnMarginal != 0
-			})
-			t.row(p+"  anon bytes/conn above the warm-up", a, b, "lower")
-			a, b = r.both(scn, nm, srvM(func(d *result.ProcDelta) float64 { return float64(d.RSSKiB) / 1024 }))
-			t.row(p+"server RSS MiB", a, b, "lower")
-			a, b = r.both(scn, nm, srvM(func(d *result.ProcDelta) float64 { return d.CPU * 1000 }))
-			t.row(p+"server CPU ms while idle", a, b, "lower")
-			a, b = r.both(scn, nm, func(rec *record) (float64, bool) {
-				return rec.Result.IdleCPUPerConnMarginal, rec.Result.AnonPerConnMarginal != 0
-			})
-			t.row(p+"  idle CPU us/conn above the warm-up", a, b, "lower")
-			a, b = r.both(scn, nm, func(rec *record) (float64, bool) { return rec.Result.EstablishS, true })
-			t.row(p+"time to open all, s", a, b, "lower")
-		}
-		a, b := r.both(scn, func(rec *record) bool { return rec.Result.Conns == o.steps[len(o.steps)-1] },
-			func(rec *record) (float64, bool) { return rec.Result.SelfPerConn, rec.Result.Established > 0 })
-		t.row("loadgen RSS bytes/conn (at max N)", a, b, "")
+		r.idleRows(t, scn, "loadgen", o.steps)
 		if w := o.warmConns(); w > 0 {
 			fmt.Fprintf(&t.b, "  (bytes/conn: (RSS - RSS before any connection) / N. Above the warm-up: (anonymous RSS - the\n"+
 				"  same with %d connections open and used, after 1024 short-lived ones) / (N - %d): what each further\n"+
@@ -268,6 +245,7 @@ func (r *runner) table() string {
 	r.floorTable(t)
 	r.breakdown(t, "(g) server syscalls per request (WebSocket: per message), by kind and by thread (perf stat, same window)", sysPerReq, 0.005)
 	r.breakdown(t, "(h) server CPU µs per request (WebSocket: per message), by thread", threadCPUPerReq, 0.05)
+	r.tlsTable(t)
 	// Problems, one line per distinct message with the rounds it hit.
 	type problem struct {
 		key    string
@@ -308,6 +286,34 @@ func (r *runner) table() string {
 	return t.b.String()
 }
 
+// idleRows are the rows of an idle section (scenario scn), per step.
+func (r *runner) idleRows(t *tableWriter, scn, client string, steps []int) {
+	for _, n := range steps {
+		n := n
+		nm := func(rec *record) bool { return rec.Result.Conns == n && rec.Result.Established > 0 }
+		p := fmt.Sprintf("N=%-7d ", n)
+		a, b := r.both(scn, nm, func(rec *record) (float64, bool) { return rec.Result.RSSPerConn, true })
+		t.row(p+"server RSS bytes/conn", a, b, "lower")
+		a, b = r.both(scn, nm, func(rec *record) (float64, bool) {
+			return rec.Result.AnonPerConnMarginal, rec.Result.AnonPerConnMarginal != 0
+		})
+		t.row(p+"  anon bytes/conn above the warm-up", a, b, "lower")
+		a, b = r.both(scn, nm, srvM(func(d *result.ProcDelta) float64 { return float64(d.RSSKiB) / 1024 }))
+		t.row(p+"server RSS MiB", a, b, "lower")
+		a, b = r.both(scn, nm, srvM(func(d *result.ProcDelta) float64 { return d.CPU * 1000 }))
+		t.row(p+"server CPU ms while idle", a, b, "lower")
+		a, b = r.both(scn, nm, func(rec *record) (float64, bool) {
+			return rec.Result.IdleCPUPerConnMarginal, rec.Result.AnonPerConnMarginal != 0
+		})
+		t.row(p+"  idle CPU us/conn above the warm-up", a, b, "lower")
+		a, b = r.both(scn, nm, func(rec *record) (float64, bool) { return rec.Result.EstablishS, true })
+		t.row(p+"time to open all, s", a, b, "lower")
+	}
+	a, b := r.both(scn, func(rec *record) bool { return rec.Result.Conns == steps[len(steps)-1] },
+		func(rec *record) (float64, bool) { return rec.Result.SelfPerConn, rec.Result.Established > 0 })
+	t.row(client+" RSS bytes/conn (at max N)", a, b, "")
+}
+
 func maxOf(v []float64) float64 {
 	if len(v) == 0 {
 		return math.NaN()
@@ -327,7 +333,7 @@ func what(rec *record) string {
 	switch rec.Scenario {
 	case "http":
 		return fmt.Sprintf("workers=%d", rec.Workers)
-	case "idle-http", "idle-ws":
+	case "idle-http", "idle-ws", "idle-https", "idle-wss":
 		return fmt.Sprintf("N=%d", rec.Result.Conns)
 	}
 	return rec.Scenario

@@ -552,3 +552,66 @@ func TestH2RapidReset(t *testing.T) {
 		t.Fatalf("after the flood: %q", b)
 	}
 }
+
+// TestH2SlowStream: a stream whose client does not open its window holds
+// its own handler (no credits) and nothing else: another stream on the
+// same connection gets its whole response meanwhile.
+func TestH2SlowStream(t *testing.T) {
+	s, _, _ := h2Server(t)
+	c, err := net.Dial("tcp", s.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	h := &h2raw{t: t, c: c, r: bufio.NewReader(c)}
+	// A stream window of 1000 bytes, a connection window of 16 MB.
+	hello := append([]byte(http2.ClientPreface), http2.AppendSettings(nil, http2.Setting{ID: http2.SettingInitialWindowSize, Val: 1000})...)
+	hello = http2.AppendWindowUpdate(http2.AppendSettingsAck(hello), 0, 16<<20)
+	h.write(hello)
+	h.get(1, "/slow?n=1000000")
+	var got1 int
+	for got1 < 1000 { // what the window allows, then nothing
+		fh, p, err := h.next(http2.FrameData)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fh.StreamID == 1 {
+			got1 += len(p)
+		}
+	}
+	h.get(3, "/fast?n=200000")
+	h.write(http2.AppendWindowUpdate(nil, 3, 16<<20)) // this one reads
+	var got3 int
+	for {
+		fh, p, err := h.next(http2.FrameData)
+		if err != nil {
+			t.Fatalf("stream 3 after %d bytes: %v", got3, err)
+		}
+		if fh.StreamID == 1 {
+			t.Fatalf("stream 1 sent past its window")
+		}
+		got3 += len(p)
+		if fh.Flags.Has(http2.FlagEndStream) {
+			break
+		}
+	}
+	if want := len("GET http://x/fast?n=200000 host=x body=0\n") + 200000; got3 != want {
+		t.Fatalf("stream 3: %d bytes, want %d", got3, want)
+	}
+	// Stream 1 goes on once its window opens.
+	h.write(http2.AppendWindowUpdate(nil, 1, 16<<20))
+	for {
+		fh, p, err := h.next(http2.FrameData)
+		if err != nil {
+			t.Fatalf("stream 1 after %d bytes: %v", got1, err)
+		}
+		got1 += len(p)
+		if fh.Flags.Has(http2.FlagEndStream) {
+			break
+		}
+	}
+	if want := len("GET http://x/slow?n=1000000 host=x body=0\n") + 1000000; got1 != want {
+		t.Fatalf("stream 1: %d bytes, want %d", got1, want)
+	}
+}

@@ -45,6 +45,7 @@ type Result struct {
 	Lat      *Latency   `json:"lat_us,omitempty"`
 	Bad      int64      `json:"bad"`
 	Reopened int64      `json:"reopened,omitempty"`
+	Resumed  int64      `json:"resumed,omitempty"` // TLS handshakes that resumed a session (bench/tlsload hs)
 	Server   *ProcDelta `json:"server,omitempty"`
 	Handler  *ProcDelta `json:"handler,omitempty"`
 	Client   *ProcDelta `json:"client"`

@@ -62,13 +62,38 @@ const (
 	opFrame   = iota // type, flags, stream choice, argument: one client frame queued
 	opFlush          // split: deliver that share (of 255) of the queued bytes
 	opHandler        // stream choice, kind, size, more: one handler packet
-	opStall          // the client stops (or resumes) reading
+	opStall          // b: the client stops (or resumes) reading; b >= 128: writes take (b-128)*7 bytes at most
 	opClock          // advance the clock
 	opPush           // the PUSH socket becomes full (or has room again), gates retried
 	opRaw            // n: n raw bytes from the program queued as they are
 	opEnd            // the client half-closes or resets the connection
 	opCount
 )
+
+// trickleFx is the rig's fake with short writes: a writev takes at most
+// limit bytes (0: no limit), as a socket whose buffer is nearly full.
+type trickleFx struct {
+	*fakeFx
+	fd    int // the connection whose writes are short
+	limit int
+}
+
+func (f *trickleFx) writev(fd int, bufs [][]byte) (int, error) {
+	if f.limit == 0 || fd != f.fd || f.stalled[fd] {
+		return f.fakeFx.writev(fd, bufs)
+	}
+	var cut [][]byte
+	left := f.limit
+	for _, b := range bufs {
+		if left == 0 {
+			break
+		}
+		k := min(len(b), left)
+		cut = append(cut, b[:k])
+		left -= k
+	}
+	return f.fakeFx.writev(fd, cut)
+}
 
 // h2fuzz is the state of one run.
 type h2fuzz struct {
@@ -85,6 +110,7 @@ type h2fuzz struct {
 	reqs    []string // session ids of request packets seen
 	seqs    map[string]int
 	stalled bool
+	trickle *trickleFx
 	// output checks
 	parsed    int    // bytes of the output parsed
 	goneAway  bool   // a GOAWAY with an error code went out
@@ -120,6 +146,8 @@ func (z *h2fuzz) byte() byte {
 func runH2Fuzz(t *testing.T, prog []byte) {
 	r := h2rig(t, 4)
 	z := &h2fuzz{t: t, r: r, prog: prog, nextID: 1, seqs: map[string]int{}, maxFrame: 16384, granted: 65535}
+	z.trickle = &trickleFx{fakeFx: r.fx}
+	r.w.fx = z.trickle
 	// The well-behaved neighbour first, then the fuzzed connection.
 	z.openGood()
 	li := rigStream
@@ -128,6 +156,7 @@ func runH2Fuzz(t *testing.T, prog []byte) {
 	}
 	z.cs = r.connect(li)
 	z.fd = r.fd(z.cs)
+	z.trickle.fd = z.fd
 	// The first byte: 0 mod 4 (most programs) is a client that completes
 	// the handshake (SETTINGS, then our SETTINGS acknowledged), else the
 	// program writes it itself after the preface.
@@ -147,12 +176,11 @@ func runH2Fuzz(t *testing.T, prog []byte) {
 		z.check()
 	}
 	r.fx.full["push"] = false
-	if z.stalled {
-		z.stalled = false
-		r.fx.stalled[z.fd] = false
-		if !z.closed {
-			r.event(z.cs, reactor.EvOut)
-		}
+	z.trickle.limit = 0
+	z.stalled = false
+	r.fx.stalled[z.fd] = false
+	if !z.closed && !r.fx.closed[z.fd] {
+		r.event(z.cs, reactor.EvOut)
 	}
 	r.retry()
 	z.check()
@@ -207,6 +235,13 @@ func (z *h2fuzz) step() {
 		z.handler()
 	case opStall:
 		if z.closed {
+			return
+		}
+		if b := z.byte(); b >= 128 {
+			// Short writes from now on (0: whole writes again); the
+			// socket has room again.
+			z.trickle.limit = int(b-128) * 7
+			r.event(z.cs, reactor.EvOut)
 			return
 		}
 		z.stalled = !z.stalled

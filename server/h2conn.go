@@ -189,7 +189,7 @@ func (w *Worker) h2Read(cs int32, c *conn) {
 		return
 	}
 	reads := 0
-	gated := false
+	gated, starved := false, false
 	for frames := 0; frames < h2FrameBudget; frames++ {
 		if c.wend-c.wstart > h2CtlBytesMax {
 			gated = true // the client does not read what it asks for: neither do we (EPOLLOUT resumes)
@@ -227,13 +227,14 @@ func (w *Worker) h2Read(cs int32, c *conn) {
 				w.closeConn(cs, c, true, CauseClientClose)
 				return
 			}
+			starved = true // a partial frame waits for its bytes (EPOLLIN resumes)
 			break
 		}
 	}
 	if !w.h2Flush(cs, c) || !w.h2CloseIfDone(cs, c) {
 		return
 	}
-	if !h.has(h2fBlocked) && !gated && c.rstart < c.rend {
+	if !h.has(h2fBlocked) && !gated && !starved && c.rstart < c.rend {
 		w.queue(cs, c) // budget spent with input left
 	}
 }

@@ -36,10 +36,11 @@ func (w *Worker) h2StartReq(ss int32, s *session, c *conn) bool {
 // h2GatherBody adds DATA bytes of a req-mode stream to its body block.
 func (w *Worker) h2GatherBody(ss int32, s *session, c *conn, h *h2conn, in []byte) bool {
 	if int(s.blen-s.hlen)+len(in) > w.opts.BodyBufferSize {
-		w.h2Consumed(h, h.frameLeft)
-		c.rstart += int32(min(uint32(len(in)), h.frameLeft))
+		n := uint32(len(in)) // within the frame's data: the rest (and padding) is consumed as skipped
+		w.h2Consumed(h, n)
+		c.rstart += int32(n)
 		h.frameStream = 0 // the rest is skipped
-		h.frameLeft -= min(uint32(len(in)), h.frameLeft)
+		h.frameLeft -= n
 		if h.frameLeft == 0 {
 			h.inFrame = false
 		}

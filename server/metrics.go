@@ -55,7 +55,7 @@ const (
 	CauseTLSError               // the TLS handshake failed
 	CauseTLSShed                // closed parked in its handshake to make room (tls_handshake.go)
 	CauseDrain                  // idle connection closed by a drain (SIGQUIT)
-	CauseMessagesMax            // WebSocket client not reading: over --messages-max
+	CauseMessagesMax            // client not reading: WebSocket over --messages-max, HTTP/2 answers over the write cap
 	NumCauses
 )
 

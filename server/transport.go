@@ -6,6 +6,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/condure-go/condure/http2"
 	"github.com/condure-go/condure/internal/logging"
 	"github.com/condure-go/condure/reactor"
 )
@@ -276,6 +277,13 @@ func (w *Worker) writeRaw(cs int32, c *conn, bufs [][]byte) bool {
 	// Keep the rest: the handler may only send what the credits allow, so
 	// the block holds the credits plus their framing plus the head.
 	if int(c.wend-c.wstart)+total > w.opts.BufferSize*(1+maxFramingPerByte)+writeSlack {
+		if c.has(fH2) {
+			// HTTP/2: the streams' response HEADERS are not bound by
+			// credits; many of them to a client that does not read.
+			w.h2BadPeerLog(cs, http2.ErrEnhanceYourCalm, "client does not read its responses")
+			w.closeConn(cs, c, true, CauseMessagesMax)
+			return false
+		}
 		logging.Debug(targetConn, "worker %d: conn %d: write buffer overflow (handler ignored credits)", w.idx, cs)
 		w.closeConn(cs, c, true, CauseHandlerProtocol)
 		return false

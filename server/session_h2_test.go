@@ -236,6 +236,18 @@ func TestH2Session(t *testing.T) {
 			r.handler(h2resp(id, 2, "ok", false))
 			c.want(`HEADERS 1 :status=200 content-type=text/plain content-length=2 | DATA 1 END_STREAM "ok"`)
 		}},
+		{"a handler's bad seq resets its stream only; the other stream is answered", 0, func(t *testing.T, r *rig, c *h2client) {
+			c.get(1, "/a")
+			id1 := c.request("GET", "http://example.com/a", false)
+			c.get(3, "/b")
+			id3 := c.request("GET", "http://example.com/b", false)
+			r.handler(h2resp(id1, 5, "x", false)) // seq 5, 0 expected
+			c.want("RST_STREAM 1 INTERNAL_ERROR")
+			c.wantPhase(1, "")
+			r.handler(h2resp(id3, 0, "ok", false))
+			c.want(`HEADERS 3 :status=200 content-type=text/plain content-length=2 | DATA 3 END_STREAM "ok"`)
+			r.noPackets() // no cancel back to a handler that broke the protocol (§3.6)
+		}},
 		{"early response: RST_STREAM NO_ERROR to a client still sending", 0, func(t *testing.T, r *rig, c *h2client) {
 			c.headers(1, false, ":method", "POST", ":scheme", "http", ":authority", "a", ":path", "/u")
 			id := c.request("POST", "http://a/u", true)

@@ -198,8 +198,16 @@ func typeLabel(t zhttp.PacketType) string {
 }
 
 // violation ends a session whose handler broke the protocol: the client
-// connection is closed and no cancel is sent (§3.6).
+// connection is closed and no cancel is sent (§3.6). On HTTP/2 only the
+// stream ends (RST_STREAM INTERNAL_ERROR): the connection's other streams
+// belong to other sessions.
 func (w *Worker) violation(ss int32, s *session, c *conn, why string) {
+	if c.has(fH2) { // one stream of many: only it ends
+		cs := s.conn
+		w.h2Violation(ss, s, c, why)
+		w.h2Flush(cs, c)
+		return
+	}
 	logging.Debug(targetConn, "worker %d: conn %d: handler protocol violation: %s", w.idx, s.conn, why)
 	s.addr = w.dropAddr(s.addr)
 	w.closeConn(s.conn, c, false, CauseHandlerProtocol)

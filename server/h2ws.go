@@ -191,7 +191,7 @@ func (w *Worker) h2wsPacket(ss int32, s *session, c *conn, p *zhttp.Packet) {
 	cs := s.conn
 	switch {
 	case s.ws() == wsAwait:
-		w.h2wsAnswer(ss, s, c, p)
+		w.wsHandshakeAnswer(ss, s, c, p)
 	case s.ws() == wsRespond:
 		if p.Type == zhttp.TypeCancel || p.Type == zhttp.TypeError {
 			s.addr = w.dropAddr(s.addr)
@@ -224,37 +224,6 @@ func (w *Worker) h2wsPacket(ss int32, s *session, c *conn, p *zhttp.Packet) {
 	if w.conns.InUse(cs) && w.conns.Get(cs) == c && c.has(fH2) {
 		w.h2Flush(cs, c)
 	}
-}
-
-// h2wsAnswer handles the handler's first answer to the upgrade, as
-// wsHandshakeAnswer does for HTTP/1.
-func (w *Worker) h2wsAnswer(ss int32, s *session, c *conn, p *zhttp.Packet) {
-	switch p.Type {
-	case zhttp.TypeCredit, zhttp.TypeKeepAlive:
-		return
-	case zhttp.TypeHandoffStart:
-		s.flags |= fHandoffPending
-		w.proceedHandoff(ss, s)
-		return
-	case zhttp.TypeData:
-		if p.HasCode && p.Code == 101 {
-			w.h2wsAccept(ss, s, c, p)
-			return
-		}
-		w.h2wsReject(ss, s, c, p) // any other status is a refusal (§12 #11)
-		return
-	case zhttp.TypeError:
-		if string(p.Condition) == "rejected" {
-			w.h2wsReject(ss, s, c, p)
-			return
-		}
-	case zhttp.TypeCancel:
-	default:
-		w.h2Violation(ss, s, c, "unexpected packet type")
-		return
-	}
-	s.addr = w.dropAddr(s.addr) // no cancel back (§4.6)
-	w.h2wsRespond(ss, s, c, 502, nil, []byte("Bad Gateway\n"))
 }
 
 // h2wsAccept answers the extended CONNECT with :status 200 (RFC 8441 §5:

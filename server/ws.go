@@ -209,7 +209,8 @@ func (w *Worker) wsPacket(ss int32, s *session, c *conn, p *zhttp.Packet) {
 	}
 }
 
-// wsHandshakeAnswer handles the handler's first answer to an upgrade.
+// wsHandshakeAnswer handles the handler's first answer to an upgrade
+// (HTTP/1, or an extended CONNECT on an HTTP/2 stream: h2ws.go).
 func (w *Worker) wsHandshakeAnswer(ss int32, s *session, c *conn, p *zhttp.Packet) {
 	switch p.Type {
 	case zhttp.TypeCredit, zhttp.TypeKeepAlive:
@@ -231,17 +232,27 @@ func (w *Worker) wsHandshakeAnswer(ss int32, s *session, c *conn, p *zhttp.Packe
 			return
 		}
 	case zhttp.TypeCancel:
-		w.m.mCause(s.conn, CauseHandlerCancel)
+		if !c.has(fH2) { // on HTTP/2 the connection lives on
+			w.m.mCause(s.conn, CauseHandlerCancel)
+		}
 	default:
 		w.violation(ss, s, c, "unexpected packet type")
 		return
 	}
 	s.addr = w.dropAddr(s.addr) // no cancel back (§4.6)
+	if c.has(fH2) {
+		w.h2wsRespond(ss, s, c, 502, nil, []byte("Bad Gateway\n"))
+		return
+	}
 	w.respondError(ss, s, c, 502, "Bad Gateway")
 }
 
 // wsAccept completes the handshake with the handler's 101.
 func (w *Worker) wsAccept(ss int32, s *session, c *conn, p *zhttp.Packet) {
+	if c.has(fH2) {
+		w.h2wsAccept(ss, s, c, p)
+		return
+	}
 	if !http1.ValidHeaderValue(p.Reason) || !validHeaders(p.Headers) {
 		w.badResponse(ss, s, c, "invalid header")
 		return
@@ -268,6 +279,10 @@ func (w *Worker) wsAccept(ss int32, s *session, c *conn, p *zhttp.Packet) {
 
 // wsReject writes a refusal as a plain HTTP response and closes (§6.5).
 func (w *Worker) wsReject(ss int32, s *session, c *conn, p *zhttp.Packet) {
+	if c.has(fH2) {
+		w.h2wsReject(ss, s, c, p)
+		return
+	}
 	code := p.Code
 	if !p.HasCode || code < 200 || code > 999 || !http1.ValidHeaderValue(p.Reason) || !validHeaders(p.Headers) {
 		w.badResponse(ss, s, c, "invalid rejection")

@@ -50,14 +50,6 @@ func (w *Worker) recvHeader(cs int32, c *conn) {
 				}
 			}
 			n, err := http1.ParseRequest(buf, &w.req, w.opts.BufferSize)
-			if err != nil && w.opts.HTTP2 && c.sess == 0 && badPreface(buf) {
-				// Neither HTTP/1 nor the h2c preface: an invalid preface
-				// is a connection error, closed without an answer
-				// (RFC 9113 §3.4); an HTTP/1 answer would be noise to it.
-				logging.Debug(targetConn, "worker %d: conn %d: neither an HTTP/1 request line nor the HTTP/2 preface: closed", w.idx, cs)
-				w.closeConn(cs, c, false, CauseClientProtocol)
-				return
-			}
 			if err != nil || n > 0 {
 				ss, s, ok := w.requestSession(cs, c)
 				if !ok {

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"time"
 
 	"github.com/condure-go/condure/http2"
@@ -131,19 +130,6 @@ func isH2Preface(b []byte) (match, partial bool) {
 		return false, false
 	}
 	return true, n < len(http2.ClientPreface)
-}
-
-// badPreface reports a first line of three tokens whose last is not an
-// HTTP-version ("INVALID CONNECTION PREFACE"): a client that speaks neither
-// HTTP/1 nor HTTP/2. Lines HTTP/1 can answer ("GET / HTTP/9.9", "hello",
-// "GET /") are not.
-func badPreface(b []byte) bool {
-	line, _, ok := bytes.Cut(b, []byte("\r\n"))
-	if !ok {
-		return false
-	}
-	f := bytes.Split(line, []byte(" "))
-	return len(f) == 3 && len(f[0]) > 0 && len(f[1]) > 0 && !bytes.HasPrefix(f[2], []byte("HTTP/"))
 }
 
 // startH2 makes connection c an HTTP/2 connection: its block, our SETTINGS

@@ -703,34 +703,3 @@ func TestH2TableHome(t *testing.T) {
 		t.Fatalf("table after moving home: %v", ps)
 	}
 }
-
-// TestH2BadPreface: on a plain port with HTTP/2 on, a first line that is
-// neither HTTP/1 nor the preface is closed without an answer (RFC 9113
-// §3.4, h2spec 3.5/2); malformed HTTP/1 still gets its 400, and with
-// HTTP/2 off the odd line does too.
-func TestH2BadPreface(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		h2   bool
-		in   string
-		want string
-	}{
-		{"not HTTP at all", true, "INVALID CONNECTION PREFACE\r\n\r\n", ""},
-		{"malformed HTTP/1 version", true, "GET / HTTP/x.y\r\n\r\n", "HTTP/1.1 400 Bad Request\r\n"},
-		{"one token", true, "hello\r\n\r\n", "HTTP/1.1 400 Bad Request\r\n"},
-		{"HTTP/2 off", false, "INVALID CONNECTION PREFACE\r\n\r\n", "HTTP/1.1 400 Bad Request\r\n"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			r := newRig(t, func(o *Options) { o.HTTP2 = tc.h2 })
-			cs := r.connect(rigStream)
-			fd := r.fd(cs)
-			r.client(cs, tc.in)
-			got := r.outFd(fd)
-			if tc.want == "" && got != "" || !strings.HasPrefix(got, tc.want) {
-				t.Fatalf("client got %q, want %q", got, tc.want)
-			}
-			r.wantClosed(fd)
-			r.noPackets()
-		})
-	}
-}

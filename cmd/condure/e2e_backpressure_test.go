@@ -174,11 +174,14 @@ func TestBackpressureNoHandler(t *testing.T) {
 		t.Errorf("%d fds open after the clients left, %d before: %v", fds1, fds0, open)
 	}
 	// Bounded: the requests that fit in the pipes to the hub (2 x 2 x 505
-	// messages of 8 KB) plus buffers; and independent of the count.
-	if grew := peak - before; grew > 48<<10 {
+	// messages of 8 KB) and the sends held for the end of a pass (at most a
+	// high-water mark per socket) plus buffers; and independent of the
+	// count. Not under -race: the race detector's shadow memory multiplies
+	// the server's heap, so its RSS says nothing about our bounds.
+	if grew := peak - before; grew > 48<<10 && !raceBuild {
 		t.Errorf("RSS grew by %d KB", grew)
 	}
-	if grew := after - quarter; grew > 8<<10 {
+	if grew := after - quarter; grew > 8<<10 && !raceBuild {
 		t.Errorf("RSS grew by %d KB between a quarter of the requests and the end", grew)
 	}
 	// A handler that comes now is served, and so is a new client.

@@ -343,21 +343,7 @@ func (w *Worker) h2wsClose(ss int32, s *session, c *conn, p *zhttp.Packet) {
 	if s.ws() == wsClosing || s.ws() == wsFinished {
 		return
 	}
-	code := 1000
-	if p.HasCode {
-		code = p.Code
-	}
-	if !websocket.ValidCloseCode(code) {
-		w.closeCodeLog(s.conn, code)
-		code = websocket.CloseInternalError
-	}
-	var reason []byte
-	if !validUTF8(p.Body) {
-		w.closeReasonLog(s.conn)
-	} else {
-		reason = p.Body
-	}
-	w.frame = websocket.AppendCloseFrame(w.frame[:0], code, reason)
+	w.handlerCloseFrame(s, p)
 	if s.ws() == wsPeerClosed {
 		s.toWS(wsFinished)
 	} else {

@@ -164,21 +164,7 @@ func (w *Worker) wsPacket(ss int32, s *session, c *conn, p *zhttp.Packet) {
 		if s.ws() == wsClosing || s.ws() == wsFinished {
 			return
 		}
-		code := 1000
-		if p.HasCode {
-			code = p.Code
-		}
-		if !websocket.ValidCloseCode(code) {
-			w.closeCodeLog(s.conn, code)
-			code = websocket.CloseInternalError
-		}
-		var reason []byte
-		if !validUTF8(p.Body) {
-			w.closeReasonLog(s.conn)
-		} else {
-			reason = p.Body
-		}
-		w.frame = websocket.AppendCloseFrame(w.frame[:0], code, reason)
+		w.handlerCloseFrame(s, p)
 		if s.ws() == wsPeerClosed {
 			// A client that stops reading must not hold the connection:
 			// the close frame has 5 s to get out.
@@ -511,4 +497,25 @@ func (w *Worker) wsProtocolError(ss int32, s *session, c *conn, err error) {
 	if w.write(s.conn, c, w.iov) {
 		w.finishIfDone(s.conn, c)
 	}
+}
+
+// handlerCloseFrame builds in w.frame the close frame for the handler's
+// close packet p (HTTP/1 and HTTP/2 alike): code 1000 when none, 1011 for
+// a code a client must not see, no reason when it is not UTF-8.
+func (w *Worker) handlerCloseFrame(s *session, p *zhttp.Packet) {
+	code := 1000
+	if p.HasCode {
+		code = p.Code
+	}
+	if !websocket.ValidCloseCode(code) {
+		w.closeCodeLog(s.conn, code)
+		code = websocket.CloseInternalError
+	}
+	var reason []byte
+	if !validUTF8(p.Body) {
+		w.closeReasonLog(s.conn)
+	} else {
+		reason = p.Body
+	}
+	w.frame = websocket.AppendCloseFrame(w.frame[:0], code, reason)
 }

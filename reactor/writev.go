@@ -26,18 +26,7 @@ type Writer struct {
 // socket is writable. No non-empty buffer gives (0, nil). Errors are the bare
 // unix.Errno. The Writer keeps no reference to bufs after returning.
 func (w *Writer) Writev(fd int, bufs [][]byte) (int, error) {
-	n := 0
-	for _, b := range bufs {
-		if len(b) == 0 {
-			continue
-		}
-		if n == maxIovecs {
-			break
-		}
-		w.iov[n].Base = &b[0]
-		w.iov[n].SetLen(len(b))
-		n++
-	}
+	n := w.load(bufs)
 	if n == 0 {
 		return 0, nil
 	}
@@ -52,13 +41,37 @@ func (w *Writer) Writev(fd int, bufs [][]byte) (int, error) {
 			break
 		}
 	}
-	for i := range w.iov[:n] {
-		w.iov[i].Base = nil // do not keep the caller's buffers alive
-	}
+	w.clear(n)
 	if e != 0 {
 		return 0, e
 	}
 	return int(r), nil
+}
+
+// load fills the iovec array with the first maxIovecs non-empty buffers
+// and returns how many.
+func (w *Writer) load(bufs [][]byte) int {
+	n := 0
+	for _, b := range bufs {
+		if len(b) == 0 {
+			continue
+		}
+		if n == maxIovecs {
+			break
+		}
+		w.iov[n].Base = &b[0]
+		w.iov[n].SetLen(len(b))
+		n++
+	}
+	return n
+}
+
+// clear drops the references load took, so the caller's buffers are not
+// kept alive.
+func (w *Writer) clear(n int) {
+	for i := range w.iov[:n] {
+		w.iov[i].Base = nil
+	}
 }
 
 // Advance drops n written bytes from the front of bufs in place (partial

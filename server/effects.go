@@ -33,9 +33,9 @@ type effects interface {
 // osEffects is the worker's real effects.
 type osEffects struct{ w *Worker }
 
-func (e osEffects) read(fd int, buf []byte) (int, error) { return reactor.Read(fd, buf) }
+func (e osEffects) read(fd int, buf []byte) (int, error) { return reactor.Recv(fd, buf) }
 func (e osEffects) writev(fd int, bufs [][]byte) (int, error) {
-	return e.w.writer.Writev(fd, bufs)
+	return e.w.writer.Sendv(fd, bufs)
 }
 func (e osEffects) watch(fd int, tag uint64) error {
 	return e.w.poller.Add(fd, reactor.EvIn|reactor.EvOut|reactor.EvRdHup, tag)

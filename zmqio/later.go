@@ -79,28 +79,16 @@ func (k *Sock) Capped() bool {
 // and err is the last such error. sent counts the messages handed to libzmq.
 func (k *Sock) Flush() (sent, dropped int, err error) {
 	l := &k.later
-	var fs [maxFrames][]byte
-	for l.head < len(l.frames) {
-		n := int(l.frames[l.head])
-		for i := 0; i < n; i++ {
-			start := 0
-			if l.frame+i > 0 {
-				start = l.ends[l.frame+i-1]
-			}
-			fs[i] = l.buf[start:l.ends[l.frame+i]]
-		}
-		e := k.Send(fs[:n]...)
-		if e == ErrWouldBlock {
+	if l.head < len(l.frames) {
+		// One cgo call for all of them (send.go): back to back, they also
+		// find libzmq's I/O thread still awake more often, which it then
+		// need not be woken again for.
+		var blocked bool
+		sent, dropped, err, blocked = k.sendHeld(l)
+		if blocked {
 			l.full = true
 			return sent, dropped, err
 		}
-		if e != nil {
-			dropped, err = dropped+1, e
-		} else {
-			sent++
-		}
-		l.head++
-		l.frame += n
 	}
 	l.buf, l.ends, l.frames, l.head, l.frame, l.full = l.buf[:0], l.ends[:0], l.frames[:0], 0, 0, false
 	if cap(l.buf) > laterKeep {

@@ -142,3 +142,68 @@ func TestSendLaterCap(t *testing.T) {
 		t.Fatalf("SendLater after the flush: %v", err)
 	}
 }
+
+// A message refused for another reason than the high-water mark is dropped
+// and counted, and the flush goes on with the next (here every one: a SUB
+// socket cannot send).
+func TestFlushDropsRefused(t *testing.T) {
+	ctx, err := zmq.NewContext()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ctx.Term()
+	sub, err := newSock(ctx, zmq.SUB, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close(0)
+	for _, m := range []string{"a", "bb", "ccc"} {
+		if err := sub.SendLater(nil, []byte(m)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sent, dropped, err := sub.Flush()
+	if sent != 0 || dropped != 3 || err == nil || sub.Held() {
+		t.Fatalf("flush: %d sent, %d dropped, %v, held %v; want 0, 3, an error, not held", sent, dropped, err, sub.Held())
+	}
+	if sent, dropped, err := sub.Flush(); sent+dropped != 0 || err != nil {
+		t.Fatalf("second flush: %d sent, %d dropped, %v; want nothing", sent, dropped, err)
+	}
+}
+
+// Holding and flushing allocates nothing once the buffers have grown.
+func TestSendLaterFlushAllocationFree(t *testing.T) {
+	ctx, err := zmq.NewContext()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ctx.Term()
+	push, _ := newSock(ctx, zmq.PUSH, 0)
+	defer push.Close(0)
+	pull, _ := newSock(ctx, zmq.PULL, 0)
+	defer pull.Close(0)
+	if err := pull.s.Bind("inproc://later-alloc"); err != nil {
+		t.Fatal(err)
+	}
+	if err := push.s.Connect("inproc://later-alloc"); err != nil {
+		t.Fatal(err)
+	}
+	pkt := make([]byte, 300)
+	round := func() {
+		for i := 0; i < 3; i++ {
+			if err := push.SendLater(nil, pkt); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if sent, dropped, err := push.Flush(); sent != 3 || err != nil {
+			t.Fatalf("flush: %d sent, %d dropped, %v, held %v", sent, dropped, err, push.Held())
+		}
+		for i := 0; i < 6; i++ {
+			recvWait(t, pull)
+		}
+	}
+	round()
+	if allocs := testing.AllocsPerRun(100, round); allocs != 0 {
+		t.Fatalf("%v allocations per 3 held messages", allocs)
+	}
+}

@@ -26,6 +26,45 @@ static int condure_send(uintptr_t s, int n, uintptr_t b0, size_t l0, uintptr_t b
 	if (e == EAGAIN && has_room((void *)s)) e = send_frames((void *)s, n, b, l);
 	return e;
 }
+
+// condure_send_held sends the held messages of a later (later.go) from
+// message head on, each as condure_send would, in one cgo call: frames[i]
+// frames per message, ends[j] where frame j ends in buf (frame fi is the
+// first frame of message head). It stops at the first message refused
+// with EAGAIN, which stays held. out: [0] messages handed to libzmq, [1]
+// messages dropped for another error, [2] the last such errno, [3] 1 when
+// stopped at EAGAIN. It returns the messages done (sent or dropped).
+static long condure_send_held(uintptr_t s, uintptr_t bufp, uintptr_t endsp, uintptr_t framesp, long head, long nmsgs, long fi, uintptr_t outp) {
+	const char *buf = (const char *)bufp;
+	const long *ends = (const long *)endsp;
+	const unsigned char *frames = (const unsigned char *)framesp;
+	long *out = (long *)outp;
+	long m = head;
+	for (; m < nmsgs; m++) {
+		int n = frames[m];
+		void *b[3];
+		size_t l[3];
+		for (int i = 0; i < n; i++) {
+			long start = fi + i > 0 ? ends[fi + i - 1] : 0;
+			l[i] = (size_t)(ends[fi + i] - start);
+			b[i] = l[i] > 0 ? (void *)(buf + start) : NULL;
+		}
+		int e = send_frames((void *)s, n, b, l);
+		if (e == EAGAIN && has_room((void *)s)) e = send_frames((void *)s, n, b, l);
+		if (e == EAGAIN) {
+			out[3] = 1;
+			break;
+		}
+		if (e != 0) {
+			out[1]++;
+			out[2] = e;
+		} else {
+			out[0]++;
+		}
+		fi += n;
+	}
+	return m - head;
+}
 */
 import "C"
 
@@ -36,6 +75,40 @@ import (
 
 	zmq "github.com/pebbe/zmq4"
 )
+
+// condure_send_held reads a later's ends ([]int) as C longs.
+var (
+	_ [unsafe.Sizeof(int(0)) - unsafe.Sizeof(C.long(0))]struct{}
+	_ [unsafe.Sizeof(C.long(0)) - unsafe.Sizeof(int(0))]struct{}
+)
+
+// sendHeld hands the held messages of l (later.go) to libzmq from l.head
+// on in one cgo call, advancing l.head and l.frame past the ones done. It
+// stops at the first refused with EAGAIN (blocked true); others refused are
+// dropped: dropped counts them, err is the last one's error.
+func (k *Sock) sendHeld(l *later) (sent, dropped int, err error, blocked bool) {
+	out := &k.heldOut // a local the compiler would not see C write (cptr)
+	*out = [4]int64{}
+	var buf unsafe.Pointer
+	if len(l.buf) > 0 {
+		buf = unsafe.Pointer(&l.buf[0])
+	}
+	done := int(C.condure_send_held(cptr(k.raw), cptr(buf), cptr(unsafe.Pointer(&l.ends[0])), cptr(unsafe.Pointer(&l.frames[0])),
+		C.long(l.head), C.long(len(l.frames)), C.long(l.frame), cptr(unsafe.Pointer(&out[0]))))
+	runtime.KeepAlive(k)
+	runtime.KeepAlive(l)
+	runtime.KeepAlive(l.buf)
+	runtime.KeepAlive(l.ends)
+	runtime.KeepAlive(l.frames)
+	for i := 0; i < done; i++ {
+		l.frame += int(l.frames[l.head])
+		l.head++
+	}
+	if out[1] > 0 {
+		err = zmq.Errno(syscall.Errno(out[2]))
+	}
+	return int(out[0]), int(out[1]), err, out[3] != 0
+}
 
 // Workers send through libzmq directly, like they receive (recv.go):
 // zmq4's SendBytes allocates a one-byte buffer for every empty frame (the

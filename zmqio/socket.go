@@ -48,6 +48,7 @@ type Sock struct {
 	more     int32    // condure_recv's ZMQ_RCVMORE output (a C int)
 	mon      *monitor // its connections' events (monitor.go), or nil
 	later    later    // messages held for the end of the owner's pass (later.go)
+	heldOut  [4]int64 // condure_send_held's output (send.go)
 }
 
 // Fd is the socket's ZMQ_FD, to register edge-triggered for reading.

@@ -167,7 +167,7 @@ func socketFilePerm(l config.Listen) (reactor.UnixPerm, error) {
 // start sets up ZeroMQ, the hub (bind mode, 2+ workers) and the workers on the
 // listening sockets, those inherited from systemd first.
 func start(cfg *config.Config, sockets []inherited) (*app, error) {
-	ctx, err := zmq.NewContext()
+	ctx, err := zmqio.NewContext()
 	if err != nil {
 		return nil, fmt.Errorf("zmq context: %w", err)
 	}

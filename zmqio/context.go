@@ -13,30 +13,32 @@ import (
 // choose it (sched(7)).
 const schedBatch = 3
 
-// NewContext creates the ZeroMQ context the workers and the hub share, its
-// threads (libzmq's I/O thread and reaper) under SCHED_BATCH when the
-// system lets this process choose it.
+// NewContext creates the ZeroMQ context the workers and the hub share. With
+// batch (one worker: no hub), its threads (libzmq's I/O thread and reaper)
+// run under SCHED_BATCH when the system lets this process choose it.
 //
-// Why: the I/O thread is woken about twice per batch of requests (a
+// Why: the I/O thread is woken about twice per batch of requests (the
 // worker's sends, a handler's replies). Under the default policy each
-// wake-up may preempt the worker or the handler mid-pass; as a batch thread
-// it waits for the CPU's current thread to block or use up its slice, so
-// it finds more messages per wake-up and interrupts the worker less. It
-// still gets its fair share of CPU (same nice value), so under overload it
-// is not starved. Measured (docs/design.md "The I/O thread"): the I/O
-// thread's CPU per request down about a third, the server's total about a
-// tenth, p99 no worse. Nothing a handler can see changes.
+// wake-up may preempt the worker mid-pass; as a batch thread it waits for
+// the CPU's current thread to block or use up its slice, so it finds more
+// messages per wake-up and interrupts the worker less. It keeps its fair
+// share of CPU (same nice value), so it is not starved under overload.
+// Measured at one worker (docs/design.md "libzmq's I/O thread"): the I/O
+// thread's CPU per request down a third to a half, the server's total by a
+// fifth, p50/p99 no worse. With two workers and the hub it did not pay
+// (total 1.03x stream, 1.11x req), hence batch. Nothing a handler can see
+// changes.
 //
 // libzmq aborts the process if it cannot apply the policy it was given
-// (pthread_setschedparam failing is an assertion), so the policy is tried
-// first on a throwaway thread: where a sandbox forbids it, the context
-// keeps the default policy.
-func NewContext() (*zmq.Context, error) {
+// (a failing pthread_setschedparam is an assertion), so the policy is
+// tried first on a throwaway thread: where a sandbox forbids it, the
+// context keeps the default policy.
+func NewContext(batch bool) (*zmq.Context, error) {
 	ctx, err := zmq.NewContext()
 	if err != nil {
 		return nil, err
 	}
-	if batchAllowed() {
+	if batch && batchAllowed() {
 		if err := ctx.SetThreadSchedPolicy(schedBatch); err != nil {
 			ctx.Term()
 			return nil, fmt.Errorf("thread scheduling policy: %w", err)

@@ -13,6 +13,9 @@ import (
 // choose it (sched(7)).
 const schedBatch = 3
 
+// schedNormal is SCHED_OTHER, the default policy.
+const schedNormal = 0
+
 // NewContext creates the ZeroMQ context the workers and the hub share. With
 // batch (one worker: no hub), its threads (libzmq's I/O thread and reaper)
 // run under SCHED_BATCH when the system lets this process choose it.
@@ -48,14 +51,27 @@ func NewContext(batch bool) (*zmq.Context, error) {
 }
 
 // batchAllowed reports whether a thread of this process may switch itself
-// to SCHED_BATCH. It tries on a locked thread that is never unlocked, so
-// the runtime ends that thread with its goroutine rather than reuse it.
+// to SCHED_BATCH. It tries on a locked thread and switches it back at once
+// (from one normal policy to another needs no privilege), so no Go thread
+// keeps the policy: not even one the runtime could not end, such as the
+// main thread, nor one cloned from it later. Should the way back fail, the
+// thread stays locked to its ending goroutine, which ends it (or parks the
+// main thread for good).
 func batchAllowed() bool {
 	ok := make(chan bool)
 	go func() {
 		runtime.LockOSThread()
-		attr := unix.SchedAttr{Size: unix.SizeofSchedAttr, Policy: schedBatch}
-		ok <- unix.SchedSetAttr(0, &attr, 0) == nil
+		batch := unix.SchedAttr{Size: unix.SizeofSchedAttr, Policy: schedBatch}
+		if unix.SchedSetAttr(0, &batch, 0) != nil {
+			runtime.UnlockOSThread()
+			ok <- false
+			return
+		}
+		normal := unix.SchedAttr{Size: unix.SizeofSchedAttr, Policy: schedNormal}
+		if unix.SchedSetAttr(0, &normal, 0) == nil {
+			runtime.UnlockOSThread()
+		}
+		ok <- true
 	}()
 	return <-ok
 }

@@ -34,8 +34,8 @@ const schedNormal = 0
 //
 // libzmq aborts the process if it cannot apply the policy it was given
 // (a failing pthread_setschedparam is an assertion), so the policy is
-// tried first on a throwaway thread: where a sandbox forbids it, the
-// context keeps the default policy.
+// tried first on a Go thread (batchAllowed): where a sandbox forbids it,
+// the context keeps the default policy.
 func NewContext(batch bool) (*zmq.Context, error) {
 	ctx, err := zmq.NewContext()
 	if err != nil {

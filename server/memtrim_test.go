@@ -1,6 +1,7 @@
 package server
 
 import (
+	"runtime"
 	"testing"
 	"time"
 )
@@ -32,6 +33,53 @@ func TestMemTrimDecision(t *testing.T) {
 	for _, s := range steps {
 		if got := st.tick(s.count, at(s.sec)) > 0; got != s.want {
 			t.Fatalf("t=%ds count=%d: trim=%v, want %v (%s)", s.sec, s.count, got, s.want, s.why)
+		}
+	}
+}
+
+// TestFlushPageCachesKeepsProcs: the trim's GOMAXPROCS dip is undone: a
+// value the program set comes back as it was, a default one as the
+// runtime's default (which keeps following the CPU limit).
+func TestFlushPageCachesKeepsProcs(t *testing.T) {
+	orig := runtime.GOMAXPROCS(0)
+	defer runtime.GOMAXPROCS(orig)
+	runtime.SetDefaultGOMAXPROCS()
+	def := runtime.GOMAXPROCS(0)
+	set := def + 3
+	runtime.GOMAXPROCS(set)
+	flushPageCaches(false)
+	if got := runtime.GOMAXPROCS(0); got != set {
+		t.Fatalf("GOMAXPROCS set to %d: %d after the flush", set, got)
+	}
+	flushPageCaches(true)
+	if got := runtime.GOMAXPROCS(0); got != def {
+		t.Fatalf("default GOMAXPROCS %d: %d after the flush", def, got)
+	}
+}
+
+// TestGCPacer: a burst lowers the GC percent once and its end restores the
+// previous one; a lower percent, or GC off, is not raised or turned on.
+func TestGCPacer(t *testing.T) {
+	for _, start := range []int{100, 200, 25, 10, -1} {
+		cur := start
+		var calls int
+		p := gcPacer{set: func(v int) int { calls++; old := cur; cur = v; return old }}
+		want := start
+		if start > burstGCPercent {
+			want = burstGCPercent
+		}
+		p.update(true)
+		p.update(true)
+		if cur != want {
+			t.Errorf("GOGC %d: %d during a burst, want %d", start, cur, want)
+		}
+		p.update(false)
+		p.update(false)
+		if cur != start {
+			t.Errorf("GOGC %d: %d after the burst", start, cur)
+		}
+		if start > burstGCPercent && calls != 2 {
+			t.Errorf("GOGC %d: %d calls, want 2 (lower once, restore once)", start, calls)
 		}
 	}
 }

@@ -35,6 +35,9 @@ const (
 	// span metadata grow with it: 1000 idle HTTPS connections above the
 	// warm-up cost 1228 B each instead of 1492 at 25 (medians of 3).
 	burstGCPercent = 25
+	// releaseWait: how long a trim waits for the workers to drop their free
+	// blocks (an idle worker does it within microseconds of its wake-up).
+	releaseWait = 100 * time.Millisecond
 )
 
 // handshakesDone counts finished TLS handshakes (any outcome), bumped by the
@@ -73,8 +76,9 @@ func (t *trimState) tick(count uint64, now time.Time) uint64 {
 // after each burst of TLS handshakes, at most once per trimMinGap, until stop
 // is closed. It costs the workers one atomic add per handshake. procsDefault
 // tells that GOMAXPROCS is the runtime's default (neither the environment nor
-// the program set it), so the trim restores it as a default.
-func RunMemTrimmer(stop <-chan struct{}, procsDefault bool) {
+// the program set it), so the trim restores it as a default. Before each trim
+// the workers drop the free blocks their buffer pools keep.
+func RunMemTrimmer(stop <-chan struct{}, procsDefault bool, workers []*Worker) {
 	t := time.NewTicker(paceTick)
 	defer t.Stop()
 	st := trimState{lastTrim: time.Now()}
@@ -102,10 +106,27 @@ func RunMemTrimmer(stop <-chan struct{}, procsDefault bool) {
 			if hs := st.tick(count, now); hs > 0 {
 				pc.update(false)
 				t0 := time.Now()
+				releaseFree(workers)
 				flushPageCaches(procsDefault)
 				debug.FreeOSMemory()
 				logging.Debug(targetConn, "memory trimmed after %d TLS handshakes in %v", hs, time.Since(t0).Round(time.Microsecond))
 			}
+		}
+	}
+}
+
+// releaseFree has the workers drop their pools' free blocks (a burst of
+// concurrent requests leaves up to tlsFreeBlocks ciphertext blocks of 18 KiB
+// per worker, and plaintext blocks, live until the next burst) and waits for
+// them, at most releaseWait: a worker busy past it keeps its blocks this time.
+func releaseFree(workers []*Worker) {
+	for _, w := range workers {
+		w.ReleaseFree()
+	}
+	deadline := time.Now().Add(releaseWait)
+	for _, w := range workers {
+		for !w.Released() && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
 		}
 	}
 }

@@ -311,7 +311,7 @@ func start(cfg *config.Config, sockets []inherited) (*app, error) {
 		// TLS handshakes leave garbage an idle server never collects:
 		// the trimmer returns it to the OS after each burst.
 		trimStop := make(chan struct{})
-		go server.RunMemTrimmer(trimStop, procsDefault)
+		go server.RunMemTrimmer(trimStop, procsDefault, workers)
 		inner := stop
 		stop = func() { close(trimStop); inner() }
 	}

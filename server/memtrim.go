@@ -24,17 +24,6 @@ const (
 	// trimQuietRatio: the burst is over when a tick saw at most 1/ratio of
 	// the previous tick's handshakes.
 	trimQuietRatio = 4
-	// paceTick: how often the trimmer looks for handshakes to lower the GC
-	// percent (a burst of 1000 handshakes takes 1-3 s on 2 cores).
-	paceTick = 200 * time.Millisecond
-	// burstGCPercent: GOGC while handshakes run (the default is 100). Each
-	// GC cycle of a burst lets ~live heap x GOGC/100 of handshake garbage
-	// build up (10+ MB: the workers' pointer-free slot tables count as live),
-	// and the survivors of each cycle (sessions, queue arrays) end up spread
-	// over the spans that garbage used, so the burst's fragmentation and
-	// span metadata grow with it: 1000 idle HTTPS connections above the
-	// warm-up cost 1228 B each instead of 1492 at 25 (medians of 3).
-	burstGCPercent = 25
 	// releaseWait: how long a trim waits for the workers to drop their free
 	// blocks (an idle worker does it within microseconds of its wake-up).
 	releaseWait = 100 * time.Millisecond
@@ -79,32 +68,16 @@ func (t *trimState) tick(count uint64, now time.Time) uint64 {
 // the program set it), so the trim restores it as a default. Before each trim
 // the workers drop the free blocks their buffer pools keep.
 func RunMemTrimmer(stop <-chan struct{}, procsDefault bool, workers []*Worker) {
-	t := time.NewTicker(paceTick)
+	t := time.NewTicker(trimTick)
 	defer t.Stop()
 	st := trimState{lastTrim: time.Now()}
 	st.lastTrim = st.lastTrim.Add(-trimMinGap)
-	pc := gcPacer{set: debug.SetGCPercent}
-	defer pc.update(false)
-	var ticks int
-	last := handshakesDone.Load()
 	for {
 		select {
 		case <-stop:
 			return
 		case now := <-t.C:
-			count := handshakesDone.Load()
-			if count != last {
-				pc.update(true)
-			}
-			last = count
-			if ticks++; ticks%int(trimTick/paceTick) != 0 {
-				continue
-			}
-			if count == st.lastCount {
-				pc.update(false) // a whole trimTick without handshakes
-			}
-			if hs := st.tick(count, now); hs > 0 {
-				pc.update(false)
+			if hs := st.tick(handshakesDone.Load(), now); hs > 0 {
 				t0 := time.Now()
 				releaseFree(workers)
 				flushPageCaches(procsDefault)
@@ -128,30 +101,6 @@ func releaseFree(workers []*Worker) {
 		for !w.Released() && time.Now().Before(deadline) {
 			time.Sleep(time.Millisecond)
 		}
-	}
-}
-
-// gcPacer lowers the GC percent to burstGCPercent while handshakes run and
-// restores it after; a percent already lower, or GC off, is left alone.
-type gcPacer struct {
-	set     func(int) int // debug.SetGCPercent
-	lowered bool
-	prev    int // the percent to restore
-}
-
-// update lowers the GC percent for a burst (burst true) or restores it.
-func (p *gcPacer) update(burst bool) {
-	switch {
-	case burst && !p.lowered:
-		p.prev = p.set(burstGCPercent)
-		if p.prev < 0 || p.prev <= burstGCPercent {
-			p.set(p.prev)
-			return
-		}
-		p.lowered = true
-	case !burst && p.lowered:
-		p.set(p.prev)
-		p.lowered = false
 	}
 }
 

@@ -56,30 +56,3 @@ func TestFlushPageCachesKeepsProcs(t *testing.T) {
 		t.Fatalf("default GOMAXPROCS %d: %d after the flush", def, got)
 	}
 }
-
-// TestGCPacer: a burst lowers the GC percent once and its end restores the
-// previous one; a lower percent, or GC off, is not raised or turned on.
-func TestGCPacer(t *testing.T) {
-	for _, start := range []int{100, 200, 25, 10, -1} {
-		cur := start
-		var calls int
-		p := gcPacer{set: func(v int) int { calls++; old := cur; cur = v; return old }}
-		want := start
-		if start > burstGCPercent {
-			want = burstGCPercent
-		}
-		p.update(true)
-		p.update(true)
-		if cur != want {
-			t.Errorf("GOGC %d: %d during a burst, want %d", start, cur, want)
-		}
-		p.update(false)
-		p.update(false)
-		if cur != start {
-			t.Errorf("GOGC %d: %d after the burst", start, cur)
-		}
-		if start > burstGCPercent && calls != 2 {
-			t.Errorf("GOGC %d: %d calls, want 2 (lower once, restore once)", start, calls)
-		}
-	}
-}

@@ -58,3 +58,13 @@ func (p *bufPool) bytes(ref int32) []byte {
 	}
 	return p.blocks[ref-1]
 }
+
+// dropFree lets the returned standard blocks go (the GC takes them back):
+// what a burst left in the pool is not kept until the next one.
+func (p *bufPool) dropFree() {
+	for _, i := range p.free {
+		p.blocks[i] = nil
+		p.holes = append(p.holes, i)
+	}
+	p.free = p.free[:0]
+}

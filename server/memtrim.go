@@ -1,6 +1,7 @@
 package server
 
 import (
+	"runtime"
 	"runtime/debug"
 	"sync/atomic"
 	"time"
@@ -23,6 +24,9 @@ const (
 	// trimQuietRatio: the burst is over when a tick saw at most 1/ratio of
 	// the previous tick's handshakes.
 	trimQuietRatio = 4
+	// releaseWait: how long a trim waits for the workers to drop their free
+	// blocks (an idle worker does it within microseconds of its wake-up).
+	releaseWait = 100 * time.Millisecond
 )
 
 // handshakesDone counts finished TLS handshakes (any outcome), bumped by the
@@ -59,8 +63,11 @@ func (t *trimState) tick(count uint64, now time.Time) uint64 {
 
 // RunMemTrimmer returns the heap's free pages to the OS (debug.FreeOSMemory)
 // after each burst of TLS handshakes, at most once per trimMinGap, until stop
-// is closed. It costs the workers one atomic add per handshake.
-func RunMemTrimmer(stop <-chan struct{}) {
+// is closed. It costs the workers one atomic add per handshake. procsDefault
+// tells that GOMAXPROCS is the runtime's default (neither the environment nor
+// the program set it), so the trim restores it as a default. Before each trim
+// the workers drop the free blocks their buffer pools keep.
+func RunMemTrimmer(stop <-chan struct{}, procsDefault bool, workers []*Worker) {
 	t := time.NewTicker(trimTick)
 	defer t.Stop()
 	st := trimState{lastTrim: time.Now()}
@@ -72,9 +79,45 @@ func RunMemTrimmer(stop <-chan struct{}) {
 		case now := <-t.C:
 			if hs := st.tick(handshakesDone.Load(), now); hs > 0 {
 				t0 := time.Now()
+				releaseFree(workers)
+				flushPageCaches(procsDefault)
 				debug.FreeOSMemory()
 				logging.Debug(targetConn, "memory trimmed after %d TLS handshakes in %v", hs, time.Since(t0).Round(time.Microsecond))
 			}
 		}
 	}
+}
+
+// releaseFree has the workers drop their pools' free blocks (a burst of
+// concurrent requests leaves up to tlsFreeBlocks ciphertext blocks of 18 KiB
+// per worker, and plaintext blocks, live until the next burst) and waits for
+// them, at most releaseWait: a worker busy past it keeps its blocks this time.
+func releaseFree(workers []*Worker) {
+	for _, w := range workers {
+		w.ReleaseFree()
+	}
+	deadline := time.Now().Add(releaseWait)
+	for _, w := range workers {
+		for !w.Released() && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+	}
+}
+
+// flushPageCaches hands the free pages that each P keeps in its page cache
+// (up to 64 pages, 512 KiB, per P) back to the heap's page allocator, where
+// the scavenger can return them: the runtime flushes a P's cache only when
+// the P is destroyed, or is idle at the end of a GC cycle, and the Ps that
+// ran the burst's allocations are often not (a worker's P sits in
+// epoll_wait, the GC's own P is running), so 0.1-0.5 MB of the burst's freed
+// pages stayed resident after FreeOSMemory. Shrinking GOMAXPROCS to 1
+// destroys every P but the first, flushing theirs; two brief stops of the
+// world, once per trim.
+func flushPageCaches(procsDefault bool) {
+	n := runtime.GOMAXPROCS(1)
+	if procsDefault {
+		runtime.SetDefaultGOMAXPROCS()
+		return
+	}
+	runtime.GOMAXPROCS(n)
 }

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"runtime"
 	"testing"
 	"time"
 )
@@ -33,5 +34,25 @@ func TestMemTrimDecision(t *testing.T) {
 		if got := st.tick(s.count, at(s.sec)) > 0; got != s.want {
 			t.Fatalf("t=%ds count=%d: trim=%v, want %v (%s)", s.sec, s.count, got, s.want, s.why)
 		}
+	}
+}
+
+// TestFlushPageCachesKeepsProcs: the trim's GOMAXPROCS dip is undone: a
+// value the program set comes back as it was, a default one as the
+// runtime's default (which keeps following the CPU limit).
+func TestFlushPageCachesKeepsProcs(t *testing.T) {
+	orig := runtime.GOMAXPROCS(0)
+	defer runtime.GOMAXPROCS(orig)
+	runtime.SetDefaultGOMAXPROCS()
+	def := runtime.GOMAXPROCS(0)
+	set := def + 3
+	runtime.GOMAXPROCS(set)
+	flushPageCaches(false)
+	if got := runtime.GOMAXPROCS(0); got != set {
+		t.Fatalf("GOMAXPROCS set to %d: %d after the flush", set, got)
+	}
+	flushPageCaches(true)
+	if got := runtime.GOMAXPROCS(0); got != def {
+		t.Fatalf("default GOMAXPROCS %d: %d after the flush", def, got)
 	}
 }

@@ -167,6 +167,9 @@ type Options struct {
 type Worker struct {
 	idx  int
 	opts *Options
+	// releaseReq: the memory trimmer asks the worker to drop its pools'
+	// free blocks (ReleaseFree); the worker clears it when done.
+	releaseReq atomic.Bool
 
 	poller   *reactor.Poller
 	waker    *reactor.Waker
@@ -302,6 +305,25 @@ func (w *Worker) Stop() {
 }
 
 func (w *Worker) Wait() { <-w.done }
+
+// ReleaseFree asks the worker to drop the free blocks its buffer pools
+// keep; any goroutine. Released reports when it has.
+func (w *Worker) ReleaseFree() {
+	w.releaseReq.Store(true)
+	w.waker.Wake()
+}
+
+// Released reports whether the last ReleaseFree was handled.
+func (w *Worker) Released() bool { return !w.releaseReq.Load() }
+
+// dropFreeBlocks lets the pools' free blocks go.
+func (w *Worker) dropFreeBlocks() {
+	for _, p := range []*bufPool{w.bufs, w.bodyBufs, w.tlsBufs, w.h2big} {
+		if p != nil {
+			p.dropFree()
+		}
+	}
+}
 
 func (w *Worker) setup() error {
 	var err error
@@ -470,6 +492,10 @@ func (w *Worker) loopOnce() {
 		switch ev.Tag & tagKindMask {
 		case tagWaker:
 			w.waker.Drain()
+			if w.releaseReq.Load() {
+				w.dropFreeBlocks()
+				w.releaseReq.Store(false)
+			}
 			w.tlsEvents()
 			w.publishMetrics()
 		case tagZmq:

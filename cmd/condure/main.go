@@ -204,11 +204,11 @@ func start(cfg *config.Config, sockets []inherited) (*app, error) {
 			sc.In = append(sc.In, in)
 		}
 	}
+	loops := cfg.Workers + 1 // workers and the hub
 	if sc.Direct {
-		reservePs(cfg.Workers)
-	} else {
-		reservePs(cfg.Workers + 1) // workers and the hub
+		loops = cfg.Workers
 	}
+	procsDefault := reservePs(loops)
 	var hub *zmqio.Hub
 	if !cfg.ZClientConnect && !sc.Direct {
 		if hub, err = startHub(ctx, sc, cfg.Workers); err != nil {
@@ -312,7 +312,7 @@ func start(cfg *config.Config, sockets []inherited) (*app, error) {
 		// TLS handshakes leave garbage an idle server never collects:
 		// the trimmer returns it to the OS after each burst.
 		trimStop := make(chan struct{})
-		go server.RunMemTrimmer(trimStop)
+		go server.RunMemTrimmer(trimStop, procsDefault, workers)
 		inner := stop
 		stop = func() { close(trimStop); inner() }
 	}
@@ -323,11 +323,17 @@ func start(cfg *config.Config, sockets []inherited) (*app, error) {
 // loops, each on its locked OS thread, leave a P idle for everything else.
 // With no idle P the runtime's sysmon takes a P from a loop blocked in
 // epoll_wait after 20 µs and hands it back when the wait ends, thousands of
-// times a second under load (see reactor/yield.go).
-func reservePs(loops int) {
-	if os.Getenv("GOMAXPROCS") == "" && runtime.GOMAXPROCS(0) < loops+1 {
-		runtime.GOMAXPROCS(loops + 1)
+// times a second under load (see reactor/yield.go). It reports whether
+// GOMAXPROCS is still the runtime's default (set by neither).
+func reservePs(loops int) bool {
+	if os.Getenv("GOMAXPROCS") != "" {
+		return false
 	}
+	if runtime.GOMAXPROCS(0) < loops+1 {
+		runtime.GOMAXPROCS(loops + 1)
+		return false
+	}
+	return true
 }
 
 // startHub creates and runs the hub on its own locked OS thread, so its

@@ -13,6 +13,7 @@ type Slab[T any] struct {
 	inUse []uint64 // bitset, one bit per slot
 	free  []int32  // stack of free indices; the top is handed out next
 	used  int
+	high  int // 1 + the highest index ever handed out
 }
 
 // NewSlab makes a slab of capacity slots (capacity ≤ 2^31-1), all free.
@@ -47,6 +48,7 @@ func (s *Slab[T]) Alloc() (idx int32, gen uint32, ok bool) {
 	s.items[idx] = zero
 	s.inUse[idx>>6] |= 1 << (uint(idx) & 63)
 	s.used++
+	s.high = max(s.high, int(idx)+1)
 	return idx, s.gens[idx], true
 }
 
@@ -82,6 +84,12 @@ func (s *Slab[T]) InUse(idx int32) bool {
 
 // Len returns the number of slots in use.
 func (s *Slab[T]) Len() int { return s.used }
+
+// HighWater returns 1 + the highest index ever allocated: every slot in
+// use is below it. Alloc hands out low indices first and reuses freed ones
+// before fresh ones, so it stays near the most slots in use at once, however
+// big the capacity (a scan over the slots in use need not touch the rest).
+func (s *Slab[T]) HighWater() int { return s.high }
 
 // Cap returns the capacity given to NewSlab.
 func (s *Slab[T]) Cap() int { return len(s.items) }

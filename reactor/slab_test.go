@@ -94,6 +94,37 @@ func TestSlabLIFOAndBitsetBoundaries(t *testing.T) {
 	}
 }
 
+// The high-water mark follows the most slots in use at once, not the
+// capacity: churn below it (free, then alloc again) does not raise it.
+func TestSlabHighWater(t *testing.T) {
+	s := NewSlab[uint8](1000)
+	if s.HighWater() != 0 {
+		t.Fatalf("new slab: HighWater %d, want 0", s.HighWater())
+	}
+	for range 10 {
+		s.Alloc()
+	}
+	for range 100 { // churn: free and re-alloc reuse the same slots
+		s.Free(3)
+		s.Free(7)
+		s.Alloc()
+		s.Alloc()
+	}
+	if s.HighWater() != 10 {
+		t.Fatalf("HighWater %d after 10 slots and churn, want 10", s.HighWater())
+	}
+	for i := range int32(10) {
+		s.Free(i)
+	}
+	if s.HighWater() != 10 {
+		t.Fatalf("HighWater %d after freeing all, want 10 (a mark, never lowered)", s.HighWater())
+	}
+	s.Alloc()
+	if s.HighWater() != 10 {
+		t.Fatalf("HighWater %d after one more, want 10", s.HighWater())
+	}
+}
+
 func TestSlabNoAllocs(t *testing.T) {
 	s := NewSlab[slot](16)
 	allocs := testing.AllocsPerRun(1000, func() {

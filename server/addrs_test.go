@@ -34,20 +34,65 @@ func TestAddrTableRefsAndLive(t *testing.T) {
 }
 
 // A worker that slept through k sweeps without sessions puts its cursor
-// where k empty sweeps would have: slots keep their place in the cycle.
+// where k empty sweeps would have: slots keep their place in the cycle,
+// whether the cycle spans one slot per connection or, once HTTP/2 streams
+// used more, the session slab's high-water mark.
 func TestSkipSweepsMatchesEmptySweeps(t *testing.T) {
-	for _, k := range []uint64{1, 7, 449, 450, 1000, 123457} {
-		swept := &Worker{sessions: reactor.NewSlab[session](1000), kaSweeps: maxSweeps}
-		swept.kaCursor = 17
-		for i := uint64(0); i < k; i++ {
-			swept.sweepKeepAlives()
+	worker := func(used int) *Worker {
+		w := &Worker{conns: reactor.NewSlab[conn](1000), sessions: reactor.NewSlab[session](2000), kaSweeps: maxSweeps}
+		for range used { // sessions that came and went
+			w.sessions.Alloc()
 		}
-		skipped := &Worker{sessions: reactor.NewSlab[session](1000), kaSweeps: maxSweeps}
-		skipped.kaCursor = 17
-		skipped.skipSweeps(k)
-		if swept.kaCursor != skipped.kaCursor {
-			t.Fatalf("k=%d: cursor %d after sweeps, %d after skipping", k, swept.kaCursor, skipped.kaCursor)
+		for i := range int32(used) {
+			w.sessions.Free(i)
 		}
+		w.kaCursor = 17
+		return w
+	}
+	for _, used := range []int{10, 1500} {
+		for _, k := range []uint64{1, 7, 449, 450, 1000, 123457} {
+			swept := worker(used)
+			for i := uint64(0); i < k; i++ {
+				swept.sweepKeepAlives()
+			}
+			skipped := worker(used)
+			skipped.skipSweeps(k)
+			if swept.kaCursor != skipped.kaCursor {
+				t.Fatalf("%d used, k=%d: cursor %d after sweeps, %d after skipping", used, k, swept.kaCursor, skipped.kaCursor)
+			}
+		}
+	}
+}
+
+// A cycle of sweeps visits one slot per connection, not every slot of a
+// session slab that HTTP/2 made twice as big: each sweep's slice, so its
+// burst of keep-alives, is as big as without HTTP/2 (issue #19); slots past
+// the connections' count, once streams used them, are visited too.
+func TestSweepSpan(t *testing.T) {
+	w := &Worker{conns: reactor.NewSlab[conn](1000), sessions: reactor.NewSlab[session](2000), kaSweeps: 10}
+	if got := w.sweepSpan(); got != 1000 {
+		t.Fatalf("span %d with no sessions, want 1000 (the connections)", got)
+	}
+	w.sweepKeepAlives()
+	if w.kaCursor != 100 {
+		t.Fatalf("cursor %d after one sweep, want 100: a tenth of the connections' slots", w.kaCursor)
+	}
+	for range 1500 {
+		w.sessions.Alloc()
+	}
+	if got := w.sweepSpan(); got != 1500 {
+		t.Fatalf("span %d with 1500 slots used, want 1500", got)
+	}
+	w.kaCursor = 0
+	w.sweepKeepAlives()
+	if w.kaCursor != 150 {
+		t.Fatalf("cursor %d after one sweep, want 150: a tenth of the 1500 slots used", w.kaCursor)
+	}
+	for range w.kaSweeps - 1 {
+		w.sweepKeepAlives()
+	}
+	if w.kaCursor != 0 {
+		t.Fatalf("cursor %d after a cycle, want 0: the cycle covers the 1500 slots", w.kaCursor)
 	}
 }
 

@@ -49,10 +49,22 @@ func batchable(s *session) bool {
 	return s.addr != 0 && !s.isNew() && !s.paused() && !s.has(fHandoffPending)
 }
 
+// sweepSpan is how many session slots a cycle of sweeps visits: one per
+// connection, or up to the session slab's high-water mark if HTTP/2 streams
+// used more. With HTTP/2 the slab has two slots per connection, most never
+// used; sweeping all of them made each sweep's slice twice as big, so a
+// cycle's keep-alives went out in half as many bursts, each twice the bytes
+// (issue #19: zmqio drops a held-sends buffer past laterKeep after each
+// such burst and grows a new one at the next, garbage an idle server's GC
+// does not collect: idle WebSocket RSS per connection up 30-60 B at 15k).
+func (w *Worker) sweepSpan() int32 {
+	return int32(max(w.conns.Cap(), w.sessions.HighWater()))
+}
+
 // sweepKeepAlives runs every kaTicks: it visits the next slice
 // of slots and sends their keep-alives.
 func (w *Worker) sweepKeepAlives() {
-	n := int32(w.sessions.Cap())
+	n := w.sweepSpan()
 	per := (n + w.kaSweeps - 1) / w.kaSweeps
 	w.batch = w.batch[:0]
 	for i := int32(0); i < per && n > 0; i++ {
@@ -73,7 +85,7 @@ func (w *Worker) sweepKeepAlives() {
 // skipSweeps moves the cursor as k sweeps that found no session would have,
 // so the slots keep their place in the 45 s cycle while the worker slept.
 func (w *Worker) skipSweeps(k uint64) {
-	n := uint64(w.sessions.Cap())
+	n := uint64(w.sweepSpan())
 	if n == 0 || k == 0 {
 		return
 	}

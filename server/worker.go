@@ -442,7 +442,9 @@ func (w *Worker) initState(capacity int) {
 	if o.KeepAliveInterval > 0 {
 		cycle = o.KeepAliveInterval
 	}
-	w.kaSweeps, w.kaTicks = keepAliveSchedule(w.sessions.Cap(), cycle)
+	// Paced by the connections, as before HTTP/2 doubled the session slots:
+	// twice the sweeps would wake an idle worker twice as often.
+	w.kaSweeps, w.kaTicks = keepAliveSchedule(capacity, cycle)
 	w.sessionTicks = sessionTimeoutTicks
 	if o.SessionTimeout > 0 {
 		w.sessionTicks = uint64(max(o.SessionTimeout/tickDur, 1))

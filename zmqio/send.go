@@ -4,11 +4,23 @@ package zmqio
 #cgo pkg-config: libzmq
 #include "zmqcall.h"
 
+// MAX_FRAMES is maxFrames: the most frames in one message a worker sends.
+#define MAX_FRAMES 3
+
 static int send_frames(void *s, int n, void **b, size_t *l) {
 	for (int i = 0; i < n; i++)
 		if (send_buf(s, b[i], l[i], i < n - 1) < 0)
 			return zmq_errno();
 	return 0;
+}
+
+// send_message sends one message of n frames; at the high-water mark it
+// reads ZMQ_EVENTS (has_room), which processes the socket's pending
+// commands, and tries once more if they made room.
+static int send_message(void *s, int n, void **b, size_t *l) {
+	int e = send_frames(s, n, b, l);
+	if (e == EAGAIN && has_room(s)) e = send_frames(s, n, b, l);
+	return e;
 }
 
 // condure_send sends n (1 to 3) frames as one message without blocking and
@@ -20,11 +32,9 @@ static int send_frames(void *s, int n, void **b, size_t *l) {
 // message, and an empty frame needs no buffer. Pointers come as integers
 // (see Sock.Send).
 static int condure_send(uintptr_t s, int n, uintptr_t b0, size_t l0, uintptr_t b1, size_t l1, uintptr_t b2, size_t l2) {
-	void *b[3] = {(void *)b0, (void *)b1, (void *)b2};
-	size_t l[3] = {l0, l1, l2};
-	int e = send_frames((void *)s, n, b, l);
-	if (e == EAGAIN && has_room((void *)s)) e = send_frames((void *)s, n, b, l);
-	return e;
+	void *b[MAX_FRAMES] = {(void *)b0, (void *)b1, (void *)b2};
+	size_t l[MAX_FRAMES] = {l0, l1, l2};
+	return send_message((void *)s, n, b, l);
 }
 
 // condure_send_held sends the held messages of a later (later.go) from
@@ -42,15 +52,14 @@ static long condure_send_held(uintptr_t s, uintptr_t bufp, uintptr_t endsp, uint
 	long m = head;
 	for (; m < nmsgs; m++) {
 		int n = frames[m];
-		void *b[3];
-		size_t l[3];
+		void *b[MAX_FRAMES];
+		size_t l[MAX_FRAMES];
 		for (int i = 0; i < n; i++) {
 			long start = fi + i > 0 ? ends[fi + i - 1] : 0;
 			l[i] = (size_t)(ends[fi + i] - start);
 			b[i] = l[i] > 0 ? (void *)(buf + start) : NULL;
 		}
-		int e = send_frames((void *)s, n, b, l);
-		if (e == EAGAIN && has_room((void *)s)) e = send_frames((void *)s, n, b, l);
+		int e = send_message((void *)s, n, b, l);
 		if (e == EAGAIN) {
 			out[3] = 1;
 			break;
@@ -117,7 +126,7 @@ func (k *Sock) sendHeld(l *later) (sent, dropped int, err error, blocked bool) {
 
 // maxFrames is the most frames a worker sends in one message: handler
 // address, empty delimiter, packet.
-const maxFrames = 3
+const maxFrames = C.MAX_FRAMES
 
 // Send sends frames as one message without blocking. It returns ErrWouldBlock
 // at the high-water mark and ErrUnroutable for an unknown ROUTER peer; a

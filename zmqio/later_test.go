@@ -7,32 +7,39 @@ import (
 	zmq "github.com/pebbe/zmq4"
 )
 
-// Held messages go out in order at Flush, each as one message (with the
-// empty delimiter when asked); at the high-water mark Flush keeps the rest
-// and SendLater refuses until a later Flush has sent them all.
-func TestSendLaterFlush(t *testing.T) {
+// pushPull gives a PUSH socket connected to a PULL one over inproc://name,
+// both with high-water mark hwm, closed (and their context ended) when the
+// test ends.
+func pushPull(t *testing.T, name string, hwm int) (push, pull *Sock) {
+	t.Helper()
 	ctx, err := zmq.NewContext()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ctx.Term()
+	t.Cleanup(func() { ctx.Term() })
+	if push, err = newSock(ctx, zmq.PUSH, hwm); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { push.Close(0) })
+	if pull, err = newSock(ctx, zmq.PULL, hwm); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pull.Close(0) })
+	if err := pull.s.Bind("inproc://" + name); err != nil {
+		t.Fatal(err)
+	}
+	if err := push.s.Connect("inproc://" + name); err != nil {
+		t.Fatal(err)
+	}
+	return push, pull
+}
+
+// Held messages go out in order at Flush, each as one message (with the
+// empty delimiter when asked); at the high-water mark Flush keeps the rest
+// and SendLater refuses until a later Flush has sent them all.
+func TestSendLaterFlush(t *testing.T) {
 	const hwm = 4
-	push, err := newSock(ctx, zmq.PUSH, hwm)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer push.Close(0)
-	pull, err := newSock(ctx, zmq.PULL, hwm)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pull.Close(0)
-	if err := pull.s.Bind("inproc://later"); err != nil {
-		t.Fatal(err)
-	}
-	if err := push.s.Connect("inproc://later"); err != nil {
-		t.Fatal(err)
-	}
+	push, pull := pushPull(t, "later", hwm)
 	want := []string{"a", "bb", "", "dddd"}
 	for _, m := range want {
 		if err := push.SendLater(nil, []byte(m)); err != nil {
@@ -99,28 +106,8 @@ func TestSendLaterFlush(t *testing.T) {
 // At most the high-water mark of messages is held: SendLater then refuses,
 // and once a Flush has sent them Capped says so, once.
 func TestSendLaterCap(t *testing.T) {
-	ctx, err := zmq.NewContext()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ctx.Term()
 	const hwm = 4
-	push, err := newSock(ctx, zmq.PUSH, hwm)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer push.Close(0)
-	pull, err := newSock(ctx, zmq.PULL, hwm)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pull.Close(0)
-	if err := pull.s.Bind("inproc://later-cap"); err != nil {
-		t.Fatal(err)
-	}
-	if err := push.s.Connect("inproc://later-cap"); err != nil {
-		t.Fatal(err)
-	}
+	push, _ := pushPull(t, "later-cap", hwm)
 	for i := 0; i < hwm; i++ {
 		if err := push.SendLater([]byte{byte(i)}); err != nil {
 			t.Fatalf("SendLater %d: %v", i, err)
@@ -173,21 +160,7 @@ func TestFlushDropsRefused(t *testing.T) {
 
 // Holding and flushing allocates nothing once the buffers have grown.
 func TestSendLaterFlushAllocationFree(t *testing.T) {
-	ctx, err := zmq.NewContext()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ctx.Term()
-	push, _ := newSock(ctx, zmq.PUSH, 0)
-	defer push.Close(0)
-	pull, _ := newSock(ctx, zmq.PULL, 0)
-	defer pull.Close(0)
-	if err := pull.s.Bind("inproc://later-alloc"); err != nil {
-		t.Fatal(err)
-	}
-	if err := push.s.Connect("inproc://later-alloc"); err != nil {
-		t.Fatal(err)
-	}
+	push, pull := pushPull(t, "later-alloc", 0)
 	pkt := make([]byte, 300)
 	round := func() {
 		for i := 0; i < 3; i++ {

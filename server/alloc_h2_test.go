@@ -15,9 +15,8 @@ import (
 func TestZeroAllocsH2Request(t *testing.T) {
 	r := h2rig(t, 0)
 	c := h2open(t, r)
-	const rounds = 200 + 1 + 3 // AllocsPerRun's warm-up run, and ours
-	frames := make([][]byte, rounds)
-	replies := make([][]byte, rounds)
+	frames := make([][]byte, h2AllocRounds)
+	replies := make([][]byte, h2AllocRounds)
 	for i := range frames {
 		id := uint32(2*i + 1)
 		var blk []byte
@@ -35,6 +34,29 @@ func TestZeroAllocsH2Request(t *testing.T) {
 		replies[i] = append([]byte("condure "), zhttptest.EncodePacket(map[string]any{"from": "h1", "id": sid, "seq": 0,
 			"code": 200, "reason": "OK", "headers": [][]string{{"Content-Type", "text/plain"}}, "body": "hi"})...)
 	}
+	if allocs := h2AllocsPerRound(r, c, frames, replies); allocs != 0 {
+		t.Fatalf("%v allocations per HTTP/2 request", allocs)
+	}
+	if r.fx.counted != 201 {
+		t.Fatalf("%d request packets, want 201", r.fx.counted)
+	}
+	if got := c.frames(); got != `HEADERS 407 :status=200 content-type=text/plain content-length=2 | DATA 407 END_STREAM "hi"` {
+		t.Fatalf("last response %s", got)
+	}
+	if cs := r.w.conns.Get(c.cs); cs.sess != 0 {
+		t.Fatal("a stream's session was not freed")
+	}
+}
+
+// h2AllocRounds is how many request frames and replies h2AllocsPerRound
+// uses: 3 rounds of ours to warm up, AllocsPerRun's warm-up run, and 200.
+const h2AllocRounds = 3 + 1 + 200
+
+// h2AllocsPerRound runs rounds of frames[i] in from client c, then
+// replies[i] from the handler, on rig r, with the client's output and the
+// request packets discarded: three to warm up, then testing.AllocsPerRun's.
+// r.fx.counted counts the packets of the measured rounds (and its warm-up).
+func h2AllocsPerRound(r *rig, c *h2client, frames, replies [][]byte) float64 {
 	r.fx.discard = true
 	hook := onTransition // the phase-coverage hook allocates its keys
 	onTransition = nil
@@ -53,16 +75,5 @@ func TestZeroAllocsH2Request(t *testing.T) {
 		round()
 	}
 	r.fx.counted = 0
-	if allocs := testing.AllocsPerRun(200, round); allocs != 0 {
-		t.Fatalf("%v allocations per HTTP/2 request", allocs)
-	}
-	if r.fx.counted != 201 {
-		t.Fatalf("%d request packets, want 201", r.fx.counted)
-	}
-	if got := c.frames(); got != `HEADERS 407 :status=200 content-type=text/plain content-length=2 | DATA 407 END_STREAM "hi"` {
-		t.Fatalf("last response %s", got)
-	}
-	if cs := r.w.conns.Get(c.cs); cs.sess != 0 {
-		t.Fatal("a stream's session was not freed")
-	}
+	return testing.AllocsPerRun(200, round)
 }

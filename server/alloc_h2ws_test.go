@@ -3,7 +3,6 @@ package server
 import (
 	"testing"
 
-	"github.com/condure-go/condure/reactor"
 	"github.com/condure-go/condure/zhttp/zhttptest"
 )
 
@@ -15,33 +14,14 @@ func TestZeroAllocsH2WebSocket(t *testing.T) {
 	r := h2rig(t, 0)
 	c := h2open(t, r)
 	id := openH2WS(t, r, c, 1<<30)
-	const rounds = 200 + 1 + 3
-	frames := make([][]byte, rounds)
-	replies := make([][]byte, rounds)
+	frames := make([][]byte, h2AllocRounds)
+	replies := make([][]byte, h2AllocRounds)
 	for i := range frames {
 		frames[i] = wsDATA(1, false, clientFrame(1, "hello"))
 		replies[i] = append([]byte("condure "), zhttptest.EncodePacket(map[string]any{"from": "h1", "id": id, "seq": i + 1,
 			"content-type": "binary", "body": "yo"})...)
 	}
-	r.fx.discard = true
-	hook := onTransition
-	onTransition = nil
-	defer func() { onTransition = hook }()
-	i := 0
-	round := func() {
-		r.fx.out[c.fd] = r.fx.out[c.fd][:0]
-		r.fx.in[c.fd] = frames[i]
-		r.w.connEvent(connTag(c.cs, r.w.conns.Gen(c.cs)), reactor.EvIn)
-		r.settle()
-		r.w.handlerMessage(replies[i])
-		r.settle()
-		i++
-	}
-	for j := 0; j < 3; j++ {
-		round()
-	}
-	r.fx.counted = 0
-	if allocs := testing.AllocsPerRun(200, round); allocs != 0 {
+	if allocs := h2AllocsPerRound(r, c, frames, replies); allocs != 0 {
 		t.Fatalf("%v allocations per WebSocket message pair over HTTP/2", allocs)
 	}
 	if got := c.frames(); got != `WINDOW_UPDATE 1 +11 | DATA 1 "\x82\x02yo"` {

@@ -820,8 +820,15 @@ func (w *Worker) h2SendData(ss int32, s *session, c *conn, data []byte, end bool
 // h2StreamDone ends a stream whose END_STREAM went out: a client still
 // sending is told to stop (RST_STREAM NO_ERROR, §8.1).
 func (w *Worker) h2StreamDone(ss int32, s *session, c *conn) {
+	w.h2EndStream(ss, s, c, s.has(fH2PeerEnd))
+}
+
+// h2EndStream frees a stream whose END_STREAM went out, telling a client
+// that has not sent its own (peerEnded false) to stop with RST_STREAM
+// NO_ERROR, and flushes; the connection closes if that was its last work.
+func (w *Worker) h2EndStream(ss int32, s *session, c *conn, peerEnded bool) {
 	cs := s.conn
-	if !s.has(fH2PeerEnd) {
+	if !peerEnded {
 		w.h2ctl = http2.AppendRSTStream(w.h2ctl, s.h2().id, http2.ErrNo)
 	}
 	s.addr = w.dropAddr(s.addr)

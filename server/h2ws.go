@@ -541,15 +541,7 @@ func (w *Worker) h2wsCheckDone(ss int32, s *session, c *conn) {
 	if !s.has(fWSEndSent) || (s.ws() != wsRespond && s.ws() != wsFinished) {
 		return
 	}
-	cs := s.conn
-	if !s.has(fWSPeerEnd) {
-		w.h2ctl = http2.AppendRSTStream(w.h2ctl, s.h2().id, http2.ErrNo)
-	}
-	s.addr = w.dropAddr(s.addr)
-	w.h2Free(ss, s, c, false)
-	if w.h2Flush(cs, c) {
-		w.h2CloseIfDone(cs, c)
-	}
+	w.h2EndStream(ss, s, c, s.has(fWSPeerEnd))
 }
 
 // ---- bytes from the client ----

@@ -445,8 +445,7 @@ func cmdHold(args []string) error {
 	// The warm-up step pays the one-time costs of a server's first traffic
 	// (allocator high-water of the opening burst, first-use pages): above it,
 	// RSS and idle CPU grow only with the connections themselves.
-	var warmRes *Result
-	var warmSnap snap.Snap
+	var wu snap.Warmup
 	// open sets the target to n and waits until every connection is
 	// established or failed; it returns how long that took.
 	open := func(n int) (time.Duration, error) {
@@ -502,7 +501,7 @@ func cmdHold(args []string) error {
 		if err != nil {
 			return err
 		}
-		if *warm > 0 && warmRes == nil {
+		if *warm > 0 && !wu.Done() {
 			bursts()
 		}
 		time.Sleep(*settle)
@@ -540,20 +539,10 @@ func cmdHold(args []string) error {
 			r.TCPInUse = b.Sock.InUse
 			r.TCPMemPerConn = float64(b.Sock.MemPages-base.Sock.MemPages) * float64(os.Getpagesize()) / float64(est)
 		}
-		if *warm > 0 && warmRes == nil {
-			r.Warm = true
-			warmRes, warmSnap = r, b
-		} else if warmRes != nil {
-			smp.AboveWarm(r, warmRes, warmSnap, b, est)
-		}
+		wu.Step(smp, r, b, est, *warm > 0)
 		human := fmt.Sprintf("hold %s n=%d: %d established in %.2fs, %d failed, %d closed by server; loadgen %.0f B/conn",
 			*kind, n, est, estTime.Seconds(), r.Failed, r.Closed, r.SelfPerConn)
-		if r.Warm {
-			human = "warm-up: " + human
-		} else if r.RSSPerConnMarginal != 0 {
-			human += fmt.Sprintf("; above the warm-up: %.0f B/conn anon (%.0f rss), idle cpu %.2f us/conn",
-				r.AnonPerConnMarginal, r.RSSPerConnMarginal, r.IdleCPUPerConnMarginal)
-		}
+		human = snap.Human(r, human)
 		if r.Server != nil {
 			human += fmt.Sprintf("; server rss %.1f MiB (base %.1f), %.0f B/conn, idle cpu %.3fs in %s",
 				float64(b.Server.RSS)/1024, float64(base.Server.RSS)/1024, r.RSSPerConn, r.Server.CPU, idle.String())

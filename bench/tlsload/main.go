@@ -255,8 +255,7 @@ func cmdHold(args []string) error {
 	conns := make([]*conn, steps[len(steps)-1])
 	var failed int64
 	var lastErr string
-	var warmRes *result.Result
-	var warmSnap snap.Snap
+	var wu snap.Warmup
 	have := 0
 	for _, n := range steps {
 		t0 := time.Now()
@@ -271,7 +270,7 @@ func cmdHold(args []string) error {
 			lastErr = err.Error()
 		}
 		have = n
-		if *warm > 0 && warmRes == nil {
+		if *warm > 0 && !wu.Done() {
 			for range warmRounds {
 				parallel(0, n, n, func(i int) error {
 					if conns[i] == nil {
@@ -281,7 +280,7 @@ func cmdHold(args []string) error {
 				})
 			}
 		}
-		if *warm > 0 && warmRes == nil && *warmSettle >= 0 {
+		if *warm > 0 && !wu.Done() && *warmSettle >= 0 {
 			time.Sleep(*warmSettle)
 		} else {
 			time.Sleep(*settle)
@@ -304,20 +303,10 @@ func cmdHold(args []string) error {
 		}
 		smp.Deltas(r, a, b, 0)
 		smp.PerConn(r, base, a, b, live)
-		if *warm > 0 && warmRes == nil {
-			r.Warm = true
-			warmRes, warmSnap = r, b
-		} else if warmRes != nil {
-			smp.AboveWarm(r, warmRes, warmSnap, b, live)
-		}
+		wu.Step(smp, r, b, live, *warm > 0)
 		human := fmt.Sprintf("hold %s n=%d: %d established in %.2fs, %d failed; client %.0f B/conn",
 			r.Proto, n, live, est.Seconds(), failed, r.SelfPerConn)
-		if r.Warm {
-			human = "warm-up: " + human
-		} else if r.RSSPerConnMarginal != 0 {
-			human += fmt.Sprintf("; above the warm-up: %.0f B/conn anon (%.0f rss), idle cpu %.2f us/conn",
-				r.AnonPerConnMarginal, r.RSSPerConnMarginal, r.IdleCPUPerConnMarginal)
-		}
+		human = snap.Human(r, human)
 		if r.Server != nil {
 			human += fmt.Sprintf("; server rss %.1f MiB (base %.1f), %.0f B/conn", float64(b.Server.RSS)/1024,
 				float64(base.Server.RSS)/1024, r.RSSPerConn)

@@ -148,3 +148,41 @@ func (s Sampler) AboveWarm(r, warm *result.Result, warmSnap, b Snap, est int64) 
 	r.AnonPerConnMarginal = float64(b.Server.Anon-warmSnap.Server.Anon) * 1024 / above
 	r.IdleCPUPerConnMarginal = (r.Server.CPU - warm.Server.CPU) * 1e6 / above
 }
+
+// Warmup keeps the warm-up step of a hold run (-warm): its result and its
+// last sample, which the later steps are measured above. The zero value
+// has none yet.
+type Warmup struct {
+	res *result.Result
+	at  Snap
+}
+
+// Done reports whether the warm-up step has been measured.
+func (w *Warmup) Done() bool { return w.res != nil }
+
+// Step ends hold step r (est connections, sampled at b): with warming (a
+// -warm run) and no warm-up kept yet, r is the warm-up; after one, r gets
+// its figures above it (AboveWarm).
+func (w *Warmup) Step(s Sampler, r *result.Result, b Snap, est int64, warming bool) {
+	if warming && w.res == nil {
+		r.Warm = true
+		w.res, w.at = r, b
+		return
+	}
+	if w.res != nil {
+		s.AboveWarm(r, w.res, w.at, b, est)
+	}
+}
+
+// Human marks the human line of hold step r as the warm-up, or adds its
+// figures above the warm-up.
+func Human(r *result.Result, human string) string {
+	if r.Warm {
+		return "warm-up: " + human
+	}
+	if r.RSSPerConnMarginal != 0 {
+		human += fmt.Sprintf("; above the warm-up: %.0f B/conn anon (%.0f rss), idle cpu %.2f us/conn",
+			r.AnonPerConnMarginal, r.RSSPerConnMarginal, r.IdleCPUPerConnMarginal)
+	}
+	return human
+}

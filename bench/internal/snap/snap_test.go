@@ -110,3 +110,33 @@ func TestDeltas(t *testing.T) {
 		t.Fatalf("no server, no handler: %+v", r)
 	}
 }
+
+// Warmup: the first step of a -warm run is the warm-up; the next ones get
+// their figures above it, and their human lines say so.
+func TestWarmup(t *testing.T) {
+	s := Sampler{Server: 42}
+	var wu Warmup
+	first := &result.Result{Established: 512, Server: &result.ProcDelta{CPU: 0.5}}
+	wu.Step(s, first, Snap{Server: proc.Sample{RSS: 20_000, Anon: 9_000}}, 512, true)
+	if !first.Warm || !wu.Done() || first.RSSPerConnMarginal != 0 {
+		t.Fatalf("first step: warm %v done %v marginal %v", first.Warm, wu.Done(), first.RSSPerConnMarginal)
+	}
+	if got := Human(first, "hold"); got != "warm-up: hold" {
+		t.Fatalf("warm-up line %q", got)
+	}
+	r := &result.Result{Established: 1536, Server: &result.ProcDelta{CPU: 0.75}}
+	wu.Step(s, r, Snap{Server: proc.Sample{RSS: 21_000, Anon: 9_500}}, 1536, true)
+	if r.Warm || r.RSSPerConnMarginal != 1000 || r.AnonPerConnMarginal != 500 || r.IdleCPUPerConnMarginal != 244.140625 {
+		t.Fatalf("later step: %+v", r)
+	}
+	if got, want := Human(r, "hold"), "hold; above the warm-up: 500 B/conn anon (1000 rss), idle cpu 244.14 us/conn"; got != want {
+		t.Fatalf("later line %q, want %q", got, want)
+	}
+	// Without -warm there is no warm-up and no figure above one.
+	var none Warmup
+	r = &result.Result{Server: &result.ProcDelta{CPU: 0.75}}
+	none.Step(s, r, Snap{}, 1536, false)
+	if r.Warm || none.Done() || r.RSSPerConnMarginal != 0 || Human(r, "hold") != "hold" {
+		t.Fatalf("no warm-up: %+v", r)
+	}
+}

@@ -52,6 +52,9 @@ type opts struct {
 	sources          int // client source addresses 127.0.0.2.. (ephemeral ports)
 }
 
+// sampler samples -pid and -hpid.
+func (o *opts) sampler() snap.Sampler { return snap.Sampler{Server: o.pid, Handler: o.hpid} }
+
 func (o *opts) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8443", "server TLS address")
 	fs.StringVar(&o.sni, "sni", "localhost", "server name")
@@ -215,7 +218,7 @@ func cmdHold(args []string) error {
 	warm := fs.Int("warm", 0, "connections opened (and held) before the first step; marginal figures are measured above them")
 	openings := fs.Int("warm-openings", 1024, "with -warm: short-lived connections (8 at a time) run first, so the server's one-time costs are paid")
 	fs.Parse(args)
-	smp := snap.Sampler{Server: o.pid, Handler: o.hpid}
+	smp := o.sampler()
 	var steps []int
 	for _, f := range strings.Split(*ns, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
@@ -334,7 +337,7 @@ func cmdGet(args []string) error {
 	d := fs.Duration("d", 5*time.Second, "measured duration")
 	warm := fs.Duration("warmup", time.Second, "unmeasured run-in")
 	fs.Parse(args)
-	smp := snap.Sampler{Server: o.pid, Handler: o.hpid}
+	smp := o.sampler()
 	cfg := clientConfig()
 	cfg.ServerName = o.sni
 	conns := make([]*conn, *c)
@@ -414,7 +417,7 @@ func cmdHS(args []string) error {
 	resume := fs.Bool("resume", false, "resume the first handshake's session (TLS 1.2 ticket) on every handshake")
 	warm := fs.Int("warmup", 200, "unmeasured handshakes first (the server's one-time costs)")
 	fs.Parse(args)
-	smp := snap.Sampler{Server: o.pid, Handler: o.hpid}
+	smp := o.sampler()
 	cfg := clientConfig()
 	cfg.ServerName = o.sni
 	cfg.MinVersion, cfg.MaxVersion = tls.VersionTLS12, tls.VersionTLS12

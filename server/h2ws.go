@@ -689,17 +689,11 @@ func (w *Worker) h2wsRead(ss int32, s *session, c *conn) {
 func (w *Worker) h2wsParse(ss int32, s *session, c *conn) (consumed int) {
 	st := s.h2ws()
 	for i := 0; i < 4*readBudget; i++ {
-		if g := w.streamBlocked(s.addr); g != 0 {
-			w.wait(ss, g)
+		switch w.wsBeforeFrame(ss, s, c) {
+		case inflMore:
+			continue
+		case inflStop:
 			return
-		}
-		if s.reader.Deflate {
-			switch w.wsInflatePending(ss, s, c) {
-			case inflMore:
-				continue
-			case inflStop:
-				return
-			}
 		}
 		if st.inStart == st.inEnd {
 			return

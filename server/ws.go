@@ -340,18 +340,12 @@ func (w *Worker) wsFrame(ss int32, s *session, c *conn, op websocket.Opcode, fin
 // that closes the TCP connection without a close frame is gone.
 func (w *Worker) wsRead(ss int32, s *session, c *conn) {
 	for i := 0; i < readBudget; {
-		if g := w.streamBlocked(s.addr); g != 0 {
-			w.wait(ss, g)
+		switch w.wsBeforeFrame(ss, s, c) {
+		case inflMore:
+			i++
+			continue
+		case inflStop:
 			return
-		}
-		if s.reader.Deflate {
-			switch w.wsInflatePending(ss, s, c) {
-			case inflMore:
-				i++
-				continue
-			case inflStop:
-				return
-			}
 		}
 		if c.rstart == c.rend {
 			got, closed := w.fill(s.conn, c)
@@ -396,6 +390,21 @@ func (w *Worker) wsRead(ss int32, s *session, c *conn) {
 		}
 	}
 	w.queue(s.conn, c)
+}
+
+// wsBeforeFrame is the head of wsRead's and h2wsParse's loop, what goes
+// before the next client frame: a closed gate stops the read (the session
+// waits for it), then a compressed message's pending output goes first
+// (wsInflatePending). inflNone: read the next frame.
+func (w *Worker) wsBeforeFrame(ss int32, s *session, c *conn) inflStep {
+	if g := w.streamBlocked(s.addr); g != 0 {
+		w.wait(ss, g)
+		return inflStop
+	}
+	if s.reader.Deflate {
+		return w.wsInflatePending(ss, s, c)
+	}
+	return inflNone
 }
 
 // wsStepResult says what wsStep did and what its caller does next.

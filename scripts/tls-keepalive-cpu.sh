@@ -10,28 +10,21 @@ D=${1:-5}
 C=${2:-50}
 SERVER=${SERVER:-bin/condure}
 REF=${REF-/usr/bin/condure}
+. "$(dirname "$0")/lib/tls-pair.sh"
 go build -o bin/hellohandler ./bench/hellohandler
-[ "$SERVER" = bin/condure ] && go build -o bin/condure ./cmd/condure
-dir=$(mktemp -d)
-trap 'kill $spid $hpid 2>/dev/null; rm -rf "$dir"' EXIT
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=localhost \
-	-addext subjectAltName=DNS:localhost -keyout "$dir/default.key" -out "$dir/default.crt" 2>/dev/null
+tls_pair_init
 tick=$(getconf CLK_TCK)
 port=18643
 for run in "$SERVER:1" "$SERVER:0" ${REF:+"$REF:-"}; do
 	bin=${run%:*}
-	CONDURE_TLS_RECORD=${run##*:} "$bin" --listen 127.0.0.1:$port,tls,default-cert=default --tls-identities-dir "$dir" \
-		--zclient-stream "ipc://$dir/z$port" --workers 1 --log-level 1 >"$dir/log" 2>&1 &
-	spid=$!
-	bin/hellohandler -spec "ipc://$dir/z$port" >"$dir/hlog" 2>&1 &
-	hpid=$!
-	sleep 1
+	export CONDURE_TLS_RECORD=${run##*:}
+	tls_pair_start "$bin" $port 1 bin/hellohandler
 	c0=$(awk '{print $14+$15}' /proc/$spid/stat)
 	out=$(wrk -t1 -c"$C" -d"${D}s" https://127.0.0.1:$port/ 2>&1)
 	c1=$(awk '{print $14+$15}' /proc/$spid/stat)
 	echo "$out" | awk -v n="$bin record=${run##*:}" -v c=$((c1 - c0)) -v t="$tick" '
 		/requests in/ {q=$1} /Requests\/sec/ {r=$2}
 		END { printf "%-30s %7.0f req/s  %6.1f us server CPU per request\n", n, r, (c/t)/q*1e6 }'
-	kill $spid $hpid; wait $spid $hpid 2>/dev/null || true
+	tls_pair_stop
 	port=$((port + 1))
 done

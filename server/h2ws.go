@@ -683,72 +683,29 @@ func (w *Worker) h2wsRead(ss int32, s *session, c *conn) {
 }
 
 // h2wsParse is wsRead over the stream's block: client frames become
-// packets while credits and the handler's gate allow. It returns the
-// bytes consumed.
+// packets while credits and the handler's gate allow (wsStep). Input is
+// what the stream's DATA frames brought; its end is h2wsRead's. It returns
+// the bytes consumed.
 func (w *Worker) h2wsParse(ss int32, s *session, c *conn) (consumed int) {
 	st := s.h2ws()
 	for i := 0; i < 4*readBudget; i++ {
-		if g := w.streamBlocked(s.addr); g != 0 {
-			w.wait(ss, g)
+		switch w.wsBeforeFrame(ss, s, c) {
+		case inflMore:
+			continue
+		case inflStop:
 			return
-		}
-		if s.reader.Deflate {
-			switch w.wsInflatePending(ss, s, c) {
-			case inflMore:
-				continue
-			case inflStop:
-				return
-			}
 		}
 		if st.inStart == st.inEnd {
 			return
 		}
-		buf := w.bufs.bytes(st.in)[st.inStart:st.inEnd]
-		limit := int(min(s.credits, int64(w.opts.BufferSize)))
-		before := s.reader
-		ev, n, err := s.reader.Next(buf, limit)
-		if err != nil {
-			w.wsProtocolError(ss, s, c, err)
-			return
-		}
-		if n == 0 {
-			return // credits, or the rest of a frame: the window brings it
-		}
-		if ev.Kind == websocket.EvNone { // a frame header
-			st.inStart += int32(n)
-			consumed += n
+		k, step := w.wsStep(ss, s, c, w.bufs.bytes(st.in)[st.inStart:st.inEnd], &st.inStart)
+		consumed += k
+		switch step {
+		case wsStepOn:
 			continue
-		}
-		if ev.Compressed {
-			start := st.inStart
-			ok := w.wsInflateEvent(ss, s, c, buf, n, ev, before, &st.inStart)
-			consumed += int(st.inStart - start)
-			if !ok {
-				return
-			}
-			continue
-		}
-		o, cost, ctl := w.wsEventOut(ss, s, ev)
-		if ctl && wsCtlSpent(s) || cost > s.credits {
-			s.reader.Unread(buf, n, ev, before) // the handler's packet queues us
-			return
-		}
-		w.pktBuf = zhttp.AppendPacket(w.pktBuf[:0], o)
-		if g := w.sendTo(s.addr, w.pktBuf); g != 0 {
-			s.reader.Unread(buf, n, ev, before)
-			w.wait(ss, g)
-			return
-		}
-		s.outSeq++
-		w.m.mWSIn(ev.Kind == websocket.EvData, ev.Fin, len(ev.Payload))
-		st.inStart += int32(n)
-		consumed += n
-		s.credits -= cost
-		if ctl {
-			s.flags += 1 << wsCtlShift
-		}
-		if ev.Kind == websocket.EvClose {
-			w.inflPut(s) // a message cut short by the close
+		case wsStepShort, wsStepStop:
+			return // credits, a gate, or the rest of a frame: the window brings it
+		case wsStepClose:
 			if s.ws() == wsClosing {
 				s.toWS(wsFinished)
 				w.h2wsCheckDone(ss, s, c)

@@ -336,20 +336,16 @@ func (w *Worker) wsFrame(ss int32, s *session, c *conn, op websocket.Opcode, fin
 // while the handler takes packets: otherwise the frames wait unread
 // (gates.go). Ping and pong payloads use credits like data (Pushpin
 // returns them), and packets that cost no credit are counted (wsCtlBudget).
+// Input comes from the connection's read buffer, refilled here; a client
+// that closes the TCP connection without a close frame is gone.
 func (w *Worker) wsRead(ss int32, s *session, c *conn) {
 	for i := 0; i < readBudget; {
-		if g := w.streamBlocked(s.addr); g != 0 {
-			w.wait(ss, g)
+		switch w.wsBeforeFrame(ss, s, c) {
+		case inflMore:
+			i++
+			continue
+		case inflStop:
 			return
-		}
-		if s.reader.Deflate {
-			switch w.wsInflatePending(ss, s, c) {
-			case inflMore:
-				i++
-				continue
-			case inflStop:
-				return
-			}
 		}
 		if c.rstart == c.rend {
 			got, closed := w.fill(s.conn, c)
@@ -363,18 +359,13 @@ func (w *Worker) wsRead(ss int32, s *session, c *conn) {
 			i++
 			continue
 		}
-		buf := w.bufs.bytes(c.rbuf)[c.rstart:c.rend]
-		limit := int(min(s.credits, int64(w.opts.BufferSize)))
-		before := s.reader
-		ev, n, err := s.reader.Next(buf, limit)
-		if err != nil {
-			w.wsProtocolError(ss, s, c, err)
+		_, step := w.wsStep(ss, s, c, w.bufs.bytes(c.rbuf)[c.rstart:c.rend], &c.rstart)
+		switch step {
+		case wsStepOn:
+			continue
+		case wsStepStop:
 			return
-		}
-		if n == 0 {
-			if limit <= 0 && len(buf) > 0 {
-				return // waiting for credits; the buffered bytes stay
-			}
+		case wsStepShort:
 			got, closed := w.fill(s.conn, c)
 			if !got && !closed && inputEnded(c) {
 				w.clientGone(s.conn, c, "client closed inside a frame")
@@ -384,41 +375,7 @@ func (w *Worker) wsRead(ss int32, s *session, c *conn) {
 				return
 			}
 			i++
-			continue
-		}
-		if ev.Kind == websocket.EvNone { // a frame header: the payload follows
-			c.rstart += int32(n)
-			continue
-		}
-		if ev.Compressed {
-			if !w.wsInflateEvent(ss, s, c, buf, n, ev, before, &c.rstart) {
-				return
-			}
-			continue
-		}
-		o, cost, ctl := w.wsEventOut(ss, s, ev)
-		if ctl && wsCtlSpent(s) || cost > s.credits {
-			// The handler has not spoken since the last wsCtlBudget
-			// control packets, or has no credit for this payload: the
-			// frame stays unread until it does (wsPacket queues us).
-			s.reader.Unread(buf, n, ev, before)
-			return
-		}
-		w.pktBuf = zhttp.AppendPacket(w.pktBuf[:0], o)
-		if g := w.sendTo(s.addr, w.pktBuf); g != 0 {
-			s.reader.Unread(buf, n, ev, before) // the frame stays in the read buffer
-			w.wait(ss, g)
-			return
-		}
-		s.outSeq++
-		w.m.mWSIn(ev.Kind == websocket.EvData, ev.Fin, len(ev.Payload))
-		c.rstart += int32(n)
-		s.credits -= cost
-		if ctl {
-			s.flags += 1 << wsCtlShift
-		}
-		if ev.Kind == websocket.EvClose {
-			w.inflPut(s) // a message cut short by the close
+		case wsStepClose:
 			w.releaseRead(c)
 			if s.ws() == wsClosing {
 				s.toWS(wsFinished)
@@ -433,6 +390,93 @@ func (w *Worker) wsRead(ss int32, s *session, c *conn) {
 		}
 	}
 	w.queue(s.conn, c)
+}
+
+// wsBeforeFrame is the head of wsRead's and h2wsParse's loop, what goes
+// before the next client frame: a closed gate stops the read (the session
+// waits for it), then a compressed message's pending output goes first
+// (wsInflatePending). inflNone: read the next frame.
+func (w *Worker) wsBeforeFrame(ss int32, s *session, c *conn) inflStep {
+	if g := w.streamBlocked(s.addr); g != 0 {
+		w.wait(ss, g)
+		return inflStop
+	}
+	if s.reader.Deflate {
+		return w.wsInflatePending(ss, s, c)
+	}
+	return inflNone
+}
+
+// wsStepResult says what wsStep did and what its caller does next.
+type wsStepResult uint8
+
+const (
+	wsStepOn    wsStepResult = iota // bytes consumed: go round again
+	wsStepShort                     // no frame header or payload byte in buf: more input is needed
+	wsStepStop                      // stop reading: waiting (credits, a gate, the handler) or the session ended
+	wsStepClose                     // the client's close frame went to the handler
+)
+
+// wsStep is the step wsRead (HTTP/1) and h2wsParse (HTTP/2) share: it
+// reads the next frame header or event from buf, the unread client bytes
+// that start at *start in their block, and passes an event to the handler
+// as a packet while credits and gates allow, advancing *start by the bytes
+// consumed (also returned). A frame that cannot go yet stays unread, and
+// who waits is queued (gates, wsPacket). A protocol error ends the session
+// (wsProtocolError). The callers differ only in where input comes from and
+// what ends it.
+func (w *Worker) wsStep(ss int32, s *session, c *conn, buf []byte, start *int32) (int, wsStepResult) {
+	limit := int(min(s.credits, int64(w.opts.BufferSize)))
+	before := s.reader
+	ev, n, err := s.reader.Next(buf, limit)
+	if err != nil {
+		w.wsProtocolError(ss, s, c, err)
+		return 0, wsStepStop
+	}
+	if n == 0 {
+		if limit <= 0 {
+			return 0, wsStepStop // waiting for credits; the buffered bytes stay
+		}
+		return 0, wsStepShort
+	}
+	if ev.Kind == websocket.EvNone { // a frame header: the payload follows
+		*start += int32(n)
+		return n, wsStepOn
+	}
+	if ev.Compressed {
+		from := *start
+		ok := w.wsInflateEvent(ss, s, c, buf, n, ev, before, start)
+		if !ok {
+			return int(*start - from), wsStepStop
+		}
+		return int(*start - from), wsStepOn
+	}
+	o, cost, ctl := w.wsEventOut(ss, s, ev)
+	if ctl && wsCtlSpent(s) || cost > s.credits {
+		// The handler has not spoken since the last wsCtlBudget
+		// control packets, or has no credit for this payload: the
+		// frame stays unread until it does (wsPacket queues us).
+		s.reader.Unread(buf, n, ev, before)
+		return 0, wsStepStop
+	}
+	w.pktBuf = zhttp.AppendPacket(w.pktBuf[:0], o)
+	if g := w.sendTo(s.addr, w.pktBuf); g != 0 {
+		s.reader.Unread(buf, n, ev, before) // the frame stays in the read buffer
+		w.wait(ss, g)
+		return 0, wsStepStop
+	}
+	s.outSeq++
+	w.m.mWSIn(ev.Kind == websocket.EvData, ev.Fin, len(ev.Payload))
+	*start += int32(n)
+	s.credits -= cost
+	if ctl {
+		s.flags += 1 << wsCtlShift
+	}
+	if ev.Kind == websocket.EvClose {
+		w.inflPut(s) // a message cut short by the close
+		return n, wsStepClose
+	}
+	return n, wsStepOn
 }
 
 // wsEventOut prepares the packet for a client frame event (data, ping,

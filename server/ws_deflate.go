@@ -136,7 +136,7 @@ func (w *Worker) inflPut(s *session) {
 // without reading the client: held bytes, or the end of a message.
 func wsInflPending(s *session) bool { return s.flags&(fInflLast|fInflHeld) != 0 }
 
-// inflStep is what wsRead does after a compression step.
+// inflStep is what wsRead and h2wsParse do after wsBeforeFrame.
 type inflStep uint8
 
 const (

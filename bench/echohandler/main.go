@@ -60,6 +60,23 @@ func main() {
 // bindSockets: -bind.
 var bindSockets bool
 
+// attach gives s the high-water marks of a benchmark (a million messages:
+// the handler must not be the one that drops) and no linger, then binds
+// it on ep (-bind) or connects it there.
+func attach(s *zmq.Socket, ep string) error {
+	s.SetRcvhwm(1000000)
+	s.SetSndhwm(1000000)
+	s.SetLinger(0)
+	if bindSockets {
+		if err := s.Bind(ep); err != nil {
+			return fmt.Errorf("bind %s: %w", ep, err)
+		}
+	} else if err := s.Connect(ep); err != nil {
+		return fmt.Errorf("connect %s: %w", ep, err)
+	}
+	return nil
+}
+
 func newHandler(id, instance string, credits int) *handler {
 	return &handler{
 		id:      []byte(id),
@@ -155,15 +172,8 @@ func (h *handler) run(spec string, keepalive time.Duration) error {
 		s  *zmq.Socket
 		ep string
 	}{{pull, out}, {router, outStream}, {pub, in}} {
-		c.s.SetRcvhwm(1000000)
-		c.s.SetSndhwm(1000000)
-		c.s.SetLinger(0)
-		if bindSockets {
-			if err := c.s.Bind(c.ep); err != nil {
-				return fmt.Errorf("bind %s: %w", c.ep, err)
-			}
-		} else if err := c.s.Connect(c.ep); err != nil {
-			return fmt.Errorf("connect %s: %w", c.ep, err)
+		if err := attach(c.s, c.ep); err != nil {
+			return err
 		}
 	}
 	time.Sleep(200 * time.Millisecond) // PUB/SUB slow joiner
@@ -438,6 +448,13 @@ var helloBody = []byte("hello world\n")
 
 func (h *handler) respond(sid []byte, seq int64) {
 	b, m := h.begin(sid, seq)
+	h.send(appendHello(b), m)
+}
+
+// appendHello appends the fields of the 200 "hello world\n" response
+// (code, reason, headers, body) to an open response dict: stream and req
+// mode answer alike.
+func appendHello(b []byte) []byte {
 	b = append(b, kCode...)
 	b = zhttp.AppendTnetInt(b, 200)
 	b = appendStr(b, kReason, "OK")
@@ -449,8 +466,7 @@ func (h *handler) respond(sid []byte, seq int64) {
 	b = zhttp.EndContainer(b, p, zhttp.TnetList)
 	b = zhttp.EndContainer(b, l, zhttp.TnetList)
 	b = append(b, kBody...)
-	b = zhttp.AppendTnetString(b, helloBody)
-	h.send(b, m)
+	return zhttp.AppendTnetString(b, helloBody)
 }
 
 func (h *handler) credit(sid []byte, seq int64, n int) {

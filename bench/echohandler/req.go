@@ -30,16 +30,8 @@ func (h *handler) runReq(spec string) error {
 	if err != nil {
 		return err
 	}
-	s.SetRcvhwm(1000000)
-	s.SetSndhwm(1000000)
-	s.SetLinger(0)
-	if bindSockets {
-		err = s.Bind(spec)
-	} else {
-		err = s.Connect(spec)
-	}
-	if err != nil {
-		return fmt.Errorf("attach %s: %w", spec, err)
+	if err := attach(s, spec); err != nil {
+		return err
 	}
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
@@ -94,19 +86,7 @@ func (h *handler) reqReply(frames [][]byte) [][]byte {
 	b, m := zhttp.BeginContainer(b)
 	b = append(b, kID...)
 	b = zhttp.AppendTnetString(b, p.IDs[0].ID)
-	b = append(b, kCode...)
-	b = zhttp.AppendTnetInt(b, 200)
-	b = appendStr(b, kReason, "OK")
-	b = append(b, kHeaders...)
-	b, l := zhttp.BeginContainer(b)
-	b, q := zhttp.BeginContainer(b)
-	b = zhttp.AppendTnetString(b, []byte("Content-Type"))
-	b = zhttp.AppendTnetString(b, []byte("text/plain"))
-	b = zhttp.EndContainer(b, q, zhttp.TnetList)
-	b = zhttp.EndContainer(b, l, zhttp.TnetList)
-	b = append(b, kBody...)
-	b = zhttp.AppendTnetString(b, helloBody)
-	b = zhttp.EndContainer(b, m, zhttp.TnetDict)
+	b = zhttp.EndContainer(appendHello(b), m, zhttp.TnetDict)
 	h.buf = b
 	return append(frames[:d+1], b)
 }

@@ -33,6 +33,7 @@ import (
 
 	"github.com/condure-go/condure/bench/internal/proc"
 	"github.com/condure-go/condure/bench/internal/result"
+	"github.com/condure-go/condure/bench/internal/snap"
 	"github.com/condure-go/condure/bench/internal/stats"
 )
 
@@ -189,35 +190,9 @@ type (
 	Latency   = result.Latency
 )
 
-func delta(a, b proc.Sample, count int64) *ProcDelta {
-	d := &ProcDelta{
-		CPU: b.CPU - a.CPU, RSSBeforeKiB: a.RSS, RSSKiB: b.RSS, AnonKiB: b.Anon, PrivateKiB: b.Private,
-		HWMKiB: b.HWM, Threads: b.Threads, Window: [2]float64{a.SinceRun, b.SinceRun},
-	}
-	for k, v := range b.ThreadCPU {
-		if d.ThreadCPU == nil {
-			d.ThreadCPU = map[string]float64{}
-		}
-		d.ThreadCPU[k] = v - a.ThreadCPU[k]
-	}
-	if wall := b.Time.Sub(a.Time).Seconds(); wall > 0 {
-		d.CPUPct = 100 * d.CPU / wall
-	}
-	if count > 0 {
-		d.CPUPer100k = d.CPU / float64(count) * 1e5
-	}
-	return d
-}
-
-// sampler samples the processes of interest (0 pids are skipped); the
-// CPU of extra is added to the server's.
-type sampler struct {
-	server, handler int
-	extra           []int
-}
-
-func newSampler(o *opts) (sampler, error) {
-	s := sampler{server: o.pid, handler: o.hpid}
+// newSampler samples -pid (with -xpids) and -hpid.
+func newSampler(o *opts) (snap.Sampler, error) {
+	s := snap.Sampler{Server: o.pid, Handler: o.hpid}
 	for _, f := range strings.Split(o.xpids, ",") {
 		if f = strings.TrimSpace(f); f == "" {
 			continue
@@ -226,78 +201,9 @@ func newSampler(o *opts) (sampler, error) {
 		if err != nil || pid <= 0 {
 			return s, fmt.Errorf("bad -xpids %q", o.xpids)
 		}
-		s.extra = append(s.extra, pid)
+		s.Extra = append(s.Extra, pid)
 	}
 	return s, nil
-}
-
-// pids are the server's processes.
-func (s sampler) pids() []int { return append([]int{s.server}, s.extra...) }
-
-type snap struct {
-	server, handler, self proc.Sample
-	sock                  proc.SockStat
-	sys                   proc.CPUTimes
-}
-
-func (s sampler) take() (sn snap, err error) {
-	if s.server > 0 {
-		if sn.server, err = proc.Take(s.server); err != nil {
-			return sn, fmt.Errorf("server pid %d: %w", s.server, err)
-		}
-		for _, pid := range s.extra {
-			x, err := proc.Take(pid)
-			if err != nil {
-				return sn, fmt.Errorf("server pid %d: %w", pid, err)
-			}
-			sn.server.CPU += x.CPU
-			sn.server.RSS += x.RSS
-			sn.server.Anon += x.Anon
-			if sn.server.ThreadCPU == nil {
-				sn.server.ThreadCPU = map[string]float64{}
-			}
-			for k, v := range x.ThreadCPU {
-				sn.server.ThreadCPU[k] += v
-			}
-		}
-	}
-	if s.handler > 0 {
-		if sn.handler, err = proc.Take(s.handler); err != nil {
-			return sn, fmt.Errorf("handler pid %d: %w", s.handler, err)
-		}
-	}
-	sn.sys, _ = proc.ReadCPUTimes()
-	sn.self, err = proc.Take(0)
-	return sn, err
-}
-
-func (s sampler) deltas(r *Result, a, b snap, count int64) {
-	if s.server > 0 {
-		r.Server = delta(a.server, b.server, count)
-		r.Server.PID = s.server
-	}
-	if s.handler > 0 {
-		r.Handler = delta(a.handler, b.handler, count)
-		r.Handler.PID = s.handler
-	}
-	r.Client = delta(a.self, b.self, count)
-	r.Client.PID = os.Getpid()
-	// Everything else the machine did meanwhile: other processes (tests,
-	// builds) make a benchmark on a small box noisy.
-	if wall := b.self.Time.Sub(a.self.Time).Seconds(); wall > 0 {
-		tck := float64(proc.ClkTck())
-		task := float64(b.sys.Task-a.sys.Task) / tck
-		ours := r.Client.CPU
-		if r.Server != nil {
-			ours += r.Server.CPU
-		}
-		if r.Handler != nil {
-			ours += r.Handler.CPU
-		}
-		r.TaskCores = task / wall
-		r.IRQCores = float64(b.sys.IRQ-a.sys.IRQ) / tck / wall
-		r.OtherCores = max(0, task-ours) / wall
-	}
 }
 
 func latency(h *stats.Hist) *Latency {
@@ -386,13 +292,13 @@ func cmdLoad(m mode, args []string) error {
 	}
 	var perf *perfStat
 	if o.perf != "" && o.pid > 0 {
-		if perf, err = startPerfStat(o.perf, smp.pids()); err != nil {
+		if perf, err = startPerfStat(o.perf, smp.Pids()); err != nil {
 			e.stop()
 			return err
 		}
 		defer perf.kill()
 	}
-	a, err := smp.take()
+	a, err := smp.Take()
 	if err != nil {
 		e.stop()
 		return err
@@ -417,7 +323,7 @@ func cmdLoad(m mode, args []string) error {
 			return err
 		}
 	}
-	b, err := smp.take()
+	b, err := smp.Take()
 	e.stop()
 	if err != nil {
 		return err
@@ -438,7 +344,7 @@ func cmdLoad(m mode, args []string) error {
 		r.Size = *size
 	}
 	r.Syscalls, r.SyscallsByThread = sysKind, sysThread
-	smp.deltas(r, a, b, n)
+	smp.Deltas(r, a, b, n)
 	unit := "req"
 	if m == modeWS {
 		unit = "msg"
@@ -525,11 +431,11 @@ func cmdHold(args []string) error {
 	if err != nil {
 		return err
 	}
-	base, err := smp.take()
+	base, err := smp.Take()
 	if err != nil {
 		return err
 	}
-	base.sock, _ = proc.ReadSockStat()
+	base.Sock, _ = proc.ReadSockStat()
 	e, err := startEngine(cfg, o.threads, steps[len(steps)-1])
 	if err != nil {
 		return err
@@ -539,8 +445,7 @@ func cmdHold(args []string) error {
 	// The warm-up step pays the one-time costs of a server's first traffic
 	// (allocator high-water of the opening burst, first-use pages): above it,
 	// RSS and idle CPU grow only with the connections themselves.
-	var warmRes *Result
-	var warmSnap snap
+	var wu snap.Warmup
 	// open sets the target to n and waits until every connection is
 	// established or failed; it returns how long that took.
 	open := func(n int) (time.Duration, error) {
@@ -596,11 +501,11 @@ func cmdHold(args []string) error {
 		if err != nil {
 			return err
 		}
-		if *warm > 0 && warmRes == nil {
+		if *warm > 0 && !wu.Done() {
 			bursts()
 		}
 		time.Sleep(*settle)
-		a, err := smp.take()
+		a, err := smp.Take()
 		if err != nil {
 			return err
 		}
@@ -609,11 +514,11 @@ func cmdHold(args []string) error {
 			return fmt.Errorf("interrupted")
 		case <-time.After(*idle):
 		}
-		b, err := smp.take()
+		b, err := smp.Take()
 		if err != nil {
 			return err
 		}
-		b.sock, _ = proc.ReadSockStat()
+		b.Sock, _ = proc.ReadSockStat()
 		est := get(func(c *counters) *atomic.Int64 { return &c.established })
 		r := &Result{
 			Kind: "hold", Proto: *kind, Label: o.label, Addr: o.addr, Conns: n, Threads: len(e.loops), Duration: idle.Seconds(),
@@ -628,38 +533,19 @@ func cmdHold(args []string) error {
 		if ws {
 			r.Size = *size
 		}
-		smp.deltas(r, a, b, 0)
+		smp.Deltas(r, a, b, 0)
+		smp.PerConn(r, base, a, b, est)
 		if est > 0 {
-			r.SelfPerConn = float64(b.self.RSS-base.self.RSS) * 1024 / float64(est)
-			r.TCPInUse = b.sock.InUse
-			r.TCPMemPerConn = float64(b.sock.MemPages-base.sock.MemPages) * float64(os.Getpagesize()) / float64(est)
-			if o.pid > 0 {
-				r.BaseRSSKiB, r.BaseAnonKiB = base.server.RSS, base.server.Anon
-				r.RSSPerConn = float64(b.server.RSS-base.server.RSS) * 1024 / float64(est)
-				r.AnonPerConn = float64(b.server.Anon-base.server.Anon) * 1024 / float64(est)
-				r.RSSPerConnEst = float64(a.server.RSS-base.server.RSS) * 1024 / float64(est)
-			}
+			r.TCPInUse = b.Sock.InUse
+			r.TCPMemPerConn = float64(b.Sock.MemPages-base.Sock.MemPages) * float64(os.Getpagesize()) / float64(est)
 		}
-		if *warm > 0 && warmRes == nil {
-			r.Warm = true
-			warmRes, warmSnap = r, b
-		} else if warmRes != nil && o.pid > 0 && est > warmRes.Established {
-			above := float64(est - warmRes.Established)
-			r.RSSPerConnMarginal = float64(b.server.RSS-warmSnap.server.RSS) * 1024 / above
-			r.AnonPerConnMarginal = float64(b.server.Anon-warmSnap.server.Anon) * 1024 / above
-			r.IdleCPUPerConnMarginal = (r.Server.CPU - warmRes.Server.CPU) * 1e6 / above
-		}
+		wu.Step(smp, r, b, est, *warm > 0)
 		human := fmt.Sprintf("hold %s n=%d: %d established in %.2fs, %d failed, %d closed by server; loadgen %.0f B/conn",
 			*kind, n, est, estTime.Seconds(), r.Failed, r.Closed, r.SelfPerConn)
-		if r.Warm {
-			human = "warm-up: " + human
-		} else if r.RSSPerConnMarginal != 0 {
-			human += fmt.Sprintf("; above the warm-up: %.0f B/conn anon (%.0f rss), idle cpu %.2f us/conn",
-				r.AnonPerConnMarginal, r.RSSPerConnMarginal, r.IdleCPUPerConnMarginal)
-		}
+		human = snap.Human(r, human)
 		if r.Server != nil {
 			human += fmt.Sprintf("; server rss %.1f MiB (base %.1f), %.0f B/conn, idle cpu %.3fs in %s",
-				float64(b.server.RSS)/1024, float64(base.server.RSS)/1024, r.RSSPerConn, r.Server.CPU, idle.String())
+				float64(b.Server.RSS)/1024, float64(base.Server.RSS)/1024, r.RSSPerConn, r.Server.CPU, idle.String())
 		}
 		if r.Err != "" {
 			human += "; last error: " + r.Err

@@ -36,8 +36,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/condure-go/condure/bench/internal/proc"
 	"github.com/condure-go/condure/bench/internal/result"
+	"github.com/condure-go/condure/bench/internal/snap"
 )
 
 // warmRounds: exchanges repeated over the warm-up connections (as loadgen).
@@ -51,6 +51,9 @@ type opts struct {
 	pid, hpid        int
 	sources          int // client source addresses 127.0.0.2.. (ephemeral ports)
 }
+
+// sampler samples -pid and -hpid.
+func (o *opts) sampler() snap.Sampler { return snap.Sampler{Server: o.pid, Handler: o.hpid} }
 
 func (o *opts) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8443", "server TLS address")
@@ -89,66 +92,6 @@ func main() {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "tlsload:", err)
 		os.Exit(1)
-	}
-}
-
-// ---- sampling (as loadgen's) ----
-
-type snap struct {
-	server, handler, self proc.Sample
-	sys                   proc.CPUTimes
-}
-
-func take(o *opts) (s snap, err error) {
-	if o.pid > 0 {
-		if s.server, err = proc.Take(o.pid); err != nil {
-			return s, fmt.Errorf("server pid %d: %w", o.pid, err)
-		}
-	}
-	if o.hpid > 0 {
-		if s.handler, err = proc.Take(o.hpid); err != nil {
-			return s, fmt.Errorf("handler pid %d: %w", o.hpid, err)
-		}
-	}
-	s.sys, _ = proc.ReadCPUTimes()
-	s.self, err = proc.Take(0)
-	return s, err
-}
-
-func delta(a, b proc.Sample, count int64) *result.ProcDelta {
-	d := &result.ProcDelta{CPU: b.CPU - a.CPU, RSSBeforeKiB: a.RSS, RSSKiB: b.RSS, AnonKiB: b.Anon,
-		PrivateKiB: b.Private, HWMKiB: b.HWM, Threads: b.Threads, Window: [2]float64{a.SinceRun, b.SinceRun}}
-	if wall := b.Time.Sub(a.Time).Seconds(); wall > 0 {
-		d.CPUPct = 100 * d.CPU / wall
-	}
-	if count > 0 {
-		d.CPUPer100k = d.CPU / float64(count) * 1e5
-	}
-	return d
-}
-
-// fill sets the process deltas and the machine's other load, as loadgen.
-func fill(o *opts, r *result.Result, a, b snap, count int64) {
-	ours := 0.0
-	if o.pid > 0 {
-		r.Server = delta(a.server, b.server, count)
-		r.Server.PID = o.pid
-		ours += r.Server.CPU
-	}
-	if o.hpid > 0 {
-		r.Handler = delta(a.handler, b.handler, count)
-		r.Handler.PID = o.hpid
-		ours += r.Handler.CPU
-	}
-	r.Client = delta(a.self, b.self, count)
-	r.Client.PID = os.Getpid()
-	ours += r.Client.CPU
-	if wall := b.self.Time.Sub(a.self.Time).Seconds(); wall > 0 {
-		tck := float64(proc.ClkTck())
-		task := float64(b.sys.Task-a.sys.Task) / tck
-		r.TaskCores = task / wall
-		r.IRQCores = float64(b.sys.IRQ-a.sys.IRQ) / tck / wall
-		r.OtherCores = max(0, task-ours) / wall
 	}
 }
 
@@ -275,6 +218,7 @@ func cmdHold(args []string) error {
 	warm := fs.Int("warm", 0, "connections opened (and held) before the first step; marginal figures are measured above them")
 	openings := fs.Int("warm-openings", 1024, "with -warm: short-lived connections (8 at a time) run first, so the server's one-time costs are paid")
 	fs.Parse(args)
+	smp := o.sampler()
 	var steps []int
 	for _, f := range strings.Split(*ns, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
@@ -295,7 +239,7 @@ func cmdHold(args []string) error {
 	}
 	cfg := clientConfig()
 	cfg.ServerName = o.sni
-	base, err := take(&o)
+	base, err := smp.Take()
 	if err != nil {
 		return err
 	}
@@ -314,8 +258,7 @@ func cmdHold(args []string) error {
 	conns := make([]*conn, steps[len(steps)-1])
 	var failed int64
 	var lastErr string
-	var warmRes *result.Result
-	var warmSnap snap
+	var wu snap.Warmup
 	have := 0
 	for _, n := range steps {
 		t0 := time.Now()
@@ -330,7 +273,7 @@ func cmdHold(args []string) error {
 			lastErr = err.Error()
 		}
 		have = n
-		if *warm > 0 && warmRes == nil {
+		if *warm > 0 && !wu.Done() {
 			for range warmRounds {
 				parallel(0, n, n, func(i int) error {
 					if conns[i] == nil {
@@ -340,17 +283,17 @@ func cmdHold(args []string) error {
 				})
 			}
 		}
-		if *warm > 0 && warmRes == nil && *warmSettle >= 0 {
+		if *warm > 0 && !wu.Done() && *warmSettle >= 0 {
 			time.Sleep(*warmSettle)
 		} else {
 			time.Sleep(*settle)
 		}
-		a, err := take(&o)
+		a, err := smp.Take()
 		if err != nil {
 			return err
 		}
 		time.Sleep(*idle)
-		b, err := take(&o)
+		b, err := smp.Take()
 		if err != nil {
 			return err
 		}
@@ -361,36 +304,15 @@ func cmdHold(args []string) error {
 		if ws {
 			r.Size = 16
 		}
-		fill(&o, r, a, b, 0)
-		if live > 0 {
-			r.SelfPerConn = float64(b.self.RSS-base.self.RSS) * 1024 / float64(live)
-			if o.pid > 0 {
-				r.BaseRSSKiB, r.BaseAnonKiB = base.server.RSS, base.server.Anon
-				r.RSSPerConn = float64(b.server.RSS-base.server.RSS) * 1024 / float64(live)
-				r.AnonPerConn = float64(b.server.Anon-base.server.Anon) * 1024 / float64(live)
-				r.RSSPerConnEst = float64(a.server.RSS-base.server.RSS) * 1024 / float64(live)
-			}
-		}
-		if *warm > 0 && warmRes == nil {
-			r.Warm = true
-			warmRes, warmSnap = r, b
-		} else if warmRes != nil && o.pid > 0 && live > warmRes.Established {
-			above := float64(live - warmRes.Established)
-			r.RSSPerConnMarginal = float64(b.server.RSS-warmSnap.server.RSS) * 1024 / above
-			r.AnonPerConnMarginal = float64(b.server.Anon-warmSnap.server.Anon) * 1024 / above
-			r.IdleCPUPerConnMarginal = (r.Server.CPU - warmRes.Server.CPU) * 1e6 / above
-		}
+		smp.Deltas(r, a, b, 0)
+		smp.PerConn(r, base, a, b, live)
+		wu.Step(smp, r, b, live, *warm > 0)
 		human := fmt.Sprintf("hold %s n=%d: %d established in %.2fs, %d failed; client %.0f B/conn",
 			r.Proto, n, live, est.Seconds(), failed, r.SelfPerConn)
-		if r.Warm {
-			human = "warm-up: " + human
-		} else if r.RSSPerConnMarginal != 0 {
-			human += fmt.Sprintf("; above the warm-up: %.0f B/conn anon (%.0f rss), idle cpu %.2f us/conn",
-				r.AnonPerConnMarginal, r.RSSPerConnMarginal, r.IdleCPUPerConnMarginal)
-		}
+		human = snap.Human(r, human)
 		if r.Server != nil {
-			human += fmt.Sprintf("; server rss %.1f MiB (base %.1f), %.0f B/conn", float64(b.server.RSS)/1024,
-				float64(base.server.RSS)/1024, r.RSSPerConn)
+			human += fmt.Sprintf("; server rss %.1f MiB (base %.1f), %.0f B/conn", float64(b.Server.RSS)/1024,
+				float64(base.Server.RSS)/1024, r.RSSPerConn)
 		}
 		if lastErr != "" {
 			human += "; last error: " + lastErr
@@ -415,6 +337,7 @@ func cmdGet(args []string) error {
 	d := fs.Duration("d", 5*time.Second, "measured duration")
 	warm := fs.Duration("warmup", time.Second, "unmeasured run-in")
 	fs.Parse(args)
+	smp := o.sampler()
 	cfg := clientConfig()
 	cfg.ServerName = o.sni
 	conns := make([]*conn, *c)
@@ -447,7 +370,7 @@ func cmdGet(args []string) error {
 		}()
 	}
 	time.Sleep(*warm)
-	a, err := take(&o)
+	a, err := smp.Take()
 	if err != nil {
 		return err
 	}
@@ -456,7 +379,7 @@ func cmdGet(args []string) error {
 	time.Sleep(*d)
 	measure.Store(false)
 	el := time.Since(t0)
-	b, err := take(&o)
+	b, err := smp.Take()
 	stop.Store(true)
 	wg.Wait()
 	for _, cn := range conns {
@@ -471,7 +394,7 @@ func cmdGet(args []string) error {
 	if s, ok := lastErr.Load().(string); ok {
 		r.Err = s
 	}
-	fill(&o, r, a, b, n)
+	smp.Deltas(r, a, b, n)
 	human := fmt.Sprintf("https c=%d %.1fs: %d req, %.0f req/s, bad %d", *c, el.Seconds(), n, r.Rate, r.Bad)
 	if r.Server != nil {
 		human += fmt.Sprintf("; server CPU %.1f us/request", r.Server.CPUPer100k*10)
@@ -494,6 +417,7 @@ func cmdHS(args []string) error {
 	resume := fs.Bool("resume", false, "resume the first handshake's session (TLS 1.2 ticket) on every handshake")
 	warm := fs.Int("warmup", 200, "unmeasured handshakes first (the server's one-time costs)")
 	fs.Parse(args)
+	smp := o.sampler()
 	cfg := clientConfig()
 	cfg.ServerName = o.sni
 	cfg.MinVersion, cfg.MaxVersion = tls.VersionTLS12, tls.VersionTLS12
@@ -508,7 +432,7 @@ func cmdHS(args []string) error {
 		return fmt.Errorf("warm-up: %w", err)
 	}
 	var resumed atomic.Int64
-	a, err := take(&o)
+	a, err := smp.Take()
 	if err != nil {
 		return err
 	}
@@ -521,7 +445,7 @@ func cmdHS(args []string) error {
 		return err
 	})
 	el := time.Since(t0)
-	b, err := take(&o)
+	b, err := smp.Take()
 	if err != nil {
 		return err
 	}
@@ -535,7 +459,7 @@ func cmdHS(args []string) error {
 	if ferr != nil {
 		r.Err = ferr.Error()
 	}
-	fill(&o, r, a, b, okN)
+	smp.Deltas(r, a, b, okN)
 	human := fmt.Sprintf("%s: %d handshakes (%d resumed, %d failed) in %.1fs", proto, okN, resumed.Load(), failed, el.Seconds())
 	if r.Server != nil {
 		human += fmt.Sprintf("; server CPU %.1f us/handshake", r.Server.CPUPer100k*10)

@@ -145,7 +145,7 @@ func TestDeflateChromium(t *testing.T) {
 	if _, err := os.Stat(chromiumBin); err != nil {
 		t.Skipf("chromium is not installed: %v", err)
 	}
-	page, err := os.ReadFile(filepath.Join("testdata", "ws_deflate_page.html"))
+	page, err := os.ReadFile(filepath.Join("testdata", "ws_echo_page.html"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +168,7 @@ func TestDeflateChromium(t *testing.T) {
 		t.Fatal("no result from the page within 30 s")
 	}
 	total, _ := strconv.ParseInt(v.Get("sent"), 10, 64)
-	// The page and its fetches cross the proxy too (a few KB); the 290 KB
+	// The page and its fetches cross the proxy too (a few KB); the 390 KB
 	// of messages must be well under a third on the wire. The client had
 	// every echo before it reported, so all the bytes have been counted.
 	up, down := p.up.Load(), p.down.Load()

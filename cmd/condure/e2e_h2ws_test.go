@@ -411,13 +411,13 @@ func TestH2WebSocketChromium(t *testing.T) {
 	if _, err := os.Stat(chromiumBin); err != nil {
 		t.Skipf("chromium is not installed: %v", err)
 	}
-	page, err := os.ReadFile(filepath.Join("testdata", "h2ws_page.html"))
+	page, err := os.ReadFile(filepath.Join("testdata", "ws_echo_page.html"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, e, tlsAddr, _ := h2wsServer(t, page, "--compression")
 	_, port, _ := net.SplitHostPort(tlsAddr)
-	exited := startChromium(t, "https://localhost:"+port+"/page", "--ignore-certificate-errors")
+	exited := startChromium(t, "https://localhost:"+port+"/page?protocol=chat", "--ignore-certificate-errors")
 	select {
 	case q := <-e.results:
 		v, err := url.ParseQuery(q)

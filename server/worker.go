@@ -252,7 +252,9 @@ type Worker struct {
 	plain      []byte
 	cipher     []byte
 	tlsIov     [][]byte // encryptTLS's result
-	// The record layer (tls_record.go): ciphertext blocks and AEADs.
+	// The record layer (tls_record.go): record states (tls_store.go),
+	// ciphertext blocks and AEADs.
+	recs       recStore
 	tlsBufs    *bufPool
 	tlsCiphers []tlsrecord.Ciphers
 	tlsReply   []byte // records of our own: KeyUpdate answers, alerts
@@ -388,6 +390,7 @@ func (w *Worker) setup() error {
 			ln.tls = o.Certs.TLSConfig(l.DefaultCert)
 			if w.tlsSess == nil {
 				w.tlsSess = make([]*tlsSession, capacity)
+				w.recs.init(capacity)
 				w.tlsScratch = make([]byte, tlsReadChunk)
 				w.tlsBufs = newBufPool(tlsRecordBuf)
 				w.tlsBufs.maxFree = tlsFreeBlocks

@@ -180,7 +180,10 @@ func (w *Worker) switchRecords(slot int32, s *tlsSession) {
 		}
 		logging.Debug(targetConn, "worker %d: conn %d: tls: record layer took over (%s, %s)", w.idx, slot, tls.CipherSuiteName(rec.Suite()), how)
 	}
-	w.tlsSess[slot] = nil // the session, its tls.Conn and transport are garbage now
+	// The session, its tls.Conn and transport are garbage now; the session
+	// is cut from them, as a stale reference to it may remain.
+	s.conn, s.tr = nil, nil
+	w.tlsSess[slot] = nil
 	r := w.recs.alloc(slot)
 	*r = recState{rec: rec}
 	if len(rest) > 0 { // the client's first records, sent behind its Finished

@@ -90,8 +90,9 @@ func RunMemTrimmer(stop <-chan struct{}, procsDefault bool, workers []*Worker) {
 
 // releaseFree has the workers drop their pools' free blocks (a burst of
 // concurrent requests leaves up to tlsFreeBlocks ciphertext blocks of 18 KiB
-// per worker, and plaintext blocks, live until the next burst) and waits for
-// them, at most releaseWait: a worker busy past it keeps its blocks this time.
+// per worker, and plaintext blocks, live until the next burst) and their
+// cached AEADs, and waits for them, at most releaseWait: a worker busy past
+// it keeps its blocks this time.
 func releaseFree(workers []*Worker) {
 	for _, w := range workers {
 		w.ReleaseFree()

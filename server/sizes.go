@@ -30,6 +30,7 @@ func Sizes(bufferSize, bodyBufferSize int) []Size {
 	gates := int(unsafe.Sizeof(link))
 	slots := int(unsafe.Sizeof(c) + unsafe.Sizeof(s))
 	var tls *tlsSession
+	var rec recState
 	return []Size{
 		{"connection_slot", slots, "transport + session slots, pointer-free, one each per --stream-maxconn/--req-maxconn"},
 		{"transport_slot", int(unsafe.Sizeof(c)), "all an idle keep-alive connection holds"},
@@ -39,7 +40,8 @@ func Sizes(bufferSize, bodyBufferSize int) []Size {
 		{"backpressure_links", gates, "gate list links"},
 		{"connection_fixed", slots + 2*slab + timers + gates, "per slot, allocated at start"},
 		{"tls_session_ref", int(unsafe.Sizeof(tls)), "per slot on tls ports"},
-		{"tls_session", int(unsafe.Sizeof(*tls)), "per TLS connection on the record layer (a 288-byte allocation); crypto/tls state during the handshake"},
+		{"tls_record_state", int(unsafe.Sizeof(rec)), "per TLS connection on the record layer, in per-worker chunks of 256 slots allocated on demand"},
+		{"tls_session", int(unsafe.Sizeof(*tls)), "during the handshake (beside crypto/tls's own state), and per connection left on crypto/tls"},
 		{"http2_connection_block", int(unsafe.Sizeof(h2conn{})), "per HTTP/2 connection (--http2): windows, stream ids, HPACK decoder and its table; from a slab grown 64 at a time"},
 		{"stream_connection_buffers", 2 * bufferSize, "2 x --buffer-size, lent while bytes wait"},
 		{"req_connection_buffers", 3*bufferSize + bodyBufferSize, "2 x --buffer-size + --buffer-size + --body-buffer-size"},

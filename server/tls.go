@@ -216,13 +216,14 @@ func (tlsAddr) String() string                           { return "in-memory" }
 
 type tlsAddr struct{}
 
-// tlsSession is a connection's TLS state, kept beside the pointer-free slot:
-// crypto/tls over the transport during the handshake (and after it when the
-// record layer cannot take over), else the record layer's state alone.
+// tlsSession is a connection's crypto/tls state, kept beside the
+// pointer-free slot: during the handshake, and after it when the record
+// layer cannot take over. When the record layer takes over it is dropped
+// (w.tlsSess[slot] becomes nil) and the connection's state is in the
+// worker's record store (tls_store.go).
 type tlsSession struct {
-	conn *tls.Conn     // nil once the record layer took over
-	tr   *memTransport // nil once the record layer took over
-	recState
+	conn *tls.Conn
+	tr   *memTransport
 	// Handshake phase, worker-owned: the goroutine waits for the client
 	// and holds no running slot; parkSeq tells its entry in the parked
 	// queue from older ones.
@@ -243,10 +244,11 @@ func (w *Worker) flushTLS(slot int32, c *conn, s *tlsSession) bool {
 
 // readTLS returns plaintext: what crypto/tls has buffered, else what the
 // socket's ciphertext decrypts to. unix.EAGAIN when nothing is available.
+// The handshake is over: no tlsSession means the record layer.
 func (w *Worker) readTLS(slot int32, c *conn, buf []byte) (int, error) {
 	s := w.tlsSess[slot]
-	if s.conn == nil {
-		return w.readRecords(slot, c, s, buf)
+	if s == nil {
+		return w.readRecords(slot, c, w.recs.get(slot), buf)
 	}
 	for {
 		n, err := s.conn.Read(buf)
@@ -276,8 +278,8 @@ func (w *Worker) readTLS(slot int32, c *conn, buf []byte) (int, error) {
 // pieces share a record).
 func (w *Worker) encryptTLS(slot int32, bufs [][]byte) ([][]byte, error) {
 	s := w.tlsSess[slot]
-	if s.conn == nil {
-		return w.sealRecords(slot, s, bufs)
+	if s == nil {
+		return w.sealRecords(slot, w.recs.get(slot), bufs)
 	}
 	w.plain = w.plain[:0]
 	for _, b := range bufs {
@@ -298,12 +300,14 @@ func (w *Worker) encryptTLS(slot int32, bufs [][]byte) ([][]byte, error) {
 // closeTLS releases a connection's TLS state; a handshake still running
 // sees EOF and ends.
 func (w *Worker) closeTLS(slot int32) {
-	w.leaveQueues(w.conns.Get(slot), w.tlsSess[slot])
-	if s := w.tlsSess[slot]; s != nil {
-		if s.tr != nil {
-			s.tr.Close()
-		}
-		w.releaseRecords(slot, s)
+	c := w.conns.Get(slot)
+	s := w.tlsSess[slot]
+	w.leaveQueues(c, s)
+	switch {
+	case s != nil:
+		s.tr.Close()
 		w.tlsSess[slot] = nil
+	case !c.has(fHandshake): // on the record layer
+		w.releaseRecords(slot, w.recs.get(slot))
 	}
 }

@@ -364,6 +364,7 @@ func (w *Worker) tlsEvents() {
 			w.handshakeDone(ev.slot, c, s, ev.err)
 		}
 	}
+	clear(evs) // the array is reused: its entries must not keep sessions alive
 	w.spare = evs[:0]
 	w.startQueued()
 }

@@ -180,11 +180,15 @@ func (w *Worker) switchRecords(slot int32, s *tlsSession) {
 		}
 		logging.Debug(targetConn, "worker %d: conn %d: tls: record layer took over (%s, %s)", w.idx, slot, tls.CipherSuiteName(rec.Suite()), how)
 	}
-	s.rec = rec
+	// The session, its tls.Conn and transport are garbage now; the session
+	// is cut from them, as a stale reference to it may remain.
 	s.conn, s.tr = nil, nil
+	w.tlsSess[slot] = nil
+	r := w.recs.alloc(slot)
+	*r = recState{rec: rec}
 	if len(rest) > 0 { // the client's first records, sent behind its Finished
-		s.cbuf = w.tlsBufs.get(len(rest))
-		s.cs, s.ce = 0, int32(copy(w.tlsBufs.bytes(s.cbuf), rest))
+		r.cbuf = w.tlsBufs.get(len(rest))
+		r.ce = int32(copy(w.tlsBufs.bytes(r.cbuf), rest))
 	}
 }
 
@@ -198,8 +202,7 @@ func (w *Worker) ciphers(slot int32) *tlsrecord.Ciphers {
 // record, else the next whole record's, reading ciphertext from the
 // socket as needed. Errors: unix.EAGAIN, io.EOF (close_notify or FIN), or
 // the alert that ends the connection (sent first if it is ours).
-func (w *Worker) readRecords(slot int32, c *conn, s *tlsSession, buf []byte) (int, error) {
-	r := &s.recState
+func (w *Worker) readRecords(slot int32, c *conn, r *recState, buf []byte) (int, error) {
 	for {
 		if r.ended {
 			return 0, io.EOF
@@ -289,9 +292,9 @@ func (w *Worker) releaseCipherBuf(r *recState) {
 
 // sealRecords is encryptTLS for the record layer: bufs sealed straight
 // into the worker's ciphertext array.
-func (w *Worker) sealRecords(slot int32, s *tlsSession, bufs [][]byte) ([][]byte, error) {
+func (w *Worker) sealRecords(slot int32, r *recState, bufs [][]byte) ([][]byte, error) {
 	var err error
-	w.cipher, err = s.rec.Seal(w.ciphers(slot), w.cipher[:0], tlsrecord.TypeApplicationData, bufs...)
+	w.cipher, err = r.rec.Seal(w.ciphers(slot), w.cipher[:0], tlsrecord.TypeApplicationData, bufs...)
 	if err != nil {
 		return nil, err
 	}
@@ -323,11 +326,14 @@ func (w *Worker) sendOwn(c *conn, b []byte) bool {
 // the record layer whose output is all written (best effort: one
 // non-blocking write).
 func (w *Worker) closeNotify(slot int32, c *conn) {
-	s := w.tlsSess[slot]
-	if s == nil || s.conn != nil || s.tr != nil || s.failed || c.has(fHandshake) || c.wstart != c.wend {
+	if w.tlsSess[slot] != nil || c.has(fHandshake) || c.wstart != c.wend {
+		return // crypto/tls, a handshake, or output still pending
+	}
+	r := w.recs.get(slot)
+	if r.failed {
 		return
 	}
-	out, err := s.rec.SealAlert(w.ciphers(slot), w.tlsReply[:0], tlsrecord.AlertCloseNotify)
+	out, err := r.rec.SealAlert(w.ciphers(slot), w.tlsReply[:0], tlsrecord.AlertCloseNotify)
 	if err != nil {
 		return
 	}
@@ -336,14 +342,12 @@ func (w *Worker) closeNotify(slot int32, c *conn) {
 	w.fx.writev(int(c.fd), w.tlsIov)
 }
 
-// releaseRecords frees a closing connection's record layer buffers and
-// drops its AEADs from the cache.
-func (w *Worker) releaseRecords(slot int32, s *tlsSession) {
-	if s.cbuf != 0 {
-		w.tlsBufs.put(s.cbuf)
-		s.cbuf = 0
+// releaseRecords frees a closing record layer connection's ciphertext
+// block and drops its AEADs from the cache.
+func (w *Worker) releaseRecords(slot int32, r *recState) {
+	if r.cbuf != 0 {
+		w.tlsBufs.put(r.cbuf)
+		r.cbuf = 0
 	}
-	if s.conn == nil && w.tlsCiphers != nil {
-		w.ciphers(slot).Reset()
-	}
+	w.ciphers(slot).Reset()
 }

@@ -62,8 +62,7 @@ func TestRecordLayerUploadKeyUpdateClose(t *testing.T) {
 		t.Fatal(err)
 	}
 	cli, _ := tlsrecord.NewTLS13(tls.TLS_AES_128_GCM_SHA256, cSecret, sSecret, false)
-	s := &tlsSession{}
-	s.rec = srv
+	s := &recState{rec: srv}
 	c := &conn{fd: 7}
 	var ccs tlsrecord.Ciphers
 	upload := make([]byte, 100000)
@@ -125,8 +124,7 @@ func TestRecordLayerNoAllocs(t *testing.T) {
 	secret := bytes.Repeat([]byte{3}, 32)
 	srv, _ := tlsrecord.NewTLS13(tls.TLS_AES_128_GCM_SHA256, secret, secret, true)
 	cli, _ := tlsrecord.NewTLS13(tls.TLS_AES_128_GCM_SHA256, secret, secret, false)
-	s := &tlsSession{}
-	s.rec = srv
+	s := &recState{rec: srv}
 	c := &conn{fd: 7}
 	var ccs tlsrecord.Ciphers
 	req := []byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n")

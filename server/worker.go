@@ -168,7 +168,8 @@ type Worker struct {
 	idx  int
 	opts *Options
 	// releaseReq: the memory trimmer asks the worker to drop its pools'
-	// free blocks (ReleaseFree); the worker clears it when done.
+	// free blocks and cached AEADs (ReleaseFree); the worker clears it when
+	// done.
 	releaseReq atomic.Bool
 
 	poller   *reactor.Poller
@@ -252,7 +253,9 @@ type Worker struct {
 	plain      []byte
 	cipher     []byte
 	tlsIov     [][]byte // encryptTLS's result
-	// The record layer (tls_record.go): ciphertext blocks and AEADs.
+	// The record layer (tls_record.go): record states (tls_store.go),
+	// ciphertext blocks and AEADs.
+	recs       recStore
 	tlsBufs    *bufPool
 	tlsCiphers []tlsrecord.Ciphers
 	tlsReply   []byte // records of our own: KeyUpdate answers, alerts
@@ -316,12 +319,20 @@ func (w *Worker) ReleaseFree() {
 // Released reports whether the last ReleaseFree was handled.
 func (w *Worker) Released() bool { return !w.releaseReq.Load() }
 
-// dropFreeBlocks lets the pools' free blocks go.
+// dropFreeBlocks lets the pools' free blocks go, and the record layer's
+// cached AEADs (tls_record.go): after a burst the cache holds up to
+// tlsCipherCache pairs built by the burst's last connections, scattered among
+// its garbage, where they would keep partly used spans resident; a
+// connection that sends again rebuilds its pair (about a microsecond, once
+// per trim).
 func (w *Worker) dropFreeBlocks() {
 	for _, p := range []*bufPool{w.bufs, w.bodyBufs, w.tlsBufs, w.h2big} {
 		if p != nil {
 			p.dropFree()
 		}
+	}
+	for i := range w.tlsCiphers {
+		w.tlsCiphers[i].Reset()
 	}
 }
 
@@ -388,6 +399,7 @@ func (w *Worker) setup() error {
 			ln.tls = o.Certs.TLSConfig(l.DefaultCert)
 			if w.tlsSess == nil {
 				w.tlsSess = make([]*tlsSession, capacity)
+				w.recs.init(capacity)
 				w.tlsScratch = make([]byte, tlsReadChunk)
 				w.tlsBufs = newBufPool(tlsRecordBuf)
 				w.tlsBufs.maxFree = tlsFreeBlocks

@@ -769,19 +769,12 @@ func (w *Worker) zmqHeld() bool {
 	return false
 }
 
-// recvFrames receives one whole message into w.frames.
+// recvFrames receives one whole message into w.frames, in one cgo call
+// (zmqio.Sock.RecvMsg).
 func (w *Worker) recvFrames(s *zmqio.Sock) ([][]byte, bool) {
-	w.frames = w.frames[:0]
-	for {
-		msg, more, ok, err := s.Recv()
-		if err != nil || !ok {
-			return w.frames, len(w.frames) > 0
-		}
-		w.frames = append(w.frames, msg)
-		if !more {
-			return w.frames, true
-		}
-	}
+	var ok bool
+	w.frames, ok, _ = s.RecvMsg(w.frames)
+	return w.frames, ok
 }
 
 // reqMessage handles a req-mode reply: [envelope..., "", packet].

@@ -277,7 +277,7 @@ func TestRecvMsgAllocationFree(t *testing.T) {
 	msg := bytes.Repeat([]byte("x"), 300)
 	out.SendMessage("", msg)
 	fs := recvMsgWait(t, in) // buffer grown once
-	env := []byte("e") // zmq4 allocates for an empty frame and for SendMessage
+	env := []byte("e")       // zmq4 allocates for an empty frame and for SendMessage
 	allocs := testing.AllocsPerRun(200, func() {
 		out.SendBytes(env, zmq.SNDMORE)
 		out.SendBytes(msg, 0)

@@ -48,7 +48,7 @@ type Sock struct {
 	more     int32                // condure_recv's ZMQ_RCVMORE output (a C int)
 	mon      *monitor             // its connections' events (monitor.go), or nil
 	later    later                // messages held for the end of the owner's pass (later.go)
-	heldOut  [4]int64             // condure_send_held's output (send.go)
+	heldOut  [5]int64             // condure_send_held's output (send.go)
 	msgEnds  [recvMaxFrames]int64 // condure_recv_msg's frame ends (recv.go)
 	msgOut   [2]int64             // condure_recv_msg's output (recv.go)
 }

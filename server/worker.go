@@ -230,7 +230,7 @@ type Worker struct {
 	runq    []int32      // connections with input left to process (-1-i: listener i)
 	zmqBusy bool         // the receive budget ran out
 	zmqIn   bool         // a receiving socket's ZMQ_FD fired (or must be looked at)
-	reqSent bool         // sent on the req DEALER since it was last read to EAGAIN
+	reqSent bool         // a flush on the req DEALER took a signal since it was last read to EAGAIN
 	capped  bool         // a held-sends buffer refused for its count and is empty again (flushZmq)
 	bp      backpressure // sessions waiting for room to send (gates.go)
 	frames  [][]byte     // a multi-frame message being received
@@ -685,10 +685,12 @@ func (w *Worker) queue(slot int32, c *conn) {
 // message. A socket is read only when its ZMQ_FD fired or the budget ran
 // out: a receive that finds it empty costs a getpid and a poll in libzmq.
 // The req DEALER of connect mode and of one worker (no hub), which is also
-// sent on, is read after every send on it too: libzmq may process the
-// socket's commands in a send, and so take the signal that replies wait.
-// A send after this pass (runQueue, timers) makes the next epoll wait not
-// sleep (waitTimeout), so its pass reads the socket.
+// sent on, is read after a flush on it that processed the socket's
+// commands (zmqio.Sock.TookSignal): libzmq does so in a send about once a
+// millisecond, and may so take the signal that replies wait. Such a flush
+// at the end of a pass makes the next epoll wait not sleep (waitTimeout),
+// so its pass reads the socket. Reading it after every flush cost a pass
+// and a receive that found nothing (a poll in libzmq) per batch.
 func (w *Worker) pumpZmq() {
 	recv := w.zmqIn || w.zmqBusy
 	w.zmqIn, w.zmqBusy = false, false
@@ -753,12 +755,12 @@ func (w *Worker) flushZmq() {
 		}
 	}
 	if w.zs.Req != nil {
-		sent, dropped, err := w.zs.Req.Flush()
+		_, dropped, err := w.zs.Req.Flush()
 		if dropped > 0 {
 			w.sendReqError(err)
 		}
-		if sent+dropped > 0 {
-			w.reqSent = true // the sends may take the signal of replies waiting (pumpZmq)
+		if w.zs.Req.TookSignal() { // even when nothing went: a send at the high-water mark reads ZMQ_EVENTS
+			w.reqSent = true // the sends took a signal, maybe of replies waiting (pumpZmq)
 		}
 	}
 	for _, s := range []*zmqio.Sock{w.zs.Out, w.zs.OutStream, w.zs.Req} {
@@ -781,19 +783,12 @@ func (w *Worker) zmqHeld() bool {
 	return false
 }
 
-// recvFrames receives one whole message into w.frames.
+// recvFrames receives one whole message into w.frames, in one cgo call
+// (zmqio.Sock.RecvMsg).
 func (w *Worker) recvFrames(s *zmqio.Sock) ([][]byte, bool) {
-	w.frames = w.frames[:0]
-	for {
-		msg, more, ok, err := s.Recv()
-		if err != nil || !ok {
-			return w.frames, len(w.frames) > 0
-		}
-		w.frames = append(w.frames, msg)
-		if !more {
-			return w.frames, true
-		}
-	}
+	var ok bool
+	w.frames, ok, _ = s.RecvMsg(w.frames)
+	return w.frames, ok
 }
 
 // reqMessage handles a req-mode reply: [envelope..., "", packet].

@@ -23,6 +23,8 @@ type later struct {
 	full   bool    // a Flush stopped at the high-water mark with messages left
 	max    int     // the socket's high-water mark: at most this many held (0: no limit)
 	capped bool    // SendLater refused for max since the last Flush
+	// tookSignal: a Flush found a signal in the socket's mailbox (TookSignal).
+	tookSignal bool
 }
 
 // SendLater holds frames (1 to 3, copied) to be sent as one message at the
@@ -71,6 +73,18 @@ func (k *Sock) Capped() bool {
 		return true
 	}
 	return false
+}
+
+// TookSignal reports, once, whether a Flush since the last call processed
+// the socket's commands after finding them signalled (libzmq does so in a
+// send about once a millisecond, and at the high-water mark): the signal
+// may have been the one that says messages wait to be received, which the
+// socket's ZMQ_FD then does not report. An owner that also receives on the
+// socket reads it after such a Flush; after any other, the fd still fires.
+func (k *Sock) TookSignal() bool {
+	t := k.later.tookSignal
+	k.later.tookSignal = false
+	return t
 }
 
 // Flush sends the held messages in order. It stops at the first that hits

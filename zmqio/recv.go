@@ -48,6 +48,56 @@ static long condure_recv(uintptr_t sp, uintptr_t pendingp, uintptr_t bufp, size_
 	return (long)n;
 }
 
+static int condure_skip(void *s);
+
+// condure_recv_msg receives a message, or the rest of one, without
+// blocking, in one cgo call: each frame is copied into buf after the one
+// before (ends[i]: where frame i ends in buf), at most maxf frames (the
+// rest is dropped). A frame larger than what is left of buf stops it: the
+// frame waits in *pending for condure_take, out[1] is its size (else -1)
+// and out[0] whether frames follow it. It returns the frames copied, or
+// -errno when the first receive failed (EAGAIN: no message). A message
+// arrives whole, so only the first receive can say EAGAIN.
+static long condure_recv_msg(uintptr_t sp, uintptr_t pendingp, uintptr_t bufp, size_t cap, uintptr_t endsp, long maxf, uintptr_t outp) {
+	void *s = (void *)sp;
+	char *buf = (char *)bufp;
+	zmq_msg_t *pending = (zmq_msg_t *)pendingp;
+	long *ends = (long *)endsp, *out = (long *)outp;
+	size_t off = 0;
+	long i = 0;
+	out[0] = 0;
+	out[1] = -1;
+	zmq_msg_t msg;
+	zmq_msg_init(&msg);
+	for (;;) {
+		if (recv_msg(&msg, s) < 0) {
+			int e = zmq_errno();
+			zmq_msg_close(&msg);
+			return i == 0 ? -e : i;
+		}
+		int more = zmq_msg_more(&msg);
+		size_t n = zmq_msg_size(&msg);
+		if (n > cap - off) {
+			zmq_msg_move(pending, &msg); // releases what pending held before
+			zmq_msg_close(&msg);
+			out[0] = more;
+			out[1] = (long)n;
+			return i;
+		}
+		if (n > 0) memcpy(buf + off, zmq_msg_data(&msg), n);
+		off += n;
+		ends[i++] = (long)off;
+		if (!more) break;
+		if (i == maxf) {
+			zmq_msg_close(&msg);
+			condure_skip(s);
+			return i;
+		}
+	}
+	zmq_msg_close(&msg);
+	return i;
+}
+
 // condure_skip receives and drops the rest of a message without copying
 // it; 0 or -errno (a message arrives whole, so not EAGAIN).
 static int condure_skip(void *s) {
@@ -162,6 +212,71 @@ func (k *Sock) recvFrame() (frame []byte, more bool, ok bool, err error) {
 		k.SkipRest()
 	}
 	return k.buf[start:len(k.buf):len(k.buf)], k.inMsg, true, nil
+}
+
+// RecvMsg receives one whole message without blocking, its frames appended
+// to dst[:0]; ok is false when none is queued. It is Recv until the last
+// frame, in one cgo call for a message whose frames fit the buffer (a
+// req-mode reply is two: delimiter and packet): the frames are views into
+// the socket's buffer, valid until the next message starts. The
+// recvMaxFrames-th frame is the last kept: the rest is dropped. Frames
+// received before an error other than EAGAIN are returned with ok.
+func (k *Sock) RecvMsg(dst [][]byte) (frames [][]byte, ok bool, err error) {
+	frames = dst[:0]
+	k.SkipRest() // a message begun with Recv
+	if cap(k.buf) > k.keep {
+		k.buf = nil
+	}
+	k.buf = k.buf[:0]
+	k.frames = 0
+	for {
+		if cap(k.buf)-len(k.buf) < 4096 {
+			k.buf = append(make([]byte, 0, 2*cap(k.buf)+recvBufSize), k.buf...)
+		}
+		start := len(k.buf)
+		free := k.buf[start:cap(k.buf)]
+		out := &k.msgOut // C writes it (cptr): not a local that would escape
+		n := int(C.condure_recv_msg(cptr(k.raw), cptr(k.pending), cptr(unsafe.Pointer(&free[0])), C.size_t(len(free)),
+			cptr(unsafe.Pointer(&k.msgEnds[0])), C.long(recvMaxFrames-k.frames), cptr(unsafe.Pointer(&out[0]))))
+		runtime.KeepAlive(free)
+		runtime.KeepAlive(k)
+		if n < 0 {
+			if len(frames) == 0 && syscall.Errno(-n) == syscall.EAGAIN {
+				return frames, false, nil
+			}
+			return frames, len(frames) > 0, zmq.Errno(-n)
+		}
+		prev := start
+		for _, end := range k.msgEnds[:n] {
+			e := start + int(end)
+			frames = append(frames, k.buf[prev:e:e])
+			prev = e
+		}
+		k.buf = k.buf[:prev]
+		k.frames += n
+		if out[1] < 0 {
+			return frames, true, nil // whole (or cut at recvMaxFrames)
+		}
+		// A frame over the space left waits in pending: take it into a
+		// grown buffer (the frames before stay valid where they are).
+		size := int(out[1])
+		k.buf = append(make([]byte, 0, len(k.buf)+size+recvBufSize), k.buf...)
+		at := len(k.buf)
+		k.buf = k.buf[:at+size]
+		if size > 0 {
+			C.condure_take((*C.zmq_msg_t)(k.pending), unsafe.Pointer(&k.buf[at]))
+		}
+		frames = append(frames, k.buf[at:at+size:at+size])
+		k.frames++
+		if out[0] == 0 {
+			return frames, true, nil
+		}
+		if k.frames == recvMaxFrames {
+			k.inMsg = true
+			k.SkipRest()
+			return frames, true, nil
+		}
+	}
 }
 
 // SkipRest discards the remaining frames of a multi-frame message without

@@ -176,3 +176,123 @@ func TestSendSignalsRoomAfterHWM(t *testing.T) {
 		t.Fatalf("send after the signal: %v", err)
 	}
 }
+
+// recvMsgWait is RecvMsg, waiting up to a second for a message.
+func recvMsgWait(t *testing.T, k *Sock) [][]byte {
+	t.Helper()
+	for i := 0; i < 1000; i++ {
+		fs, ok, err := k.RecvMsg(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok {
+			return fs
+		}
+		time.Sleep(time.Millisecond)
+	}
+	t.Fatal("nothing received")
+	return nil
+}
+
+// RecvMsg returns a message's frames as Recv would one by one: an empty
+// frame, a frame over the buffer between two small ones (taken from the
+// pending slot, with the frames before it still valid), and a message
+// of more than recvMaxFrames cut there, without the next message losing
+// a frame.
+func TestRecvMsgWholeMessages(t *testing.T) {
+	out, in, done := pipePair(t)
+	defer done()
+	big := bytes.Repeat([]byte("0123456789"), 50000) // over the first buffer
+	out.SendMessage("", "a", big, "b")
+	fs := recvMsgWait(t, in)
+	if len(fs) != 4 || len(fs[0]) != 0 || string(fs[1]) != "a" || !bytes.Equal(fs[2], big) || string(fs[3]) != "b" {
+		t.Fatalf("got %d frames", len(fs))
+	}
+	var many []any
+	for i := 0; i < recvMaxFrames+3; i++ {
+		many = append(many, []byte{byte('A' + i)})
+	}
+	out.SendMessage(many...)
+	out.SendMessage("", "next")
+	fs = recvMsgWait(t, in)
+	if len(fs) != recvMaxFrames || string(fs[0]) != "A" || fs[recvMaxFrames-1][0] != byte('A'+recvMaxFrames-1) {
+		t.Fatalf("long message: %d frames %q", len(fs), fs)
+	}
+	fs = recvMsgWait(t, in)
+	if len(fs) != 2 || string(fs[1]) != "next" {
+		t.Fatalf("message after the long one: %q", fs)
+	}
+	if fs, ok, err := in.RecvMsg(fs); ok || err != nil || len(fs) != 0 {
+		t.Fatalf("empty socket: %q %v %v", fs, ok, err)
+	}
+}
+
+// Draining a burst with RecvMsg until it says none re-arms the socket's
+// edge-triggered ZMQ_FD: a burst that arrives afterwards signals again, as
+// the worker's loop needs (it reads a socket only when its fd fired). Bursts
+// of various sizes, each read to EAGAIN, none lost.
+func TestRecvMsgDrainRearmsFd(t *testing.T) {
+	out, in, done := pipePair(t)
+	defer done()
+	p, err := reactor.NewPoller(4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	p.Add(in.Fd(), reactor.EvIn, 9)
+	var fs [][]byte
+	next := 0
+	for burst := 1; burst <= 300; burst += 37 {
+		for i := 0; i < burst; i++ {
+			out.SendMessage("", []byte{byte(next + i), byte((next + i) >> 8)})
+		}
+		got := 0
+		for got < burst {
+			evs, _ := p.Wait(5000)
+			if len(evs) == 0 {
+				t.Fatalf("burst of %d: no signal after %d received", burst, got)
+			}
+			for {
+				var ok bool
+				fs, ok, err = in.RecvMsg(fs)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !ok {
+					break
+				}
+				if len(fs) != 2 || len(fs[0]) != 0 || int(fs[1][0])|int(fs[1][1])<<8 != next {
+					t.Fatalf("burst of %d: message %d is %q", burst, next, fs)
+				}
+				next++
+				got++
+			}
+		}
+	}
+}
+
+func TestRecvMsgAllocationFree(t *testing.T) {
+	out, in, done := pipePair(t)
+	defer done()
+	msg := bytes.Repeat([]byte("x"), 300)
+	out.SendMessage("", msg)
+	fs := recvMsgWait(t, in) // buffer grown once
+	env := []byte("e")       // zmq4 allocates for an empty frame and for SendMessage
+	allocs := testing.AllocsPerRun(200, func() {
+		out.SendBytes(env, zmq.SNDMORE)
+		out.SendBytes(msg, 0)
+		for {
+			var ok bool
+			fs, ok, _ = in.RecvMsg(fs)
+			if ok {
+				if len(fs) != 2 || len(fs[1]) != len(msg) {
+					t.Fatal("short message")
+				}
+				return
+			}
+		}
+	})
+	if allocs != 0 {
+		t.Fatalf("%v allocations per send+receive", allocs)
+	}
+}

@@ -4,6 +4,8 @@ package zmqio
 #cgo pkg-config: libzmq
 #include "zmqcall.h"
 
+extern __thread unsigned long condure_polls_ready; // pollcount.c
+
 // MAX_FRAMES is maxFrames: the most frames in one message a worker sends.
 #define MAX_FRAMES 3
 
@@ -43,12 +45,15 @@ static int condure_send(uintptr_t s, int n, uintptr_t b0, size_t l0, uintptr_t b
 // first frame of message head). It stops at the first message refused
 // with EAGAIN, which stays held. out: [0] messages handed to libzmq, [1]
 // messages dropped for another error, [2] the last such errno, [3] 1 when
-// stopped at EAGAIN. It returns the messages done (sent or dropped).
+// stopped at EAGAIN, [4] 1 when libzmq found a signal in the socket's
+// mailbox meanwhile (pollcount.c): the sends processed its commands. It
+// returns the messages done (sent or dropped).
 static long condure_send_held(uintptr_t s, uintptr_t bufp, uintptr_t endsp, uintptr_t framesp, long head, long nmsgs, long fi, uintptr_t outp) {
 	const char *buf = (const char *)bufp;
 	const long *ends = (const long *)endsp;
 	const unsigned char *frames = (const unsigned char *)framesp;
 	long *out = (long *)outp;
+	unsigned long ready = condure_polls_ready;
 	long m = head;
 	for (; m < nmsgs; m++) {
 		int n = frames[m];
@@ -72,6 +77,7 @@ static long condure_send_held(uintptr_t s, uintptr_t bufp, uintptr_t endsp, uint
 		}
 		fi += n;
 	}
+	out[4] = condure_polls_ready != ready;
 	return m - head;
 }
 */
@@ -97,7 +103,7 @@ var (
 // dropped: dropped counts them, err is the last one's error.
 func (k *Sock) sendHeld(l *later) (sent, dropped int, err error, blocked bool) {
 	out := &k.heldOut // a local the compiler would not see C write (cptr)
-	*out = [4]int64{}
+	*out = [5]int64{}
 	var buf unsafe.Pointer
 	if len(l.buf) > 0 {
 		buf = unsafe.Pointer(&l.buf[0])
@@ -115,6 +121,9 @@ func (k *Sock) sendHeld(l *later) (sent, dropped int, err error, blocked bool) {
 	}
 	if out[1] > 0 {
 		err = zmq.Errno(syscall.Errno(out[2]))
+	}
+	if out[4] != 0 {
+		l.tookSignal = true
 	}
 	return int(out[0]), int(out[1]), err, out[3] != 0
 }

@@ -40,15 +40,17 @@ type Sock struct {
 	raw      unsafe.Pointer // the libzmq socket, for recvFrame and send
 	pending  unsafe.Pointer // an oversized frame between two cgo calls (recv.go)
 	fd       int
-	ipcFiles []string // socket files of ipc endpoints it bound, removed on Close
-	buf      []byte   // received frames of the current message (recv.go)
-	keep     int      // buf is dropped at the next message once over this (recv.go)
-	frames   int      // frames of the current message received so far
-	inMsg    bool     // the last frame received had more frames after it
-	more     int32    // condure_recv's ZMQ_RCVMORE output (a C int)
-	mon      *monitor // its connections' events (monitor.go), or nil
-	later    later    // messages held for the end of the owner's pass (later.go)
-	heldOut  [4]int64 // condure_send_held's output (send.go)
+	ipcFiles []string             // socket files of ipc endpoints it bound, removed on Close
+	buf      []byte               // received frames of the current message (recv.go)
+	keep     int                  // buf is dropped at the next message once over this (recv.go)
+	frames   int                  // frames of the current message received so far
+	inMsg    bool                 // the last frame received had more frames after it
+	more     int32                // condure_recv's ZMQ_RCVMORE output (a C int)
+	mon      *monitor             // its connections' events (monitor.go), or nil
+	later    later                // messages held for the end of the owner's pass (later.go)
+	heldOut  [5]int64             // condure_send_held's output (send.go)
+	msgEnds  [recvMaxFrames]int64 // condure_recv_msg's frame ends (recv.go)
+	msgOut   [2]int64             // condure_recv_msg's output (recv.go)
 }
 
 // Fd is the socket's ZMQ_FD, to register edge-triggered for reading.

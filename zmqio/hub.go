@@ -38,6 +38,7 @@ type Hub struct {
 	routes   []*route
 
 	waker *reactor.Waker
+	rings []*workerRings // per worker, stream mode (ringsock.go)
 	stop  atomic.Bool
 	done  chan struct{}
 	pkt   zhttp.Packet
@@ -77,6 +78,10 @@ func NewHub(ctx *zmq.Context, cfg *Config, workers int) (*Hub, error) {
 	h := &Hub{instance: []byte(cfg.InstanceID), done: make(chan struct{}), seen: make([]bool, workers), logs: newHubLogs(), blocks: NewBlocks()}
 	if err := h.open(ctx, cfg, workers); err != nil {
 		h.closeSockets(0)
+		for _, r := range h.rings {
+			r.close()
+		}
+		cfg.rings = nil
 		return nil, err
 	}
 	return h, nil
@@ -134,7 +139,9 @@ func (h *Hub) open(ctx *zmq.Context, cfg *Config, workers int) error {
 	// pipe accounting lets a few more through, and a limit equal to the
 	// pipes' capacity stopped the lane (and every other handler) when both
 	// pipes were full of one stalled handler's messages.
-	parkLimit := 2*workers*2*max(cfg.HWM, 1) + 64
+	// With the workers' queues (ring.go) it is what they hold (2 HWM per
+	// worker) and the batch the lane took from them (hubBudget).
+	parkLimit := 2*workers*2*max(cfg.HWM, 1) + hubBudget + 64
 	// addForward wires workers' inproc PUSHes (at ep) to an external socket.
 	addForward := func(ext *Sock, ep string) error {
 		src, err := h.pipe(ctx, cfg, zmq.PULL, ep, true)
@@ -157,14 +164,29 @@ func (h *Hub) open(ctx *zmq.Context, cfg *Config, workers int) error {
 		h.routes = append(h.routes, r)
 		return nil
 	}
+	h.waker, err = reactor.NewWaker()
+	if err != nil {
+		return err
+	}
 	if cfg.Stream {
+		// The workers' queues: as many messages as an inproc pipe held
+		// (both sides' high-water marks).
+		outs, streams := make([]*ring, workers), make([]*ring, workers)
+		ins := make([]*ring, workers)
+		cfg.rings = nil
+		for i := 0; i < workers; i++ {
+			r, err := newWorkerRings(2*max(cfg.HWM, 1), h.waker.Wake)
+			if err != nil {
+				return err
+			}
+			h.rings = append(h.rings, r)
+			outs[i], streams[i], ins[i] = r.out, r.outStream, r.in
+		}
 		out, err := h.external(ctx, cfg, zmq.PUSH, cfg.Out, cfg.StreamMaxMsg, "", nil) // PULL peers send nothing
 		if err != nil {
 			return err
 		}
-		if err = addForward(out, hubOutEndpoint); err != nil {
-			return err
-		}
+		h.forwards = append(h.forwards, &forward{dst: out, srcQ: outs, pend: pendingSlot()})
 		stream, err := h.external(ctx, cfg, zmq.ROUTER, cfg.OutStream, cfg.StreamMaxMsg, "stream out (ROUTER)", func(s *Sock) {
 			s.s.SetRouterMandatory(1)
 			// A restarted handler reusing its identity takes over the old
@@ -174,18 +196,17 @@ func (h *Hub) open(ctx *zmq.Context, cfg *Config, workers int) error {
 		if err != nil {
 			return err
 		}
-		src, err := h.pipe(ctx, cfg, zmq.PULL, hubOutStreamEndpoint, true)
-		if err != nil {
-			return err
-		}
-		h.forwards = append(h.forwards, newParkingForward(src, stream, h.blocks, parkLimit))
+		f := newParkingForward(nil, stream, h.blocks, parkLimit)
+		f.srcQ = streams
+		h.forwards = append(h.forwards, f)
 		in, err := h.external(ctx, cfg, zmq.SUB, cfg.In, cfg.StreamMaxMsg, "stream in (SUB)", func(s *Sock) { s.s.SetSubscribe(cfg.InstanceID + " ") })
 		if err != nil {
 			return err
 		}
-		if err = addRoute(in, false, workerInEndpoint); err != nil {
-			return err
-		}
+		r := newRoute(in, false)
+		r.dstQ = ins
+		h.routes = append(h.routes, r)
+		cfg.rings = h.rings
 	}
 	if cfg.HasReq() {
 		dealer, err := h.external(ctx, cfg, zmq.DEALER, cfg.Req, cfg.ReqMaxMsg, "req (DEALER)", nil)
@@ -199,8 +220,7 @@ func (h *Hub) open(ctx *zmq.Context, cfg *Config, workers int) error {
 			return err
 		}
 	}
-	h.waker, err = reactor.NewWaker()
-	return err
+	return nil
 }
 
 func (h *Hub) closeSockets(lingerMs int) {
@@ -258,6 +278,7 @@ func (h *Hub) Run(lingerMs int) {
 			switch {
 			case ev.Tag == hubTagWaker:
 				h.waker.Drain()
+				h.ringsDue()
 			case ev.Tag == hubTagMon:
 				h.watch()
 			case ev.Tag >= hubTagSock:
@@ -304,6 +325,9 @@ func (h *Hub) Stop() { h.stop.Store(true); h.waker.Wake() }
 func (h *Hub) Wait() {
 	<-h.done
 	h.waker.Close()
+	for _, r := range h.rings {
+		r.close()
+	}
 }
 
 // pump gives every due lane a turn (hub_due.go) and reports whether one

@@ -150,11 +150,14 @@ static int park_send(parked_t *m, void *dst) {
 	return 0;
 }
 
-static park_dest_t *park_find(condure_park_t *p, zmq_msg_t *id) {
-	size_t len = zmq_msg_size(id);
+static park_dest_t *park_find_buf(condure_park_t *p, const void *id, size_t len) {
 	for (int i = 0; i < p->n; i++)
-		if (p->d[i].idlen == len && memcmp(p->d[i].id, zmq_msg_data(id), len) == 0) return &p->d[i];
+		if (p->d[i].idlen == len && memcmp(p->d[i].id, id, len) == 0) return &p->d[i];
 	return NULL;
+}
+
+static park_dest_t *park_find(condure_park_t *p, zmq_msg_t *id) {
+	return park_find_buf(p, zmq_msg_data(id), zmq_msg_size(id));
 }
 
 // park_append moves m's frames to the end of d's list.
@@ -172,17 +175,21 @@ static void park_append(condure_park_t *p, park_dest_t *d, parked_t *m) {
 	p->total++;
 }
 
-static park_dest_t *park_add(condure_park_t *p, zmq_msg_t *id) {
+static park_dest_t *park_add_buf(condure_park_t *p, const void *id, size_t len) {
 	if (p->n == p->cap) {
 		p->cap = p->cap ? 2 * p->cap : 8;
 		p->d = realloc(p->d, p->cap * sizeof *p->d);
 	}
 	park_dest_t *d = &p->d[p->n++];
-	d->idlen = zmq_msg_size(id) < parkMaxID ? zmq_msg_size(id) : parkMaxID;
-	memcpy(d->id, zmq_msg_data(id), d->idlen);
+	d->idlen = len < parkMaxID ? len : parkMaxID;
+	memcpy(d->id, id, d->idlen);
 	d->head = d->tail = NULL;
 	p->changed = 1;
 	return d;
+}
+
+static park_dest_t *park_add(condure_park_t *p, zmq_msg_t *id) {
+	return park_add_buf(p, zmq_msg_data(id), zmq_msg_size(id));
 }
 
 // condure_park_forward is condure_forward for the ROUTER lane: a message for
@@ -215,6 +222,72 @@ static int condure_park_forward(void *src, void *dst, condure_park_t *p, int bud
 		parked_close(m);
 	}
 	return fwdBudget;
+}
+
+// ---- the ROUTER lane fed by the workers' queues (hub_rings.go) ----
+
+static int park_send_frames(void *s, int n, void **b, size_t *l) {
+	for (int i = 0; i < n; i++)
+		if (send_buf(s, b[i], l[i], i < n - 1) < 0)
+			return zmq_errno();
+	return 0;
+}
+
+// condure_park_send_held is condure_park_forward for messages the hub took
+// from the workers' queues, held back to back as a later holds them
+// (later.go, condure_send_held's layout): a message for a parked
+// destination, or one the ROUTER refuses with EAGAIN, is copied into the
+// park. It stops before a message when the park is at its limit (out[3]
+// set). out: [0] sent, [1] unroutable, [2] the last other errno. It returns
+// the messages done (sent, parked or dropped).
+static long condure_park_send_held(uintptr_t s, condure_park_t *p, uintptr_t bufp, uintptr_t endsp,
+		uintptr_t framesp, long head, long nmsgs, long fi, uintptr_t outp) {
+	void *dst = (void *)s;
+	const char *buf = (const char *)bufp;
+	const long *ends = (const long *)endsp;
+	const unsigned char *frames = (const unsigned char *)framesp;
+	long *out = (long *)outp;
+	long m = head;
+	for (; m < nmsgs; m++) {
+		if (p->total >= p->limit * (p->n > 0 ? p->n : 1)) {
+			out[3] = 1;
+			break;
+		}
+		int n = frames[m];
+		void *b[parkMaxFrames];
+		size_t l[parkMaxFrames];
+		for (int i = 0; i < n && i < parkMaxFrames; i++) {
+			long start = fi + i > 0 ? ends[fi + i - 1] : 0;
+			l[i] = (size_t)(ends[fi + i] - start);
+			b[i] = (void *)(buf + start);
+		}
+		fi += n;
+		if (n < 2 || n > parkMaxFrames) continue; // not [address, "", packet]
+		park_dest_t *d = park_find_buf(p, b[0], l[0]);
+		if (!d) {
+			int e = park_send_frames(dst, n, b, l);
+			if (e == EAGAIN && has_room(dst)) e = park_send_frames(dst, n, b, l);
+			if (e == 0) {
+				out[0]++;
+				continue;
+			}
+			if (e != EAGAIN) {
+				if (e == EHOSTUNREACH) out[1]++; else out[2] = e;
+				continue;
+			}
+			d = park_add_buf(p, b[0], l[0]);
+		}
+		parked_t q;
+		q.n = n;
+		for (int i = 0; i < n; i++) {
+			zmq_msg_init_size(&q.f[i], l[i]);
+			if (l[i] > 0) memcpy(zmq_msg_data(&q.f[i]), b[i], l[i]);
+		}
+		for (int i = n; i < parkMaxFrames; i++) zmq_msg_init(&q.f[i]);
+		park_append(p, d, &q);
+		for (int i = 0; i < parkMaxFrames; i++) zmq_msg_close(&q.f[i]);
+	}
+	return m - head;
 }
 
 // condure_park_retry sends parked messages, oldest first per destination,
@@ -325,6 +398,7 @@ static int condure_route_send(condure_route_t *r, void *dst, int count) {
 import "C"
 
 import (
+	"runtime"
 	"syscall"
 	"time"
 	"unsafe"
@@ -353,8 +427,11 @@ type forward struct {
 	blocks *Blocks           // where the parked destinations are published
 	names  [][]byte
 	unreach
-	due       bool   // run on the next pump (hub_due.go)
-	dstReader *route // the lane reading dst, if any (the req DEALER)
+	due       bool              // run on the next pump (hub_due.go)
+	dstReader *route            // the lane reading dst, if any (the req DEALER)
+	srcQ      []*ring           // the workers' queues instead of src (hub_rings.go)
+	rr        int               // the queue read first next time
+	tmp       [maxFrames][]byte // one message's frames, for later.add
 }
 
 func newForward(src, dst *Sock) *forward {
@@ -371,7 +448,7 @@ func newParkingForward(src, dst *Sock, blocks *Blocks, limit int) *forward {
 
 // pending reports a message waiting for room in dst.
 func (f *forward) pending() bool {
-	return f.state.hasPend != 0 || (f.park != nil && f.park.n > 0)
+	return f.state.hasPend != 0 || (f.park != nil && f.park.n > 0) || f.dst.later.head < len(f.dst.later.frames)
 }
 
 // pump moves messages until src is empty (re-arming its ZMQ_FD), dst is
@@ -379,7 +456,17 @@ func (f *forward) pending() bool {
 func (f *forward) pump() bool {
 	s := &f.state
 	var r C.int
-	if f.park != nil {
+	if f.srcQ != nil {
+		if f.park != nil {
+			C.condure_park_retry(f.dst.raw, f.park, &s.unroutable)
+		}
+		if f.pumpRings() {
+			r = C.fwdBudget
+		}
+		if f.park != nil && f.park.changed != 0 {
+			f.publish()
+		}
+	} else if f.park != nil {
 		C.condure_park_retry(f.dst.raw, f.park, &s.unroutable)
 		r = C.condure_park_forward(f.src.raw, f.dst.raw, f.park, C.int(hubBudget), &s.unroutable, &s.err)
 		if f.park.changed != 0 {
@@ -398,6 +485,42 @@ func (f *forward) pump() bool {
 		s.err = 0
 	}
 	return r == C.fwdBudget
+}
+
+// sendHeldPark hands the messages held on the ROUTER (taken from the
+// workers' queues) to condure_park_send_held in one cgo call, and reports
+// whether some stay held (the park is at its limit).
+func (f *forward) sendHeldPark() bool {
+	k := f.dst
+	l := &k.later
+	if l.head >= len(l.frames) {
+		return false
+	}
+	out := &k.heldOut
+	*out = [4]int64{}
+	var buf unsafe.Pointer
+	if len(l.buf) > 0 {
+		buf = unsafe.Pointer(&l.buf[0])
+	}
+	done := int(C.condure_park_send_held(cptr(k.raw), f.park, cptr(buf), cptr(unsafe.Pointer(&l.ends[0])),
+		cptr(unsafe.Pointer(&l.frames[0])), C.long(l.head), C.long(len(l.frames)), C.long(l.frame), cptr(unsafe.Pointer(&out[0]))))
+	runtime.KeepAlive(k)
+	runtime.KeepAlive(l.buf)
+	runtime.KeepAlive(l.ends)
+	runtime.KeepAlive(l.frames)
+	for i := 0; i < done; i++ {
+		l.frame += int(l.frames[l.head])
+		l.head++
+	}
+	f.state.unroutable += C.int(out[1])
+	if out[2] != 0 {
+		f.state.err = C.int(out[2])
+	}
+	if l.head < len(l.frames) {
+		return true
+	}
+	l.reset()
+	return false
 }
 
 // publish tells the workers which destinations are parked now.
@@ -446,6 +569,7 @@ type route struct {
 	req    bool    // req replies: [envelope..., "", packet]; else "<instance> T<dict>"
 	c      *C.condure_route_t
 	frames [][]byte // views of c's frames, for owners
+	dstQ   []*ring  // per worker, instead of dst (hub_rings.go)
 	pendW  []int    // workers still owed the held message are pendW[next:]
 	next   int
 	due    bool // run on the next pump (hub_due.go)
@@ -462,6 +586,13 @@ func (r *route) pump(h *Hub) bool {
 			count = r.c.n
 		}
 		for ; r.next < len(r.pendW); r.next++ {
+			if r.dstQ != nil {
+				if !r.dstQ[r.pendW[r.next]].put(r.frames[:count]...) {
+					r.commit()
+					return false // the worker's Recv makes room and wakes the hub
+				}
+				continue
+			}
 			e := C.condure_route_send(r.c, r.dst[r.pendW[r.next]].raw, count)
 			if e == C.EAGAIN {
 				return false
@@ -476,6 +607,7 @@ func (r *route) pump(h *Hub) bool {
 				logging.Error(hubTarget, "zmq recv: %v", zmq.Errno(syscall.Errno(-n)))
 			}
 			r.pendW = r.pendW[:0]
+			r.commit()
 			return false
 		}
 		r.frames = r.frames[:0]
@@ -484,6 +616,7 @@ func (r *route) pump(h *Hub) bool {
 		}
 		r.pendW, r.next = h.owners(r.pendW[:0], r.frames, r.req), 0
 	}
+	r.commit()
 	return true
 }
 

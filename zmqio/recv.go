@@ -167,6 +167,10 @@ func (k *Sock) recvFrame() (frame []byte, more bool, ok bool, err error) {
 // SkipRest discards the remaining frames of a multi-frame message without
 // copying them.
 func (k *Sock) SkipRest() {
+	if k.q != nil {
+		k.q.frame = maxFrames
+		return
+	}
 	if k.inMsg {
 		C.condure_skip(k.raw)
 		k.inMsg = false

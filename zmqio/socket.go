@@ -49,6 +49,7 @@ type Sock struct {
 	mon      *monitor // its connections' events (monitor.go), or nil
 	later    later    // messages held for the end of the owner's pass (later.go)
 	heldOut  [4]int64 // condure_send_held's output (send.go)
+	q        *ring    // bind mode with the hub: a queue instead of a libzmq socket (ringsock.go)
 }
 
 // Fd is the socket's ZMQ_FD, to register edge-triggered for reading.
@@ -59,6 +60,10 @@ func (k *Sock) Fd() int { return k.fd }
 // The frame is a view into the socket's buffer: valid until the next
 // message starts (frames of one message stay valid together).
 func (k *Sock) Recv() (msg []byte, more bool, ok bool, err error) {
+	if k.q != nil {
+		msg, more, ok = k.ringRecv()
+		return msg, more, ok, nil
+	}
 	return k.recvFrame()
 }
 
@@ -227,6 +232,9 @@ type Config struct {
 	// a handler that stops reading is refused by the ROUTER (EAGAIN) and
 	// closes only its own gate, as in connect mode.
 	Direct bool
+
+	// rings: the hub's queues per worker (NewHub sets them; ringsock.go).
+	rings []*workerRings
 }
 
 // HasReq reports whether req-mode sockets are set up.
@@ -265,7 +273,12 @@ func (ws *WorkerSockets) open(ctx *zmq.Context, cfg *Config, w int) error {
 		}
 		return (*dst).s.Connect(ep)
 	}
-	if cfg.Stream {
+	if cfg.Stream && w < len(cfg.rings) {
+		r := cfg.rings[w]
+		ws.Out = ringProducer(r.out, r.fd)
+		ws.OutStream = ringProducer(r.outStream, r.fd)
+		ws.In = ringConsumer(r.in, r.fd)
+	} else if cfg.Stream {
 		if err = pipe(&ws.Out, zmq.PUSH, hubOutEndpoint, false); err != nil {
 			return err
 		}

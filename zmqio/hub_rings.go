@@ -1,0 +1,74 @@
+package zmqio
+
+import (
+	"github.com/condure-go/condure/internal/logging"
+)
+
+// The hub's lanes to and from the workers' queues (ring.go), bind mode
+// with two or more workers, stream mode: the PUSH and ROUTER lanes take
+// the workers' messages from their queues, copy a batch (at most hubBudget)
+// into the external socket's held buffer (later.go) and send it in one cgo
+// call; the SUB lane copies each handler message into the queue of every
+// worker it names. A queue that finds the hub asleep wakes it through the
+// hub's waker, which makes the queue lanes due (hubRingsDue).
+
+// pumpRings moves messages from the workers' queues to dst until they are
+// empty, dst refuses, or the budget runs out (reported). What dst refused
+// stays held, and the queues are not read until it went.
+func (f *forward) pumpRings() bool {
+	if f.flushHeld() {
+		return false
+	}
+	l := &f.dst.later
+	n := 0
+	for i := 0; i < len(f.srcQ) && n < hubBudget; i++ {
+		q := f.srcQ[(f.rr+i)%len(f.srcQ)]
+		for n < hubBudget {
+			m := q.peek()
+			if m == nil {
+				break
+			}
+			fr := f.tmp[:m.n]
+			for j := range fr {
+				fr[j] = q.frameOf(m, j)
+			}
+			l.add(fr)
+			q.release()
+			n++
+		}
+	}
+	f.rr++
+	if n > 0 {
+		f.flushHeld()
+	}
+	return n == hubBudget
+}
+
+// flushHeld sends what dst holds and reports whether some stays held.
+func (f *forward) flushHeld() bool {
+	if f.park != nil {
+		return f.sendHeldPark()
+	}
+	if _, dropped, err := f.dst.Flush(); dropped > 0 {
+		logging.Error(hubTarget, "zmq forward: %v", err)
+	}
+	return f.dst.later.full
+}
+
+// commit publishes the messages routed to the workers' queues.
+func (r *route) commit() {
+	for _, q := range r.dstQ {
+		q.commit()
+	}
+}
+
+// ringsDue marks the lanes that read or write the workers' queues due: the
+// hub's waker fired, for messages or for room.
+func (h *Hub) ringsDue() {
+	for _, f := range h.forwards {
+		if f.srcQ != nil {
+			f.due = true
+		}
+	}
+	h.room = true
+}

@@ -15,7 +15,8 @@ import (
 // The hub exists because an endpoint can be bound by one socket only: in bind
 // mode (the default) it owns the bound PUSH B-out, ROUTER B-out-stream, SUB
 // B-in and req DEALER sockets and shuttles frames between them and the
-// workers' inproc pipes. Worker→handler messages are forwarded as they are;
+// workers: over Go queues for the stream sockets (ring.go, hub_rings.go),
+// over inproc pipes for the req DEALER. Worker→handler messages are forwarded as they are;
 // handler→worker messages are routed by the worker index at the front of
 // each session id ("<worker>-<slot>-<counter>"), a multi-id packet going to
 // every worker it names. It runs on its own locked OS thread with its own
@@ -70,8 +71,8 @@ func newHubLogs() hubLogs {
 	return hubLogs{reqNoPayload: l, noAddr: l, notForUs: l, ids: l}
 }
 
-// NewHub binds the external endpoints and the inproc pipes for `workers`
-// workers. Workers must create their sockets after NewHub returns. Call it
+// NewHub binds the external endpoints and makes the queues and inproc
+// pipes for `workers` workers (the queues go in cfg, for NewWorkerSockets). Workers must create their sockets after NewHub returns. Call it
 // on the hub's locked OS thread, which it names "zhttpsocket".
 func NewHub(ctx *zmq.Context, cfg *Config, workers int) (*Hub, error) {
 	nameThread(hubThreadName)

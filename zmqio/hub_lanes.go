@@ -59,8 +59,8 @@ static int condure_forward(void *src, void *dst, zmq_msg_t *pend, int *has_pend,
 // A handler that stops reading fills its ROUTER pipe; with ROUTER_MANDATORY
 // a send to it then fails with EAGAIN while the other handlers' pipes still
 // take messages. Instead of holding the lane on that message (which froze
-// every handler behind one), the lane parks it, moved and not copied, in
-// the destination's list and goes on; every later message for a parked
+// every handler behind one), the lane parks it, copied from the workers'
+// queue, in the destination's list and goes on; every later message for a parked
 // destination goes behind it, so each session's order holds. Go publishes
 // the parked destinations to the workers (Blocks), which stop producing for
 // them, so a park holds at most what was in flight: limit bounds the
@@ -118,25 +118,6 @@ static void condure_park_free(condure_park_t *p) {
 	free(p);
 }
 
-// park_recv receives a whole message into m (frames past parkMaxFrames are
-// dropped); it returns 0, or -1 when src is empty (errno kept in *err).
-static int park_recv(parked_t *m, void *src, int *err) {
-	m->n = 0;
-	for (;;) {
-		zmq_msg_t extra, *f = m->n < parkMaxFrames ? &m->f[m->n] : &extra;
-		if (f == &extra) zmq_msg_init(&extra);
-		if (recv_msg(f, src) < 0) {
-			if (f == &extra) zmq_msg_close(&extra);
-			if (m->n > 0) return 0; // cannot happen: messages arrive whole
-			if (zmq_errno() != EAGAIN) *err = zmq_errno();
-			return -1;
-		}
-		int more = zmq_msg_more(f);
-		if (f == &extra) zmq_msg_close(&extra); else m->n++;
-		if (!more) return 0;
-	}
-}
-
 // park_send sends m to dst. It returns 0 (m's frames are gone), or the errno
 // of the first frame (EAGAIN, EHOSTUNREACH: nothing sent, m intact).
 static int park_send(parked_t *m, void *dst) {
@@ -154,10 +135,6 @@ static park_dest_t *park_find_buf(condure_park_t *p, const void *id, size_t len)
 	for (int i = 0; i < p->n; i++)
 		if (p->d[i].idlen == len && memcmp(p->d[i].id, id, len) == 0) return &p->d[i];
 	return NULL;
-}
-
-static park_dest_t *park_find(condure_park_t *p, zmq_msg_t *id) {
-	return park_find_buf(p, zmq_msg_data(id), zmq_msg_size(id));
 }
 
 // park_append moves m's frames to the end of d's list.
@@ -188,42 +165,6 @@ static park_dest_t *park_add_buf(condure_park_t *p, const void *id, size_t len) 
 	return d;
 }
 
-static park_dest_t *park_add(condure_park_t *p, zmq_msg_t *id) {
-	return park_add_buf(p, zmq_msg_data(id), zmq_msg_size(id));
-}
-
-// condure_park_forward is condure_forward for the ROUTER lane: a message for
-// a parked destination, or one the ROUTER refuses with EAGAIN, is parked.
-static int condure_park_forward(void *src, void *dst, condure_park_t *p, int budget,
-		int *unroutable, int *err) {
-	for (int n = 0; n < budget; n++) {
-		// The limit is per parked destination: several handlers stalling
-		// one after another each park what was in flight for them, and
-		// none of that may stop the lane for the handlers still reading.
-		if (p->total >= p->limit * (p->n > 0 ? p->n : 1)) return fwdDstFull;
-		parked_t *m = &p->cur;
-		if (park_recv(m, src, err) < 0) return fwdSrcEmpty;
-		if (m->n < 2) { // not [address, "", packet]: nothing to route by
-			parked_close(m);
-			continue;
-		}
-		park_dest_t *d = park_find(p, &m->f[0]);
-		if (d) {
-			park_append(p, d, m);
-			continue;
-		}
-		int e = park_send(m, dst);
-		if (e == EAGAIN && has_room(dst)) e = park_send(m, dst);
-		if (e == EAGAIN) {
-			park_append(p, park_add(p, &m->f[0]), m);
-			continue;
-		}
-		if (e == EHOSTUNREACH) (*unroutable)++; else if (e) *err = e;
-		parked_close(m);
-	}
-	return fwdBudget;
-}
-
 // ---- the ROUTER lane fed by the workers' queues (hub_rings.go) ----
 
 static int park_send_frames(void *s, int n, void **b, size_t *l) {
@@ -233,8 +174,8 @@ static int park_send_frames(void *s, int n, void **b, size_t *l) {
 	return 0;
 }
 
-// condure_park_send_held is condure_park_forward for messages the hub took
-// from the workers' queues, held back to back as a later holds them
+// condure_park_send_held forwards messages the hub took from the workers'
+// queues, held back to back as a later holds them
 // (later.go, condure_send_held's layout): a message for a parked
 // destination, or one the ROUTER refuses with EAGAIN, is copied into the
 // park. It stops before a message when the park is at its limit (out[3]
@@ -413,7 +354,8 @@ import (
 // without a malloc per message), in one or two cgo calls per message or
 // wake-up instead of two per frame.
 
-// forward moves whole messages from a workers' inproc PULL to a bound
+// forward moves whole messages from the workers' queues (stream mode:
+// srcQ, hub_rings.go) or their inproc PULL (req mode: src) to a bound
 // socket. The ROUTER lane parks per destination (park, blocks); the PUSH
 // and DEALER lanes, which have no destination to tell apart, hold one
 // message and stop reading when dst is full.
@@ -464,12 +406,6 @@ func (f *forward) pump() bool {
 			r = C.fwdBudget
 		}
 		if f.park != nil && f.park.changed != 0 {
-			f.publish()
-		}
-	} else if f.park != nil {
-		C.condure_park_retry(f.dst.raw, f.park, &s.unroutable)
-		r = C.condure_park_forward(f.src.raw, f.dst.raw, f.park, C.int(hubBudget), &s.unroutable, &s.err)
-		if f.park.changed != 0 {
 			f.publish()
 		}
 	} else {

@@ -12,6 +12,11 @@ import (
 // worker it names. A queue that finds the hub asleep wakes it through the
 // hub's waker, which makes the queue lanes due (hubRingsDue).
 
+// hubBatchBytes: a lane stops taking messages from the queues for one
+// cgo call once this much is held, so the held buffer stays under
+// laterKeep and is reused, not allocated again for the next batch.
+const hubBatchBytes = 32 << 10
+
 // pumpRings moves messages from the workers' queues to dst until they are
 // empty, dst refuses, or the budget runs out (reported). What dst refused
 // stays held, and the queues are not read until it went.
@@ -21,9 +26,10 @@ func (f *forward) pumpRings() bool {
 	}
 	l := &f.dst.later
 	n := 0
-	for i := 0; i < len(f.srcQ) && n < hubBudget; i++ {
+	full := false
+	for i := 0; i < len(f.srcQ) && !full; i++ {
 		q := f.srcQ[(f.rr+i)%len(f.srcQ)]
-		for n < hubBudget {
+		for !full {
 			m := q.peek()
 			if m == nil {
 				break
@@ -35,13 +41,14 @@ func (f *forward) pumpRings() bool {
 			l.add(fr)
 			q.release()
 			n++
+			full = n == hubBudget || len(l.buf) >= hubBatchBytes
 		}
 	}
 	f.rr++
 	if n > 0 {
 		f.flushHeld()
 	}
-	return n == hubBudget
+	return full
 }
 
 // flushHeld sends what dst holds and reports whether some stays held.

@@ -58,8 +58,8 @@ func ringSignal(fd int) {
 	}
 }
 
-func ringProducer(q *ring, fd int) *Sock { return &Sock{q: q, fd: fd} }
-func ringConsumer(q *ring, fd int) *Sock { return &Sock{q: q, fd: fd} }
+// ringSock is the worker's end of q, signalled on fd.
+func ringSock(q *ring, fd int) *Sock { return &Sock{q: q, fd: fd} }
 
 // ringPut writes a message into the queue, published at the next Flush;
 // ErrWouldBlock when the queue is full (the Sock's fd then signals room).

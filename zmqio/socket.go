@@ -144,7 +144,8 @@ func attach(s *Sock, endpoints []string, bind bool, ipcMode uint32) error {
 // Out is a PUSH to every B-out, OutStream a ROUTER to every B-out-stream, In a
 // SUB on every B-in filtered on "<instance-id> ", and Req = ReqIn one DEALER
 // to every --zclient-req spec. In bind mode (the default) the hub owns the
-// bound sockets and the worker's are inproc pipes to it: PUSHes for requests,
+// bound sockets and the worker's are queues to it in stream mode (ring.go:
+// Out, OutStream, In) and inproc pipes in req mode: PUSHes for requests,
 // ROUTER frames and req requests, and PULLs the hub forwards this worker's
 // handler messages and req replies to; with Config.Direct (one worker) there
 // is no hub and the sockets are connect mode's, bound instead. Either way the
@@ -198,16 +199,10 @@ func (w *WorkerSockets) Close(lingerMs int) {
 	}
 }
 
-// Hub inproc endpoints (bind mode).
+// Hub inproc endpoints (bind mode, req).
 const (
-	hubOutEndpoint       = "inproc://condure-hub-out"
-	hubOutStreamEndpoint = "inproc://condure-hub-out-stream"
-	hubReqEndpoint       = "inproc://condure-hub-req"
+	hubReqEndpoint = "inproc://condure-hub-req"
 )
-
-func workerInEndpoint(worker int) string {
-	return "inproc://condure-worker-in-" + strconv.Itoa(worker)
-}
 
 func workerReqInEndpoint(worker int) string {
 	return "inproc://condure-worker-req-in-" + strconv.Itoa(worker)
@@ -273,22 +268,14 @@ func (ws *WorkerSockets) open(ctx *zmq.Context, cfg *Config, w int) error {
 		}
 		return (*dst).s.Connect(ep)
 	}
-	if cfg.Stream && w < len(cfg.rings) {
+	if cfg.Stream {
+		if w >= len(cfg.rings) {
+			return fmt.Errorf("no hub queues for worker %d", w)
+		}
 		r := cfg.rings[w]
-		ws.Out = ringProducer(r.out, r.fd)
-		ws.OutStream = ringProducer(r.outStream, r.fd)
-		ws.In = ringConsumer(r.in, r.fd)
-	} else if cfg.Stream {
-		if err = pipe(&ws.Out, zmq.PUSH, hubOutEndpoint, false); err != nil {
-			return err
-		}
-		if err = pipe(&ws.OutStream, zmq.PUSH, hubOutStreamEndpoint, false); err != nil {
-			return err
-		}
-		if err = pipe(&ws.In, zmq.PULL, workerInEndpoint(w), true); err != nil {
-			return err
-		}
-		ws.In.expect(cfg.StreamMaxMsg) // the hub let nothing bigger in
+		ws.Out = ringSock(r.out, r.fd)
+		ws.OutStream = ringSock(r.outStream, r.fd)
+		ws.In = ringSock(r.in, r.fd)
 	}
 	if cfg.HasReq() {
 		if err = pipe(&ws.Req, zmq.PUSH, hubReqEndpoint, false); err != nil {

@@ -118,18 +118,6 @@ func (h *Hub) external(ctx *zmq.Context, cfg *Config, t zmq.Type, endpoints []st
 	return s, attach(s, endpoints, true, cfg.IPCMode)
 }
 
-// pipe creates an inproc socket bound (or connected) to ep.
-func (h *Hub) pipe(ctx *zmq.Context, cfg *Config, t zmq.Type, ep string, bind bool) (*Sock, error) {
-	s, err := h.sock(ctx, t, cfg.HWM)
-	if err != nil {
-		return nil, err
-	}
-	if bind {
-		return s, s.s.Bind(ep)
-	}
-	return s, s.s.Connect(ep)
-}
-
 func (h *Hub) open(ctx *zmq.Context, cfg *Config, workers int) error {
 	var err error
 	// The ROUTER lane parks for a destination what was in flight to it when
@@ -143,51 +131,33 @@ func (h *Hub) open(ctx *zmq.Context, cfg *Config, workers int) error {
 	// With the workers' queues (ring.go) it is what they hold (2 HWM per
 	// worker) and the batch the lane took from them (hubBudget).
 	parkLimit := 2*workers*2*max(cfg.HWM, 1) + hubBudget + 64
-	// addForward wires workers' inproc PUSHes (at ep) to an external socket.
-	addForward := func(ext *Sock, ep string) error {
-		src, err := h.pipe(ctx, cfg, zmq.PULL, ep, true)
-		if err != nil {
-			return err
-		}
-		h.forwards = append(h.forwards, newForward(src, ext))
-		return nil
-	}
-	// addRoute wires an external socket to every worker's inproc PULL.
-	addRoute := func(ext *Sock, req bool, workerEp func(int) string) error {
-		r := newRoute(ext, req)
-		for i := 0; i < workers; i++ {
-			s, err := h.pipe(ctx, cfg, zmq.PUSH, workerEp(i), false)
-			if err != nil {
-				return err
-			}
-			r.dst = append(r.dst, s)
-		}
-		h.routes = append(h.routes, r)
-		return nil
-	}
 	h.waker, err = reactor.NewWaker()
 	if err != nil {
 		return err
 	}
-	if cfg.Stream {
-		// The workers' queues: as many messages as an inproc pipe held
-		// (both sides' high-water marks).
-		outs, streams := make([]*ring, workers), make([]*ring, workers)
-		ins := make([]*ring, workers)
-		cfg.rings = nil
-		for i := 0; i < workers; i++ {
-			r, err := newWorkerRings(2*max(cfg.HWM, 1), h.waker.Wake)
-			if err != nil {
-				return err
-			}
-			h.rings = append(h.rings, r)
-			outs[i], streams[i], ins[i] = r.out, r.outStream, r.in
+	// The workers' queues: as many messages as an inproc pipe held (both
+	// sides' high-water marks).
+	cfg.rings = nil
+	for i := 0; i < workers; i++ {
+		r, err := newWorkerRings(2*max(cfg.HWM, 1), cfg.Stream, cfg.HasReq(), h.waker.Wake)
+		if err != nil {
+			return err
 		}
+		h.rings = append(h.rings, r)
+	}
+	pick := func(f func(*workerRings) *ring) []*ring {
+		qs := make([]*ring, workers)
+		for i, r := range h.rings {
+			qs[i] = f(r)
+		}
+		return qs
+	}
+	if cfg.Stream {
 		out, err := h.external(ctx, cfg, zmq.PUSH, cfg.Out, cfg.StreamMaxMsg, "", nil) // PULL peers send nothing
 		if err != nil {
 			return err
 		}
-		h.forwards = append(h.forwards, &forward{dst: out, srcQ: outs, pend: pendingSlot()})
+		h.forwards = append(h.forwards, &forward{dst: out, srcQ: pick(func(r *workerRings) *ring { return r.out })})
 		stream, err := h.external(ctx, cfg, zmq.ROUTER, cfg.OutStream, cfg.StreamMaxMsg, "stream out (ROUTER)", func(s *Sock) {
 			s.s.SetRouterMandatory(1)
 			// A restarted handler reusing its identity takes over the old
@@ -197,30 +167,26 @@ func (h *Hub) open(ctx *zmq.Context, cfg *Config, workers int) error {
 		if err != nil {
 			return err
 		}
-		f := newParkingForward(nil, stream, h.blocks, parkLimit)
-		f.srcQ = streams
-		h.forwards = append(h.forwards, f)
+		h.forwards = append(h.forwards, newParkingForward(pick(func(r *workerRings) *ring { return r.outStream }), stream, h.blocks, parkLimit))
 		in, err := h.external(ctx, cfg, zmq.SUB, cfg.In, cfg.StreamMaxMsg, "stream in (SUB)", func(s *Sock) { s.s.SetSubscribe(cfg.InstanceID + " ") })
 		if err != nil {
 			return err
 		}
 		r := newRoute(in, false)
-		r.dstQ = ins
+		r.dstQ = pick(func(r *workerRings) *ring { return r.in })
 		h.routes = append(h.routes, r)
-		cfg.rings = h.rings
 	}
 	if cfg.HasReq() {
 		dealer, err := h.external(ctx, cfg, zmq.DEALER, cfg.Req, cfg.ReqMaxMsg, "req (DEALER)", nil)
 		if err != nil {
 			return err
 		}
-		if err = addForward(dealer, hubReqEndpoint); err != nil {
-			return err
-		}
-		if err = addRoute(dealer, true, workerReqInEndpoint); err != nil {
-			return err
-		}
+		h.forwards = append(h.forwards, &forward{dst: dealer, srcQ: pick(func(r *workerRings) *ring { return r.req })})
+		r := newRoute(dealer, true)
+		r.dstQ = pick(func(r *workerRings) *ring { return r.reqIn })
+		h.routes = append(h.routes, r)
 	}
+	cfg.rings = h.rings
 	return nil
 }
 

@@ -6,54 +6,6 @@ package zmqio
 #include <string.h>
 #include "zmqcall.h"
 
-enum { fwdSrcEmpty = 0, fwdDstFull = 1, fwdBudget = 2 };
-
-// condure_forward moves whole messages from src to dst, frame by frame as
-// zmq_msg_t (no copy), until src is empty, dst is full or budget messages
-// have moved. A first frame dst refused at the high-water mark waits in
-// *pend (*has_pend set) for the next call; the rest of its message is still
-// queued in src. A message dst refuses for another reason is dropped:
-// *unroutable counts EHOSTUNREACH, *err keeps any other errno.
-static int condure_forward(void *src, void *dst, zmq_msg_t *pend, int *has_pend,
-		int budget, int *unroutable, int *err) {
-	for (int n = 0; n < budget; n++) {
-		if (!*has_pend) {
-			if (recv_msg(pend, src) < 0) {
-				if (zmq_errno() != EAGAIN) *err = zmq_errno();
-				return fwdSrcEmpty;
-			}
-			*has_pend = 1;
-		}
-		int more = zmq_msg_more(pend);
-		int rc = send_msg(pend, dst, more);
-		if (rc < 0 && zmq_errno() == EAGAIN) {
-			if (!has_room(dst)) return fwdDstFull;
-			rc = send_msg(pend, dst, more);
-			if (rc < 0 && zmq_errno() == EAGAIN) return fwdDstFull;
-		}
-		*has_pend = 0;
-		int drop = rc < 0;
-		if (drop) {
-			if (zmq_errno() == EHOSTUNREACH) (*unroutable)++; else *err = zmq_errno();
-		}
-		// The rest of the message: a multi-frame message is atomic once its
-		// first frame is accepted, and complete in src once the first arrived.
-		while (more) {
-			zmq_msg_t m;
-			zmq_msg_init(&m);
-			if (recv_msg(&m, src) < 0) {
-				zmq_msg_close(&m);
-				break;
-			}
-			more = zmq_msg_more(&m);
-			if (drop || send_msg(&m, dst, more) < 0) {
-				zmq_msg_close(&m);
-			}
-		}
-	}
-	return fwdBudget;
-}
-
 // ---- the ROUTER lane: per-destination parking ----
 //
 // A handler that stops reading fills its ROUTER pipe; with ROUTER_MANDATORY
@@ -313,28 +265,6 @@ static int condure_route_recv(condure_route_t *r, void *src) {
 	}
 }
 
-static int route_send_frames(condure_route_t *r, void *dst, int count) {
-	for (int i = 0; i < count; i++) {
-		zmq_msg_t c;
-		zmq_msg_init(&c);
-		zmq_msg_copy(&c, &r->frames[i]); // shared, not copied, when large
-		if (send_msg(&c, dst, i < count - 1) < 0) {
-			int e = zmq_errno();
-			zmq_msg_close(&c);
-			return e;
-		}
-	}
-	return 0;
-}
-
-// condure_route_send sends the first count frames of the held message to
-// dst, keeping it for other workers. It returns 0 or the errno of the first
-// frame (EAGAIN: nothing sent; dst's ZMQ_FD fires when it has room).
-static int condure_route_send(condure_route_t *r, void *dst, int count) {
-	int e = route_send_frames(r, dst, count);
-	if (e == EAGAIN && has_room(dst)) e = route_send_frames(r, dst, count);
-	return e;
-}
 */
 import "C"
 
@@ -349,68 +279,52 @@ import (
 	"github.com/condure-go/condure/internal/logging"
 )
 
-// The hub's lanes move messages in C, as zmq_msg_t: frames go from one
-// socket to the other without being copied into Go and out again (and
-// without a malloc per message), in one or two cgo calls per message or
-// wake-up instead of two per frame.
+// The hub's lanes: from the workers' queues (ring.go) to the bound sockets
+// a batch per cgo call (hub_rings.go), and from the bound sockets to the
+// workers' queues a message per cgo call, received as zmq_msg_t and read
+// in place.
 
-// forward moves whole messages from the workers' queues (stream mode:
-// srcQ, hub_rings.go) or their inproc PULL (req mode: src) to a bound
+// forward moves whole messages from the workers' queues to a bound
 // socket. The ROUTER lane parks per destination (park, blocks); the PUSH
-// and DEALER lanes, which have no destination to tell apart, hold one
-// message and stop reading when dst is full.
+// and DEALER lanes, which have no destination to tell apart, hold what
+// dst refused and stop reading until it went.
 type forward struct {
-	src, dst *Sock
-	pend     unsafe.Pointer // C zmq_msg_t: a first frame dst would not take yet
-	state    struct {       // C ints written by condure_forward
-		hasPend, unroutable, err C.int
+	dst   *Sock
+	srcQ  []*ring // per worker
+	state struct {
+		unroutable, err C.int
 	}
 	park   *C.condure_park_t // ROUTER lane only
 	blocks *Blocks           // where the parked destinations are published
 	names  [][]byte
 	unreach
-	due       bool              // run on the next pump (hub_due.go)
-	dstReader *route            // the lane reading dst, if any (the req DEALER)
-	srcQ      []*ring           // the workers' queues instead of src (hub_rings.go)
-	rr        int               // the queue read first next time
-	tmp       [maxFrames][]byte // one message's frames, for later.add
-}
-
-func newForward(src, dst *Sock) *forward {
-	return &forward{src: src, dst: dst, pend: pendingSlot()}
+	due       bool                  // run on the next pump (hub_due.go)
+	dstReader *route                // the lane reading dst, if any (the req DEALER)
+	rr        int                   // the queue read first next time
+	tmp       [ringMaxFrames][]byte // one message's frames, for later.add
 }
 
 // newParkingForward is the ROUTER lane: at most limit messages parked.
-func newParkingForward(src, dst *Sock, blocks *Blocks, limit int) *forward {
-	f := newForward(src, dst)
-	f.park = C.condure_park_new(C.int(limit))
-	f.blocks = blocks
-	return f
+func newParkingForward(srcQ []*ring, dst *Sock, blocks *Blocks, limit int) *forward {
+	return &forward{dst: dst, srcQ: srcQ, park: C.condure_park_new(C.int(limit)), blocks: blocks}
 }
 
-// pending reports a message waiting for room in dst.
+// pending reports messages waiting for room in dst.
 func (f *forward) pending() bool {
-	return f.state.hasPend != 0 || (f.park != nil && f.park.n > 0) || f.dst.later.head < len(f.dst.later.frames)
+	return (f.park != nil && f.park.n > 0) || f.dst.later.head < len(f.dst.later.frames)
 }
 
-// pump moves messages until src is empty (re-arming its ZMQ_FD), dst is
-// full, or the budget runs out; it reports whether the budget ran out.
+// pump moves messages until the queues are empty (the hub's waker then
+// signals more), dst is full, or the budget runs out; it reports whether
+// the budget ran out.
 func (f *forward) pump() bool {
 	s := &f.state
-	var r C.int
-	if f.srcQ != nil {
-		if f.park != nil {
-			C.condure_park_retry(f.dst.raw, f.park, &s.unroutable)
-		}
-		if f.pumpRings() {
-			r = C.fwdBudget
-		}
-		if f.park != nil && f.park.changed != 0 {
-			f.publish()
-		}
-	} else {
-		r = C.condure_forward(f.src.raw, f.dst.raw, (*C.zmq_msg_t)(f.pend), &s.hasPend,
-			C.int(hubBudget), &s.unroutable, &s.err)
+	if f.park != nil {
+		C.condure_park_retry(f.dst.raw, f.park, &s.unroutable)
+	}
+	busy := f.pumpRings()
+	if f.park != nil && f.park.changed != 0 {
+		f.publish()
 	}
 	if s.unroutable > 0 {
 		f.unreach.dropped(int(s.unroutable))
@@ -420,7 +334,7 @@ func (f *forward) pump() bool {
 		logging.Error(hubTarget, "zmq forward: %v", zmq.Errno(syscall.Errno(s.err)))
 		s.err = 0
 	}
-	return r == C.fwdBudget
+	return busy
 }
 
 // sendHeldPark hands the messages held on the ROUTER (taken from the
@@ -476,8 +390,6 @@ func (f *forward) publish() {
 }
 
 func (f *forward) close() {
-	freePendingSlot(f.pend)
-	f.pend = nil
 	if f.park != nil {
 		C.condure_park_free(f.park)
 		f.park = nil
@@ -497,15 +409,14 @@ func (u *unreach) dropped(n int) {
 	}
 }
 
-// route moves handler messages from a bound socket to the workers that own
-// their ids.
+// route moves handler messages from a bound socket to the queues of the
+// workers that own their ids.
 type route struct {
 	src    *Sock
-	dst    []*Sock // per worker
-	req    bool    // req replies: [envelope..., "", packet]; else "<instance> T<dict>"
+	req    bool // req replies: [envelope..., "", packet]; else "<instance> T<dict>"
 	c      *C.condure_route_t
 	frames [][]byte // views of c's frames, for owners
-	dstQ   []*ring  // per worker, instead of dst (hub_rings.go)
+	dstQ   []*ring  // per worker
 	pendW  []int    // workers still owed the held message are pendW[next:]
 	next   int
 	due    bool // run on the next pump (hub_due.go)
@@ -522,19 +433,9 @@ func (r *route) pump(h *Hub) bool {
 			count = r.c.n
 		}
 		for ; r.next < len(r.pendW); r.next++ {
-			if r.dstQ != nil {
-				if !r.dstQ[r.pendW[r.next]].put(r.frames[:count]...) {
-					r.commit()
-					return false // the worker's Recv makes room and wakes the hub
-				}
-				continue
-			}
-			e := C.condure_route_send(r.c, r.dst[r.pendW[r.next]].raw, count)
-			if e == C.EAGAIN {
-				return false
-			}
-			if e != 0 {
-				logging.Error(hubTarget, "zmq send to worker: %v", zmq.Errno(syscall.Errno(e)))
+			if !r.dstQ[r.pendW[r.next]].put(r.frames[:count]...) {
+				r.commit()
+				return false // the worker's Recv makes room and wakes the hub
 			}
 		}
 		n := C.condure_route_recv(r.c, r.src.raw)

@@ -125,8 +125,7 @@ func parkRig(t *testing.T, name string, sndhwm, rcvhwm, limit int, ids ...string
 		peers[id] = p
 	}
 	blocks := NewBlocks()
-	f := newParkingForward(nil, dst, blocks, limit)
-	f.srcQ = []*ring{q}
+	f := newParkingForward([]*ring{q}, dst, blocks, limit)
 	t.Cleanup(func() {
 		for _, p := range peers {
 			p.Close()

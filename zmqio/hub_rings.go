@@ -5,11 +5,11 @@ import (
 )
 
 // The hub's lanes to and from the workers' queues (ring.go), bind mode
-// with two or more workers, stream mode: the PUSH and ROUTER lanes take
+// with two or more workers: the PUSH, ROUTER and req DEALER lanes take
 // the workers' messages from their queues, copy a batch (at most hubBudget)
 // into the external socket's held buffer (later.go) and send it in one cgo
-// call; the SUB lane copies each handler message into the queue of every
-// worker it names. A queue that finds the hub asleep wakes it through the
+// call; the SUB and DEALER lanes copy each handler message into the queue
+// of every worker it names. A queue that finds the hub asleep wakes it through the
 // hub's waker, which makes the queue lanes due (hubRingsDue).
 
 // hubBatchBytes: a lane stops taking messages from the queues for one
@@ -73,9 +73,7 @@ func (r *route) commit() {
 // hub's waker fired, for messages or for room.
 func (h *Hub) ringsDue() {
 	for _, f := range h.forwards {
-		if f.srcQ != nil {
-			f.due = true
-		}
+		f.due = true
 	}
 	h.room = true
 }

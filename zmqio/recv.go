@@ -168,7 +168,7 @@ func (k *Sock) recvFrame() (frame []byte, more bool, ok bool, err error) {
 // copying them.
 func (k *Sock) SkipRest() {
 	if k.q != nil {
-		k.q.frame = maxFrames
+		k.q.frame = ringMaxFrames
 		return
 	}
 	if k.inMsg {

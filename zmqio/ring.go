@@ -52,12 +52,15 @@ type ring struct {
 // the consumer reads it before releasing.
 type ringMsg struct {
 	start, end uint64 // byte positions: the frames, and after the message (gap before it included)
-	ends       [maxFrames]uint32
+	ends       [ringMaxFrames]uint32
 	n          uint8
 	big        []byte // the frames, when they are too large for data
 }
 
 const (
+	// Frames per message: a req reply's envelope may have several (the
+	// hub keeps recvMaxFrames of them); workers send at most maxFrames.
+	ringMaxFrames = recvMaxFrames
 	// Byte ring per queue: about 256 bytes per message the limit allows,
 	// between 64 KiB and 1 MiB (a request packet is a few hundred bytes).
 	ringBytesPerMsg = 256

@@ -187,7 +187,7 @@ func TestRingNoLostWakeUp(t *testing.T) {
 // Edge-triggered epoll reports every write to the workers' ring eventfd,
 // though nobody reads it (ringsock.go relies on this).
 func TestRingEventfdEdgePerWrite(t *testing.T) {
-	r, err := newWorkerRings(4, func() {})
+	r, err := newWorkerRings(4, true, false, func() {})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -242,7 +242,7 @@ func TestRingForwardZeroAllocs(t *testing.T) {
 	push, pull := pushPull(t, "ringfwd", 1000)
 	q := newRing(64)
 	q.wakeConsumer, q.wakeProducer = func() {}, func() {}
-	f := &forward{dst: push, srcQ: []*ring{q, newRing(4)}, pend: pendingSlot()}
+	f := &forward{dst: push, srcQ: []*ring{q, newRing(4)}}
 	t.Cleanup(f.close)
 	p := bytes.Repeat([]byte("p"), 300)
 	round := func() {

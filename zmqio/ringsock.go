@@ -15,26 +15,40 @@ import (
 // waited for on an outbound one; edge-triggered epoll reports every write,
 // so the worker never reads it (the counter cannot reach its 2^64 limit).
 
-// workerRings are one worker's queues to and from the hub.
+// workerRings are one worker's queues to and from the hub (nil for the
+// mode no listener uses).
 type workerRings struct {
 	out, outStream *ring // worker → hub: requests, ROUTER frames [address, "", packet]
 	in             *ring // hub → worker: handler packets
+	req            *ring // worker → hub: req requests ["", packet]
+	reqIn          *ring // hub → worker: req replies [envelope..., "", packet]
 	fd             int   // the worker's eventfd
 }
 
 // newWorkerRings makes a worker's queues of at most limit messages each;
 // the hub is woken by hubWake.
-func newWorkerRings(limit int, hubWake func()) (*workerRings, error) {
+func newWorkerRings(limit int, stream, req bool, hubWake func()) (*workerRings, error) {
 	fd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
 	if err != nil {
 		return nil, fmt.Errorf("ring eventfd: %w", err)
 	}
-	r := &workerRings{out: newRing(limit), outStream: newRing(limit), in: newRing(limit), fd: fd}
+	r := &workerRings{fd: fd}
 	wakeWorker := func() { ringSignal(fd) }
-	for _, q := range []*ring{r.out, r.outStream} {
-		q.wakeConsumer, q.wakeProducer = hubWake, wakeWorker
+	mk := func(toHub bool) *ring {
+		q := newRing(limit)
+		if toHub {
+			q.wakeConsumer, q.wakeProducer = hubWake, wakeWorker
+		} else {
+			q.wakeConsumer, q.wakeProducer = wakeWorker, hubWake
+		}
+		return q
 	}
-	r.in.wakeConsumer, r.in.wakeProducer = wakeWorker, hubWake
+	if stream {
+		r.out, r.outStream, r.in = mk(true), mk(true), mk(false)
+	}
+	if req {
+		r.req, r.reqIn = mk(true), mk(false)
+	}
 	return r, nil
 }
 

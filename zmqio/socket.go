@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strconv"
 	"time"
 	"unsafe"
 
@@ -199,15 +198,6 @@ func (w *WorkerSockets) Close(lingerMs int) {
 	}
 }
 
-// Hub inproc endpoints (bind mode, req).
-const (
-	hubReqEndpoint = "inproc://condure-hub-req"
-)
-
-func workerReqInEndpoint(worker int) string {
-	return "inproc://condure-worker-req-in-" + strconv.Itoa(worker)
-}
-
 // Config says where and how the ZeroMQ sockets attach.
 type Config struct {
 	InstanceID string
@@ -251,40 +241,21 @@ func NewWorkerSockets(ctx *zmq.Context, cfg *Config, w int) (*WorkerSockets, err
 
 // open creates the sockets; on error the caller closes what was made.
 func (ws *WorkerSockets) open(ctx *zmq.Context, cfg *Config, w int) error {
-	var err error
-	mk := func(dst **Sock, t zmq.Type) error {
-		*dst, err = newSock(ctx, t, cfg.HWM)
-		return err
-	}
 	if cfg.Connect || cfg.Direct {
 		return ws.openDirect(ctx, cfg)
 	}
-	pipe := func(dst **Sock, t zmq.Type, ep string, bind bool) error {
-		if mk(dst, t) != nil {
-			return err
-		}
-		if bind {
-			return (*dst).s.Bind(ep)
-		}
-		return (*dst).s.Connect(ep)
+	if w >= len(cfg.rings) {
+		return fmt.Errorf("no hub queues for worker %d", w)
 	}
+	r := cfg.rings[w]
 	if cfg.Stream {
-		if w >= len(cfg.rings) {
-			return fmt.Errorf("no hub queues for worker %d", w)
-		}
-		r := cfg.rings[w]
 		ws.Out = ringSock(r.out, r.fd)
 		ws.OutStream = ringSock(r.outStream, r.fd)
 		ws.In = ringSock(r.in, r.fd)
 	}
 	if cfg.HasReq() {
-		if err = pipe(&ws.Req, zmq.PUSH, hubReqEndpoint, false); err != nil {
-			return err
-		}
-		if err = pipe(&ws.ReqIn, zmq.PULL, workerReqInEndpoint(w), true); err != nil {
-			return err
-		}
-		ws.ReqIn.expect(cfg.ReqMaxMsg)
+		ws.Req = ringSock(r.req, r.fd)
+		ws.ReqIn = ringSock(r.reqIn, r.fd)
 	}
 	return nil
 }

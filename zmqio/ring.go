@@ -61,9 +61,9 @@ const (
 	// Frames per message: a req reply's envelope may have several (the
 	// hub keeps recvMaxFrames of them); workers send at most maxFrames.
 	ringMaxFrames = recvMaxFrames
-	// Byte ring per queue: about 256 bytes per message the limit allows,
+	// Byte ring per queue: about 128 bytes per message the limit allows,
 	// between 64 KiB and 1 MiB (a request packet is a few hundred bytes).
-	ringBytesPerMsg = 256
+	ringBytesPerMsg = 128
 	ringMinBytes    = 64 << 10
 	ringMaxBytes    = 1 << 20
 )

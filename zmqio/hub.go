@@ -15,8 +15,8 @@ import (
 // The hub exists because an endpoint can be bound by one socket only: in bind
 // mode (the default) it owns the bound PUSH B-out, ROUTER B-out-stream, SUB
 // B-in and req DEALER sockets and shuttles frames between them and the
-// workers: over Go queues for the stream sockets (ring.go, hub_rings.go),
-// over inproc pipes for the req DEALER. Worker→handler messages are forwarded as they are;
+// workers over Go queues, one per worker and direction per socket (ring.go,
+// hub_rings.go). Worker→handler messages are forwarded as they are;
 // handler→worker messages are routed by the worker index at the front of
 // each session id ("<worker>-<slot>-<counter>"), a multi-id packet going to
 // every worker it names. It runs on its own locked OS thread with its own
@@ -39,7 +39,7 @@ type Hub struct {
 	routes   []*route
 
 	waker *reactor.Waker
-	rings []*workerRings // per worker, stream mode (ringsock.go)
+	rings []*workerRings // per worker (ringsock.go)
 	stop  atomic.Bool
 	done  chan struct{}
 	pkt   zhttp.Packet
@@ -71,9 +71,10 @@ func newHubLogs() hubLogs {
 	return hubLogs{reqNoPayload: l, noAddr: l, notForUs: l, ids: l}
 }
 
-// NewHub binds the external endpoints and makes the queues and inproc
-// pipes for `workers` workers (the queues go in cfg, for NewWorkerSockets). Workers must create their sockets after NewHub returns. Call it
-// on the hub's locked OS thread, which it names "zhttpsocket".
+// NewHub binds the external endpoints and makes the queues of `workers`
+// workers (kept in cfg for NewWorkerSockets). Workers must create their
+// sockets after NewHub returns, with the same cfg. Call it on the hub's
+// locked OS thread, which it names "zhttpsocket".
 func NewHub(ctx *zmq.Context, cfg *Config, workers int) (*Hub, error) {
 	nameThread(hubThreadName)
 	h := &Hub{instance: []byte(cfg.InstanceID), done: make(chan struct{}), seen: make([]bool, workers), logs: newHubLogs(), blocks: NewBlocks()}
@@ -121,15 +122,13 @@ func (h *Hub) external(ctx *zmq.Context, cfg *Config, t zmq.Type, endpoints []st
 func (h *Hub) open(ctx *zmq.Context, cfg *Config, workers int) error {
 	var err error
 	// The ROUTER lane parks for a destination what was in flight to it when
-	// it blocked: at most what the workers' pipes hold (2 HWM per worker,
-	// and the HWM a worker holds for the end of its pass: later.go),
-	// since once it is published as blocked they produce nothing more for
-	// it. The limit per destination is twice that plus a margin: libzmq's
-	// pipe accounting lets a few more through, and a limit equal to the
-	// pipes' capacity stopped the lane (and every other handler) when both
-	// pipes were full of one stalled handler's messages.
-	// With the workers' queues (ring.go) it is what they hold (2 HWM per
-	// worker) and the batch the lane took from them (hubBudget).
+	// it blocked: at most what the workers' queues hold (2 HWM per worker,
+	// ring.go) and the batch the lane took from them (hubBudget), since
+	// once it is published as blocked they produce nothing more for it.
+	// The limit per destination is twice the queues plus a margin (it was
+	// so with libzmq's inproc pipes, whose accounting let a few more
+	// through: a limit equal to their capacity stopped the lane, and every
+	// other handler, when both were full of one stalled handler's messages).
 	parkLimit := 2*workers*2*max(cfg.HWM, 1) + hubBudget + 64
 	h.waker, err = reactor.NewWaker()
 	if err != nil {

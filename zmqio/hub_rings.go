@@ -62,13 +62,6 @@ func (f *forward) flushHeld() bool {
 	return f.dst.later.full
 }
 
-// commit publishes the messages routed to the workers' queues.
-func (r *route) commit() {
-	for _, q := range r.dstQ {
-		q.commit()
-	}
-}
-
 // ringsDue marks the lanes that read or write the workers' queues due: the
 // hub's waker fired, for messages or for room.
 func (h *Hub) ringsDue() {

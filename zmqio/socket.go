@@ -143,10 +143,9 @@ func attach(s *Sock, endpoints []string, bind bool, ipcMode uint32) error {
 // Out is a PUSH to every B-out, OutStream a ROUTER to every B-out-stream, In a
 // SUB on every B-in filtered on "<instance-id> ", and Req = ReqIn one DEALER
 // to every --zclient-req spec. In bind mode (the default) the hub owns the
-// bound sockets and the worker's are queues to it in stream mode (ring.go:
-// Out, OutStream, In) and inproc pipes in req mode: PUSHes for requests,
-// ROUTER frames and req requests, and PULLs the hub forwards this worker's
-// handler messages and req replies to; with Config.Direct (one worker) there
+// bound sockets and the worker's are Go queues to and from it (ring.go,
+// ringsock.go): for requests, ROUTER frames and req requests, and for this
+// worker's handler messages and req replies; with Config.Direct (one worker) there
 // is no hub and the sockets are connect mode's, bound instead. Either way the
 // worker sends and receives the same frames.
 type WorkerSockets struct {

@@ -433,13 +433,10 @@ func (r *route) pump(h *Hub) bool {
 			count = r.c.n
 		}
 		for ; r.next < len(r.pendW); r.next++ {
-			q := r.dstQ[r.pendW[r.next]]
-			if !q.put(r.frames[:count]...) {
+			if !r.dstQ[r.pendW[r.next]].put(r.frames[:count]...) {
+				r.commit()
 				return false // the worker's Recv makes room and wakes the hub
 			}
-			// Published at once: a sleeping worker starts on it while the
-			// lane goes on (libzmq's pipe woke it at the first message).
-			q.commit()
 		}
 		n := C.condure_route_recv(r.c, r.src.raw)
 		if n <= 0 {
@@ -447,6 +444,7 @@ func (r *route) pump(h *Hub) bool {
 				logging.Error(hubTarget, "zmq recv: %v", zmq.Errno(syscall.Errno(-n)))
 			}
 			r.pendW = r.pendW[:0]
+			r.commit()
 			return false
 		}
 		r.frames = r.frames[:0]
@@ -455,6 +453,7 @@ func (r *route) pump(h *Hub) bool {
 		}
 		r.pendW, r.next = h.owners(r.pendW[:0], r.frames, r.req), 0
 	}
+	r.commit()
 	return true
 }
 

@@ -62,6 +62,15 @@ func (f *forward) flushHeld() bool {
 	return f.dst.later.full
 }
 
+// commit publishes the messages routed to the workers' queues, once per
+// pump (publishing each at once was tried: one run on a swamped machine,
+// inconclusive, docs/design.md "Worker–hub queues").
+func (r *route) commit() {
+	for _, q := range r.dstQ {
+		q.commit()
+	}
+}
+
 // ringsDue marks the lanes that read or write the workers' queues due: the
 // hub's waker fired, for messages or for room.
 func (h *Hub) ringsDue() {

@@ -44,9 +44,9 @@ func (e osEffects) closeFd(fd int)          { unix.Close(fd) }
 func (e osEffects) sendPush(p []byte) error { return e.w.zs.Out.SendLater(p) }
 func (e osEffects) sendReq(p []byte) error  { return e.w.zs.Req.SendLater(emptyFrame, p) }
 
-// sendRouter: in bind mode with the hub the ROUTER frames go down a PUSH
-// pipe to the hub, which refuses all alike, so they are held for the end
-// of the pass too; the worker's own ROUTER (no hub) refuses one handler
+// sendRouter: in bind mode with the hub the ROUTER frames go into the
+// worker's queue to the hub, which refuses all alike, so they are
+// published at the end of the pass too; the worker's own ROUTER (no hub) refuses one handler
 // while it takes others, and sends at once.
 func (e osEffects) sendRouter(name, p []byte) error {
 	if e.w.bp.blocks != nil {

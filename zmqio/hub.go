@@ -15,7 +15,8 @@ import (
 // The hub exists because an endpoint can be bound by one socket only: in bind
 // mode (the default) it owns the bound PUSH B-out, ROUTER B-out-stream, SUB
 // B-in and req DEALER sockets and shuttles frames between them and the
-// workers' inproc pipes. Worker→handler messages are forwarded as they are;
+// workers over Go queues, one per worker and direction per socket (ring.go,
+// hub_rings.go). Worker→handler messages are forwarded as they are;
 // handler→worker messages are routed by the worker index at the front of
 // each session id ("<worker>-<slot>-<counter>"), a multi-id packet going to
 // every worker it names. It runs on its own locked OS thread with its own
@@ -38,6 +39,7 @@ type Hub struct {
 	routes   []*route
 
 	waker *reactor.Waker
+	rings []*workerRings // per worker (ringsock.go)
 	stop  atomic.Bool
 	done  chan struct{}
 	pkt   zhttp.Packet
@@ -69,14 +71,19 @@ func newHubLogs() hubLogs {
 	return hubLogs{reqNoPayload: l, noAddr: l, notForUs: l, ids: l}
 }
 
-// NewHub binds the external endpoints and the inproc pipes for `workers`
-// workers. Workers must create their sockets after NewHub returns. Call it
-// on the hub's locked OS thread, which it names "zhttpsocket".
+// NewHub binds the external endpoints and makes the queues of `workers`
+// workers (kept in cfg for NewWorkerSockets). Workers must create their
+// sockets after NewHub returns, with the same cfg. Call it on the hub's
+// locked OS thread, which it names "zhttpsocket".
 func NewHub(ctx *zmq.Context, cfg *Config, workers int) (*Hub, error) {
 	nameThread(hubThreadName)
 	h := &Hub{instance: []byte(cfg.InstanceID), done: make(chan struct{}), seen: make([]bool, workers), logs: newHubLogs(), blocks: NewBlocks()}
 	if err := h.open(ctx, cfg, workers); err != nil {
 		h.closeSockets(0)
+		for _, r := range h.rings {
+			r.close()
+		}
+		cfg.rings = nil
 		return nil, err
 	}
 	return h, nil
@@ -112,59 +119,44 @@ func (h *Hub) external(ctx *zmq.Context, cfg *Config, t zmq.Type, endpoints []st
 	return s, attach(s, endpoints, true, cfg.IPCMode)
 }
 
-// pipe creates an inproc socket bound (or connected) to ep.
-func (h *Hub) pipe(ctx *zmq.Context, cfg *Config, t zmq.Type, ep string, bind bool) (*Sock, error) {
-	s, err := h.sock(ctx, t, cfg.HWM)
-	if err != nil {
-		return nil, err
-	}
-	if bind {
-		return s, s.s.Bind(ep)
-	}
-	return s, s.s.Connect(ep)
-}
-
 func (h *Hub) open(ctx *zmq.Context, cfg *Config, workers int) error {
 	var err error
 	// The ROUTER lane parks for a destination what was in flight to it when
-	// it blocked: at most what the workers' pipes hold (2 HWM per worker,
-	// and the HWM a worker holds for the end of its pass: later.go),
-	// since once it is published as blocked they produce nothing more for
-	// it. The limit per destination is twice that plus a margin: libzmq's
-	// pipe accounting lets a few more through, and a limit equal to the
-	// pipes' capacity stopped the lane (and every other handler) when both
-	// pipes were full of one stalled handler's messages.
-	parkLimit := 2*workers*2*max(cfg.HWM, 1) + 64
-	// addForward wires workers' inproc PUSHes (at ep) to an external socket.
-	addForward := func(ext *Sock, ep string) error {
-		src, err := h.pipe(ctx, cfg, zmq.PULL, ep, true)
+	// it blocked: at most what the workers' queues hold (2 HWM per worker,
+	// ring.go) and the batch the lane took from them (hubBudget), since
+	// once it is published as blocked they produce nothing more for it.
+	// The limit per destination is twice the queues plus a margin (it was
+	// so with libzmq's inproc pipes, whose accounting let a few more
+	// through: a limit equal to their capacity stopped the lane, and every
+	// other handler, when both were full of one stalled handler's messages).
+	parkLimit := 2*workers*2*max(cfg.HWM, 1) + hubBudget + 64
+	h.waker, err = reactor.NewWaker()
+	if err != nil {
+		return err
+	}
+	// The workers' queues: as many messages as an inproc pipe held (both
+	// sides' high-water marks).
+	cfg.rings = nil
+	for i := 0; i < workers; i++ {
+		r, err := newWorkerRings(2*max(cfg.HWM, 1), cfg.Stream, cfg.HasReq(), h.waker.Wake)
 		if err != nil {
 			return err
 		}
-		h.forwards = append(h.forwards, newForward(src, ext))
-		return nil
+		h.rings = append(h.rings, r)
 	}
-	// addRoute wires an external socket to every worker's inproc PULL.
-	addRoute := func(ext *Sock, req bool, workerEp func(int) string) error {
-		r := newRoute(ext, req)
-		for i := 0; i < workers; i++ {
-			s, err := h.pipe(ctx, cfg, zmq.PUSH, workerEp(i), false)
-			if err != nil {
-				return err
-			}
-			r.dst = append(r.dst, s)
+	pick := func(f func(*workerRings) *ring) []*ring {
+		qs := make([]*ring, workers)
+		for i, r := range h.rings {
+			qs[i] = f(r)
 		}
-		h.routes = append(h.routes, r)
-		return nil
+		return qs
 	}
 	if cfg.Stream {
 		out, err := h.external(ctx, cfg, zmq.PUSH, cfg.Out, cfg.StreamMaxMsg, "", nil) // PULL peers send nothing
 		if err != nil {
 			return err
 		}
-		if err = addForward(out, hubOutEndpoint); err != nil {
-			return err
-		}
+		h.forwards = append(h.forwards, &forward{dst: out, srcQ: pick(func(r *workerRings) *ring { return r.out })})
 		stream, err := h.external(ctx, cfg, zmq.ROUTER, cfg.OutStream, cfg.StreamMaxMsg, "stream out (ROUTER)", func(s *Sock) {
 			s.s.SetRouterMandatory(1)
 			// A restarted handler reusing its identity takes over the old
@@ -174,33 +166,27 @@ func (h *Hub) open(ctx *zmq.Context, cfg *Config, workers int) error {
 		if err != nil {
 			return err
 		}
-		src, err := h.pipe(ctx, cfg, zmq.PULL, hubOutStreamEndpoint, true)
-		if err != nil {
-			return err
-		}
-		h.forwards = append(h.forwards, newParkingForward(src, stream, h.blocks, parkLimit))
+		h.forwards = append(h.forwards, newParkingForward(pick(func(r *workerRings) *ring { return r.outStream }), stream, h.blocks, parkLimit))
 		in, err := h.external(ctx, cfg, zmq.SUB, cfg.In, cfg.StreamMaxMsg, "stream in (SUB)", func(s *Sock) { s.s.SetSubscribe(cfg.InstanceID + " ") })
 		if err != nil {
 			return err
 		}
-		if err = addRoute(in, false, workerInEndpoint); err != nil {
-			return err
-		}
+		r := newRoute(in, false)
+		r.dstQ = pick(func(r *workerRings) *ring { return r.in })
+		h.routes = append(h.routes, r)
 	}
 	if cfg.HasReq() {
 		dealer, err := h.external(ctx, cfg, zmq.DEALER, cfg.Req, cfg.ReqMaxMsg, "req (DEALER)", nil)
 		if err != nil {
 			return err
 		}
-		if err = addForward(dealer, hubReqEndpoint); err != nil {
-			return err
-		}
-		if err = addRoute(dealer, true, workerReqInEndpoint); err != nil {
-			return err
-		}
+		h.forwards = append(h.forwards, &forward{dst: dealer, srcQ: pick(func(r *workerRings) *ring { return r.req })})
+		r := newRoute(dealer, true)
+		r.dstQ = pick(func(r *workerRings) *ring { return r.reqIn })
+		h.routes = append(h.routes, r)
 	}
-	h.waker, err = reactor.NewWaker()
-	return err
+	cfg.rings = h.rings
+	return nil
 }
 
 func (h *Hub) closeSockets(lingerMs int) {
@@ -258,6 +244,7 @@ func (h *Hub) Run(lingerMs int) {
 			switch {
 			case ev.Tag == hubTagWaker:
 				h.waker.Drain()
+				h.ringsDue()
 			case ev.Tag == hubTagMon:
 				h.watch()
 			case ev.Tag >= hubTagSock:
@@ -304,6 +291,9 @@ func (h *Hub) Stop() { h.stop.Store(true); h.waker.Wake() }
 func (h *Hub) Wait() {
 	<-h.done
 	h.waker.Close()
+	for _, r := range h.rings {
+		r.close()
+	}
 }
 
 // pump gives every due lane a turn (hub_due.go) and reports whether one

@@ -3,7 +3,8 @@ package zmqio
 // Which lanes the hub runs on a wake-up. Every receive that finds a socket
 // empty makes libzmq check the socket's command mailbox (a getpid and a
 // poll), so a lane whose source did not signal is not run for nothing: the
-// hub runs a lane when its source's ZMQ_FD fired, when it ran out of budget
+// hub runs a lane when its source signalled (a socket's ZMQ_FD; for the
+// lanes from the workers' queues the hub's waker), when it ran out of budget
 // last time, when it waits for room and a sending socket signalled, or on
 // the retry timer. A lane that sends on a socket another lane reads (the
 // req DEALER) makes that lane due: the send may have processed the signal
@@ -23,9 +24,6 @@ func (h *Hub) initDue() {
 		return -1
 	}
 	for _, f := range h.forwards {
-		if i := idx(f.src); i >= 0 {
-			h.readers[i] = append(h.readers[i], &f.due)
-		}
 		if i := idx(f.dst); i >= 0 {
 			h.sender[i] = true
 		}
@@ -38,11 +36,6 @@ func (h *Hub) initDue() {
 	for _, r := range h.routes {
 		if i := idx(r.src); i >= 0 {
 			h.readers[i] = append(h.readers[i], &r.due)
-		}
-		for _, d := range r.dst {
-			if i := idx(d); i >= 0 {
-				h.sender[i] = true
-			}
 		}
 	}
 	h.allDue()

@@ -6,61 +6,13 @@ package zmqio
 #include <string.h>
 #include "zmqcall.h"
 
-enum { fwdSrcEmpty = 0, fwdDstFull = 1, fwdBudget = 2 };
-
-// condure_forward moves whole messages from src to dst, frame by frame as
-// zmq_msg_t (no copy), until src is empty, dst is full or budget messages
-// have moved. A first frame dst refused at the high-water mark waits in
-// *pend (*has_pend set) for the next call; the rest of its message is still
-// queued in src. A message dst refuses for another reason is dropped:
-// *unroutable counts EHOSTUNREACH, *err keeps any other errno.
-static int condure_forward(void *src, void *dst, zmq_msg_t *pend, int *has_pend,
-		int budget, int *unroutable, int *err) {
-	for (int n = 0; n < budget; n++) {
-		if (!*has_pend) {
-			if (recv_msg(pend, src) < 0) {
-				if (zmq_errno() != EAGAIN) *err = zmq_errno();
-				return fwdSrcEmpty;
-			}
-			*has_pend = 1;
-		}
-		int more = zmq_msg_more(pend);
-		int rc = send_msg(pend, dst, more);
-		if (rc < 0 && zmq_errno() == EAGAIN) {
-			if (!has_room(dst)) return fwdDstFull;
-			rc = send_msg(pend, dst, more);
-			if (rc < 0 && zmq_errno() == EAGAIN) return fwdDstFull;
-		}
-		*has_pend = 0;
-		int drop = rc < 0;
-		if (drop) {
-			if (zmq_errno() == EHOSTUNREACH) (*unroutable)++; else *err = zmq_errno();
-		}
-		// The rest of the message: a multi-frame message is atomic once its
-		// first frame is accepted, and complete in src once the first arrived.
-		while (more) {
-			zmq_msg_t m;
-			zmq_msg_init(&m);
-			if (recv_msg(&m, src) < 0) {
-				zmq_msg_close(&m);
-				break;
-			}
-			more = zmq_msg_more(&m);
-			if (drop || send_msg(&m, dst, more) < 0) {
-				zmq_msg_close(&m);
-			}
-		}
-	}
-	return fwdBudget;
-}
-
 // ---- the ROUTER lane: per-destination parking ----
 //
 // A handler that stops reading fills its ROUTER pipe; with ROUTER_MANDATORY
 // a send to it then fails with EAGAIN while the other handlers' pipes still
 // take messages. Instead of holding the lane on that message (which froze
-// every handler behind one), the lane parks it, moved and not copied, in
-// the destination's list and goes on; every later message for a parked
+// every handler behind one), the lane parks it, copied from the workers'
+// queue, in the destination's list and goes on; every later message for a parked
 // destination goes behind it, so each session's order holds. Go publishes
 // the parked destinations to the workers (Blocks), which stop producing for
 // them, so a park holds at most what was in flight: limit bounds the
@@ -118,25 +70,6 @@ static void condure_park_free(condure_park_t *p) {
 	free(p);
 }
 
-// park_recv receives a whole message into m (frames past parkMaxFrames are
-// dropped); it returns 0, or -1 when src is empty (errno kept in *err).
-static int park_recv(parked_t *m, void *src, int *err) {
-	m->n = 0;
-	for (;;) {
-		zmq_msg_t extra, *f = m->n < parkMaxFrames ? &m->f[m->n] : &extra;
-		if (f == &extra) zmq_msg_init(&extra);
-		if (recv_msg(f, src) < 0) {
-			if (f == &extra) zmq_msg_close(&extra);
-			if (m->n > 0) return 0; // cannot happen: messages arrive whole
-			if (zmq_errno() != EAGAIN) *err = zmq_errno();
-			return -1;
-		}
-		int more = zmq_msg_more(f);
-		if (f == &extra) zmq_msg_close(&extra); else m->n++;
-		if (!more) return 0;
-	}
-}
-
 // park_send sends m to dst. It returns 0 (m's frames are gone), or the errno
 // of the first frame (EAGAIN, EHOSTUNREACH: nothing sent, m intact).
 static int park_send(parked_t *m, void *dst) {
@@ -150,10 +83,9 @@ static int park_send(parked_t *m, void *dst) {
 	return 0;
 }
 
-static park_dest_t *park_find(condure_park_t *p, zmq_msg_t *id) {
-	size_t len = zmq_msg_size(id);
+static park_dest_t *park_find_buf(condure_park_t *p, const void *id, size_t len) {
 	for (int i = 0; i < p->n; i++)
-		if (p->d[i].idlen == len && memcmp(p->d[i].id, zmq_msg_data(id), len) == 0) return &p->d[i];
+		if (p->d[i].idlen == len && memcmp(p->d[i].id, id, len) == 0) return &p->d[i];
 	return NULL;
 }
 
@@ -172,49 +104,83 @@ static void park_append(condure_park_t *p, park_dest_t *d, parked_t *m) {
 	p->total++;
 }
 
-static park_dest_t *park_add(condure_park_t *p, zmq_msg_t *id) {
+static park_dest_t *park_add_buf(condure_park_t *p, const void *id, size_t len) {
 	if (p->n == p->cap) {
 		p->cap = p->cap ? 2 * p->cap : 8;
 		p->d = realloc(p->d, p->cap * sizeof *p->d);
 	}
 	park_dest_t *d = &p->d[p->n++];
-	d->idlen = zmq_msg_size(id) < parkMaxID ? zmq_msg_size(id) : parkMaxID;
-	memcpy(d->id, zmq_msg_data(id), d->idlen);
+	d->idlen = len < parkMaxID ? len : parkMaxID;
+	memcpy(d->id, id, d->idlen);
 	d->head = d->tail = NULL;
 	p->changed = 1;
 	return d;
 }
 
-// condure_park_forward is condure_forward for the ROUTER lane: a message for
-// a parked destination, or one the ROUTER refuses with EAGAIN, is parked.
-static int condure_park_forward(void *src, void *dst, condure_park_t *p, int budget,
-		int *unroutable, int *err) {
-	for (int n = 0; n < budget; n++) {
-		// The limit is per parked destination: several handlers stalling
-		// one after another each park what was in flight for them, and
-		// none of that may stop the lane for the handlers still reading.
-		if (p->total >= p->limit * (p->n > 0 ? p->n : 1)) return fwdDstFull;
-		parked_t *m = &p->cur;
-		if (park_recv(m, src, err) < 0) return fwdSrcEmpty;
-		if (m->n < 2) { // not [address, "", packet]: nothing to route by
-			parked_close(m);
-			continue;
+// ---- the ROUTER lane fed by the workers' queues (hub_rings.go) ----
+
+static int park_send_frames(void *s, int n, void **b, size_t *l) {
+	for (int i = 0; i < n; i++)
+		if (send_buf(s, b[i], l[i], i < n - 1) < 0)
+			return zmq_errno();
+	return 0;
+}
+
+// condure_park_send_held forwards messages the hub took from the workers'
+// queues, held back to back as a later holds them
+// (later.go, condure_send_held's layout): a message for a parked
+// destination, or one the ROUTER refuses with EAGAIN, is copied into the
+// park. It stops before a message when the park is at its limit (out[3]
+// set). out: [0] sent, [1] unroutable, [2] the last other errno. It returns
+// the messages done (sent, parked or dropped).
+static long condure_park_send_held(uintptr_t s, condure_park_t *p, uintptr_t bufp, uintptr_t endsp,
+		uintptr_t framesp, long head, long nmsgs, long fi, uintptr_t outp) {
+	void *dst = (void *)s;
+	const char *buf = (const char *)bufp;
+	const long *ends = (const long *)endsp;
+	const unsigned char *frames = (const unsigned char *)framesp;
+	long *out = (long *)outp;
+	long m = head;
+	for (; m < nmsgs; m++) {
+		if (p->total >= p->limit * (p->n > 0 ? p->n : 1)) {
+			out[3] = 1;
+			break;
 		}
-		park_dest_t *d = park_find(p, &m->f[0]);
-		if (d) {
-			park_append(p, d, m);
-			continue;
+		int n = frames[m];
+		void *b[parkMaxFrames];
+		size_t l[parkMaxFrames];
+		for (int i = 0; i < n && i < parkMaxFrames; i++) {
+			long start = fi + i > 0 ? ends[fi + i - 1] : 0;
+			l[i] = (size_t)(ends[fi + i] - start);
+			b[i] = (void *)(buf + start);
 		}
-		int e = park_send(m, dst);
-		if (e == EAGAIN && has_room(dst)) e = park_send(m, dst);
-		if (e == EAGAIN) {
-			park_append(p, park_add(p, &m->f[0]), m);
-			continue;
+		fi += n;
+		if (n < 2 || n > parkMaxFrames) continue; // not [address, "", packet]
+		park_dest_t *d = park_find_buf(p, b[0], l[0]);
+		if (!d) {
+			int e = park_send_frames(dst, n, b, l);
+			if (e == EAGAIN && has_room(dst)) e = park_send_frames(dst, n, b, l);
+			if (e == 0) {
+				out[0]++;
+				continue;
+			}
+			if (e != EAGAIN) {
+				if (e == EHOSTUNREACH) out[1]++; else out[2] = e;
+				continue;
+			}
+			d = park_add_buf(p, b[0], l[0]);
 		}
-		if (e == EHOSTUNREACH) (*unroutable)++; else if (e) *err = e;
-		parked_close(m);
+		parked_t q;
+		q.n = n;
+		for (int i = 0; i < n; i++) {
+			zmq_msg_init_size(&q.f[i], l[i]);
+			if (l[i] > 0) memcpy(zmq_msg_data(&q.f[i]), b[i], l[i]);
+		}
+		for (int i = n; i < parkMaxFrames; i++) zmq_msg_init(&q.f[i]);
+		park_append(p, d, &q);
+		for (int i = 0; i < parkMaxFrames; i++) zmq_msg_close(&q.f[i]);
 	}
-	return fwdBudget;
+	return m - head;
 }
 
 // condure_park_retry sends parked messages, oldest first per destination,
@@ -299,32 +265,11 @@ static int condure_route_recv(condure_route_t *r, void *src) {
 	}
 }
 
-static int route_send_frames(condure_route_t *r, void *dst, int count) {
-	for (int i = 0; i < count; i++) {
-		zmq_msg_t c;
-		zmq_msg_init(&c);
-		zmq_msg_copy(&c, &r->frames[i]); // shared, not copied, when large
-		if (send_msg(&c, dst, i < count - 1) < 0) {
-			int e = zmq_errno();
-			zmq_msg_close(&c);
-			return e;
-		}
-	}
-	return 0;
-}
-
-// condure_route_send sends the first count frames of the held message to
-// dst, keeping it for other workers. It returns 0 or the errno of the first
-// frame (EAGAIN: nothing sent; dst's ZMQ_FD fires when it has room).
-static int condure_route_send(condure_route_t *r, void *dst, int count) {
-	int e = route_send_frames(r, dst, count);
-	if (e == EAGAIN && has_room(dst)) e = route_send_frames(r, dst, count);
-	return e;
-}
 */
 import "C"
 
 import (
+	"runtime"
 	"syscall"
 	"time"
 	"unsafe"
@@ -334,60 +279,52 @@ import (
 	"github.com/condure-go/condure/internal/logging"
 )
 
-// The hub's lanes move messages in C, as zmq_msg_t: frames go from one
-// socket to the other without being copied into Go and out again (and
-// without a malloc per message), in one or two cgo calls per message or
-// wake-up instead of two per frame.
+// The hub's lanes: from the workers' queues (ring.go) to the bound sockets
+// a batch per cgo call (hub_rings.go), and from the bound sockets to the
+// workers' queues a message per cgo call, received as zmq_msg_t and read
+// in place.
 
-// forward moves whole messages from a workers' inproc PULL to a bound
+// forward moves whole messages from the workers' queues to a bound
 // socket. The ROUTER lane parks per destination (park, blocks); the PUSH
-// and DEALER lanes, which have no destination to tell apart, hold one
-// message and stop reading when dst is full.
+// and DEALER lanes, which have no destination to tell apart, hold what
+// dst refused and stop reading until it went.
 type forward struct {
-	src, dst *Sock
-	pend     unsafe.Pointer // C zmq_msg_t: a first frame dst would not take yet
-	state    struct {       // C ints written by condure_forward
-		hasPend, unroutable, err C.int
+	dst   *Sock
+	srcQ  []*ring // per worker
+	state struct {
+		unroutable, err C.int
 	}
 	park   *C.condure_park_t // ROUTER lane only
 	blocks *Blocks           // where the parked destinations are published
 	names  [][]byte
 	unreach
-	due       bool   // run on the next pump (hub_due.go)
-	dstReader *route // the lane reading dst, if any (the req DEALER)
-}
-
-func newForward(src, dst *Sock) *forward {
-	return &forward{src: src, dst: dst, pend: pendingSlot()}
+	due       bool                  // run on the next pump (hub_due.go)
+	dstReader *route                // the lane reading dst, if any (the req DEALER)
+	rr        int                   // the queue read first next time
+	tmp       [ringMaxFrames][]byte // one message's frames, for later.add
 }
 
 // newParkingForward is the ROUTER lane: at most limit messages parked.
-func newParkingForward(src, dst *Sock, blocks *Blocks, limit int) *forward {
-	f := newForward(src, dst)
-	f.park = C.condure_park_new(C.int(limit))
-	f.blocks = blocks
-	return f
+func newParkingForward(srcQ []*ring, dst *Sock, blocks *Blocks, limit int) *forward {
+	return &forward{dst: dst, srcQ: srcQ, park: C.condure_park_new(C.int(limit)), blocks: blocks}
 }
 
-// pending reports a message waiting for room in dst.
+// pending reports messages waiting for room in dst.
 func (f *forward) pending() bool {
-	return f.state.hasPend != 0 || (f.park != nil && f.park.n > 0)
+	return (f.park != nil && f.park.n > 0) || f.dst.later.head < len(f.dst.later.frames)
 }
 
-// pump moves messages until src is empty (re-arming its ZMQ_FD), dst is
-// full, or the budget runs out; it reports whether the budget ran out.
+// pump moves messages until the queues are empty (the hub's waker then
+// signals more), dst is full, or the budget runs out; it reports whether
+// the budget ran out.
 func (f *forward) pump() bool {
 	s := &f.state
-	var r C.int
 	if f.park != nil {
 		C.condure_park_retry(f.dst.raw, f.park, &s.unroutable)
-		r = C.condure_park_forward(f.src.raw, f.dst.raw, f.park, C.int(hubBudget), &s.unroutable, &s.err)
-		if f.park.changed != 0 {
-			f.publish()
-		}
-	} else {
-		r = C.condure_forward(f.src.raw, f.dst.raw, (*C.zmq_msg_t)(f.pend), &s.hasPend,
-			C.int(hubBudget), &s.unroutable, &s.err)
+	}
+	busy := f.pumpRings()
+	if f.park != nil && f.park.changed != 0 {
+		f.publish()
 	}
 	if s.unroutable > 0 {
 		f.unreach.dropped(int(s.unroutable))
@@ -397,7 +334,43 @@ func (f *forward) pump() bool {
 		logging.Error(hubTarget, "zmq forward: %v", zmq.Errno(syscall.Errno(s.err)))
 		s.err = 0
 	}
-	return r == C.fwdBudget
+	return busy
+}
+
+// sendHeldPark hands the messages held on the ROUTER (taken from the
+// workers' queues) to condure_park_send_held in one cgo call, and reports
+// whether some stay held (the park is at its limit).
+func (f *forward) sendHeldPark() bool {
+	k := f.dst
+	l := &k.later
+	if l.head >= len(l.frames) {
+		return false
+	}
+	out := &k.heldOut
+	*out = [len(k.heldOut)]int64{}
+	var buf unsafe.Pointer
+	if len(l.buf) > 0 {
+		buf = unsafe.Pointer(&l.buf[0])
+	}
+	done := int(C.condure_park_send_held(cptr(k.raw), f.park, cptr(buf), cptr(unsafe.Pointer(&l.ends[0])),
+		cptr(unsafe.Pointer(&l.frames[0])), C.long(l.head), C.long(len(l.frames)), C.long(l.frame), cptr(unsafe.Pointer(&out[0]))))
+	runtime.KeepAlive(k)
+	runtime.KeepAlive(l.buf)
+	runtime.KeepAlive(l.ends)
+	runtime.KeepAlive(l.frames)
+	for i := 0; i < done; i++ {
+		l.frame += int(l.frames[l.head])
+		l.head++
+	}
+	f.state.unroutable += C.int(out[1])
+	if out[2] != 0 {
+		f.state.err = C.int(out[2])
+	}
+	if l.head < len(l.frames) {
+		return true
+	}
+	l.reset()
+	return false
 }
 
 // publish tells the workers which destinations are parked now.
@@ -417,8 +390,6 @@ func (f *forward) publish() {
 }
 
 func (f *forward) close() {
-	freePendingSlot(f.pend)
-	f.pend = nil
 	if f.park != nil {
 		C.condure_park_free(f.park)
 		f.park = nil
@@ -438,14 +409,14 @@ func (u *unreach) dropped(n int) {
 	}
 }
 
-// route moves handler messages from a bound socket to the workers that own
-// their ids.
+// route moves handler messages from a bound socket to the queues of the
+// workers that own their ids.
 type route struct {
 	src    *Sock
-	dst    []*Sock // per worker
-	req    bool    // req replies: [envelope..., "", packet]; else "<instance> T<dict>"
+	req    bool // req replies: [envelope..., "", packet]; else "<instance> T<dict>"
 	c      *C.condure_route_t
 	frames [][]byte // views of c's frames, for owners
+	dstQ   []*ring  // per worker
 	pendW  []int    // workers still owed the held message are pendW[next:]
 	next   int
 	due    bool // run on the next pump (hub_due.go)
@@ -462,12 +433,9 @@ func (r *route) pump(h *Hub) bool {
 			count = r.c.n
 		}
 		for ; r.next < len(r.pendW); r.next++ {
-			e := C.condure_route_send(r.c, r.dst[r.pendW[r.next]].raw, count)
-			if e == C.EAGAIN {
-				return false
-			}
-			if e != 0 {
-				logging.Error(hubTarget, "zmq send to worker: %v", zmq.Errno(syscall.Errno(e)))
+			if !r.dstQ[r.pendW[r.next]].put(r.frames[:count]...) {
+				r.commit()
+				return false // the worker's Recv makes room and wakes the hub
 			}
 		}
 		n := C.condure_route_recv(r.c, r.src.raw)
@@ -476,6 +444,7 @@ func (r *route) pump(h *Hub) bool {
 				logging.Error(hubTarget, "zmq recv: %v", zmq.Errno(syscall.Errno(-n)))
 			}
 			r.pendW = r.pendW[:0]
+			r.commit()
 			return false
 		}
 		r.frames = r.frames[:0]
@@ -484,6 +453,7 @@ func (r *route) pump(h *Hub) bool {
 		}
 		r.pendW, r.next = h.owners(r.pendW[:0], r.frames, r.req), 0
 	}
+	r.commit()
 	return true
 }
 

@@ -10,40 +10,46 @@ import (
 	zmq "github.com/pebbe/zmq4"
 )
 
-// forwardPair wires PUSH → (src PULL) forward (dst ROUTER, mandatory) → a
-// DEALER peer with identity "h1".
-func forwardPair(t *testing.T) (push *zmq.Socket, f *forward, peer *zmq.Socket) {
+// forwardPair wires a worker's queue (send puts a message on it) →
+// forward (dst ROUTER, mandatory) → a DEALER peer with identity "h1".
+func forwardPair(t *testing.T) (send func(frames ...string), f *forward, peer *zmq.Socket) {
 	t.Helper()
 	ctx, _ := zmq.NewContext()
-	src, _ := newSock(ctx, zmq.PULL, 0)
-	src.s.Bind("inproc://fwd-src")
+	q := newRing(1000)
+	q.wakeConsumer, q.wakeProducer = func() {}, func() {}
 	dst, _ := newSock(ctx, zmq.ROUTER, 0)
 	dst.s.SetRouterMandatory(1)
 	dst.s.Bind("inproc://fwd-dst")
-	push, _ = ctx.NewSocket(zmq.PUSH)
-	push.Connect("inproc://fwd-src")
 	peer, _ = ctx.NewSocket(zmq.DEALER)
 	peer.SetIdentity("h1")
 	peer.Connect("inproc://fwd-dst")
-	f = newForward(src, dst)
+	f = &forward{dst: dst, srcQ: []*ring{q}}
 	t.Cleanup(func() {
-		push.Close()
 		peer.Close()
-		src.Close(0)
 		dst.Close(0)
 		f.close()
 		ctx.Term()
 	})
 	time.Sleep(20 * time.Millisecond) // the peer's identity reaches the ROUTER
-	return push, f, peer
+	send = func(frames ...string) {
+		b := make([][]byte, len(frames))
+		for i, x := range frames {
+			b[i] = []byte(x)
+		}
+		if !q.put(b...) {
+			t.Fatal("queue full")
+		}
+		q.commit()
+	}
+	return send, f, peer
 }
 
 func TestForwardMovesWholeMessagesAndDropsUnroutable(t *testing.T) {
-	push, f, peer := forwardPair(t)
-	big := bytes.Repeat([]byte("b"), 100000)
-	push.SendMessage("h1", "", "first")
-	push.SendMessage("nobody", "", "lost") // unroutable: dropped with its frames
-	push.SendMessage("h1", "", big)
+	send, f, peer := forwardPair(t)
+	big := bytes.Repeat([]byte("b"), 100000) // over a quarter of the queue's bytes: a buffer of its own
+	send("h1", "", "first")
+	send("nobody", "", "lost") // unroutable: dropped with its frames
+	send("h1", "", string(big))
 	deadline := time.Now().Add(5 * time.Second)
 	var got [][]byte
 	for len(got) < 2 && time.Now().Before(deadline) {
@@ -75,8 +81,9 @@ func tnetList(items ...string) string {
 	return fmt.Sprintf("%d:%s]", len(b), b)
 }
 
-// routePair wires PUSH → (src PULL) route → one inproc PULL per worker.
-func routePair(t *testing.T, req bool, workers int) (*zmq.Socket, *Hub, *route, []*zmq.Socket) {
+// routePair wires PUSH → (src PULL) route → one queue per worker, read
+// through the worker's Sock.
+func routePair(t *testing.T, req bool, workers int) (*zmq.Socket, *Hub, *route, []*Sock) {
 	t.Helper()
 	ctx, _ := zmq.NewContext()
 	src, _ := newSock(ctx, zmq.PULL, 0)
@@ -84,34 +91,44 @@ func routePair(t *testing.T, req bool, workers int) (*zmq.Socket, *Hub, *route, 
 	push, _ := ctx.NewSocket(zmq.PUSH)
 	push.Connect("inproc://route-src")
 	r := newRoute(src, req)
-	var outs []*zmq.Socket
+	var outs []*Sock
 	for i := 0; i < workers; i++ {
-		in, _ := ctx.NewSocket(zmq.PULL)
-		in.Bind(fmt.Sprintf("inproc://route-w%d", i))
-		d, _ := newSock(ctx, zmq.PUSH, 0)
-		d.s.Connect(fmt.Sprintf("inproc://route-w%d", i))
-		r.dst = append(r.dst, d)
-		outs = append(outs, in)
+		q := newRing(100)
+		q.wakeConsumer, q.wakeProducer = func() {}, func() {}
+		r.dstQ = append(r.dstQ, q)
+		outs = append(outs, ringSock(q, -1))
 	}
 	h := &Hub{instance: []byte("condure"), seen: make([]bool, workers)}
 	t.Cleanup(func() {
 		push.Close()
 		src.Close(0)
-		for i := range outs {
-			outs[i].Close()
-			r.dst[i].Close(0)
-		}
 		r.close()
 		ctx.Term()
 	})
 	return push, h, r, outs
 }
 
-func recvWithin(t *testing.T, s *zmq.Socket, pump func()) [][]byte {
+// recvMessage receives one whole message from a worker's Sock (copied),
+// or nil when none is there.
+func recvMessage(s *Sock) [][]byte {
+	var m [][]byte
+	for {
+		f, more, ok, err := s.Recv()
+		if !ok || err != nil {
+			return m
+		}
+		m = append(m, append([]byte(nil), f...))
+		if !more {
+			return m
+		}
+	}
+}
+
+func recvWithin(t *testing.T, s *Sock, pump func()) [][]byte {
 	t.Helper()
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); {
 		pump()
-		if m, err := s.RecvMessageBytes(zmq.DONTWAIT); err == nil {
+		if m := recvMessage(s); m != nil {
 			return m
 		}
 		time.Sleep(time.Millisecond)
@@ -140,7 +157,7 @@ func TestRouteStreamToEveryNamedWorker(t *testing.T) {
 		t.Fatalf("worker 1 got %d frames", len(m))
 	}
 	for w, s := range outs { // once each: no duplicates, nothing for another instance
-		if m, err := s.RecvMessageBytes(zmq.DONTWAIT); err == nil {
+		if m := recvMessage(s); m != nil {
 			t.Fatalf("worker %d got an extra message %q", w, m)
 		}
 	}

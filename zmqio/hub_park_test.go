@@ -12,16 +12,16 @@ import (
 // on with the others; parked destinations are published, and flushed in
 // order once the handler reads again.
 func TestParkingForwardIsolatesAStalledHandler(t *testing.T) {
-	push, peers, blocks, f := parkRig(t, "park", 4, 4, 1000, "slow", "fast")
+	send, peers, blocks, f := parkRig(t, "park", 4, 4, 1000, "slow", "fast")
 	woken := make(chan struct{}, 16)
 	blocks.Subscribe(func() { woken <- struct{}{} })
 
 	// 50 messages for "slow" (which reads nothing yet), then 50 for "fast".
 	for i := 0; i < 50; i++ {
-		push.SendMessage("slow", "", fmt.Sprintf("s%d", i))
+		send("slow", "", fmt.Sprintf("s%d", i))
 	}
 	for i := 0; i < 50; i++ {
-		push.SendMessage("fast", "", fmt.Sprintf("f%d", i))
+		send("fast", "", fmt.Sprintf("f%d", i))
 	}
 	recvAll := func(p *zmq.Socket, n int) []string {
 		var got []string
@@ -72,17 +72,17 @@ func TestParkingForwardIsolatesAStalledHandler(t *testing.T) {
 // one destination's stopped every handler once two had parked enough).
 func TestParkingForwardLimitIsPerDestination(t *testing.T) {
 	const limit = 8
-	push, peers, blocks, f := parkRig(t, "park2", 1, 1, limit, "slow1", "slow2", "fast")
+	send, peers, blocks, f := parkRig(t, "park2", 1, 1, limit, "slow1", "slow2", "fast")
 
 	// Each slow handler's pipe takes about 2 messages: about 6 parked each,
 	// under the limit alone, over it together.
 	for _, id := range []string{"slow1", "slow2"} {
 		for i := 0; i < limit; i++ {
-			push.SendMessage(id, "", fmt.Sprintf("%s-%d", id, i))
+			send(id, "", fmt.Sprintf("%s-%d", id, i))
 		}
 	}
 	for i := 0; i < 20; i++ {
-		push.SendMessage("fast", "", fmt.Sprintf("f%d", i))
+		send("fast", "", fmt.Sprintf("f%d", i))
 	}
 	var got []string
 	for deadline := time.Now().Add(5 * time.Second); len(got) < 20 && time.Now().Before(deadline); {
@@ -104,19 +104,18 @@ func TestParkingForwardLimitIsPerDestination(t *testing.T) {
 	}
 }
 
-// parkRig is a ROUTER lane between a PUSH (what workers send) and DEALER
-// peers with the given identities, the ROUTER and the peers at the given
-// high-water marks, parking at most limit messages per destination.
-func parkRig(t *testing.T, name string, sndhwm, rcvhwm, limit int, ids ...string) (*zmq.Socket, map[string]*zmq.Socket, *Blocks, *forward) {
+// parkRig is a ROUTER lane between a worker's queue (send puts a message
+// on it) and DEALER peers with the given identities, the ROUTER and the
+// peers at the given high-water marks, parking at most limit messages per
+// destination.
+func parkRig(t *testing.T, name string, sndhwm, rcvhwm, limit int, ids ...string) (func(id, empty, p string), map[string]*zmq.Socket, *Blocks, *forward) {
 	ctx, _ := zmq.NewContext()
-	src, _ := newSock(ctx, zmq.PULL, 0)
-	src.s.Bind("inproc://" + name + "-src")
+	q := newRing(1000)
+	q.wakeConsumer, q.wakeProducer = func() {}, func() {}
 	dst, _ := newSock(ctx, zmq.ROUTER, 0)
 	dst.s.SetRouterMandatory(1)
 	dst.s.SetSndhwm(sndhwm)
 	dst.s.Bind("inproc://" + name + "-dst")
-	push, _ := ctx.NewSocket(zmq.PUSH)
-	push.Connect("inproc://" + name + "-src")
 	peers := map[string]*zmq.Socket{}
 	for _, id := range ids {
 		p, _ := ctx.NewSocket(zmq.DEALER)
@@ -126,17 +125,21 @@ func parkRig(t *testing.T, name string, sndhwm, rcvhwm, limit int, ids ...string
 		peers[id] = p
 	}
 	blocks := NewBlocks()
-	f := newParkingForward(src, dst, blocks, limit)
+	f := newParkingForward([]*ring{q}, dst, blocks, limit)
 	t.Cleanup(func() {
-		push.Close()
 		for _, p := range peers {
 			p.Close()
 		}
-		src.Close(0)
 		dst.Close(0)
 		f.close()
 		ctx.Term()
 	})
 	time.Sleep(20 * time.Millisecond) // the peers' identities reach the ROUTER
-	return push, peers, blocks, f
+	send := func(id, empty, p string) {
+		if !q.put([]byte(id), []byte(empty), []byte(p)) {
+			t.Fatal("queue full")
+		}
+		q.commit()
+	}
+	return send, peers, blocks, f
 }

@@ -50,12 +50,20 @@ func (k *Sock) SendLater(frames ...[]byte) error {
 	if len(frames) == 0 || len(frames) > maxFrames {
 		panic("zmqio: SendLater takes 1 to 3 frames")
 	}
+	if k.q != nil {
+		return k.ringPut(frames)
+	}
+	l.add(frames)
+	return nil
+}
+
+// add holds frames as one message, whatever is held.
+func (l *later) add(frames [][]byte) {
 	for _, f := range frames {
 		l.buf = append(l.buf, f...)
 		l.ends = append(l.ends, len(l.buf))
 	}
 	l.frames = append(l.frames, uint8(len(frames)))
-	return nil
 }
 
 // Held reports whether messages wait for room (a Flush stopped at the
@@ -92,6 +100,9 @@ func (k *Sock) TookSignal() bool {
 // A message refused for any other reason is dropped: dropped counts them
 // and err is the last such error. sent counts the messages handed to libzmq.
 func (k *Sock) Flush() (sent, dropped int, err error) {
+	if k.q != nil {
+		return k.q.commit(), 0, nil
+	}
 	l := &k.later
 	if l.head < len(l.frames) {
 		// One cgo call for all of them (send.go): back to back, they also
@@ -104,11 +115,16 @@ func (k *Sock) Flush() (sent, dropped int, err error) {
 			return sent, dropped, err
 		}
 	}
+	l.reset()
+	return sent, dropped, err
+}
+
+// reset empties l once everything held was sent.
+func (l *later) reset() {
 	l.buf, l.ends, l.frames, l.head, l.frame, l.full = l.buf[:0], l.ends[:0], l.frames[:0], 0, 0, false
 	if cap(l.buf) > laterKeep {
 		l.buf = nil // one burst of big heads does not hold its memory
 	}
-	return sent, dropped, err
 }
 
 // laterKeep: a held-messages buffer that grew past this is dropped once

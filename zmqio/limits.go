@@ -8,8 +8,8 @@ import "github.com/condure-go/condure/zhttp"
 // frame header, before allocating it, and on a bigger frame closes that
 // connection (the frame, and whatever that peer had queued behind it, are
 // lost); other connections are untouched and a handler that connected
-// reconnects by itself. Over inproc there is no such check; the hub's
-// pipes to the workers only carry what the bound sockets let in.
+// reconnects by itself. The hub's queues to the workers (ring.go) only
+// carry what the bound sockets let in.
 
 // StreamMessageLimit is the largest stream-mode handler message,
 // "<instance-id> T<dict>": a body of at most --buffer-size bytes (the

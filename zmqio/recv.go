@@ -223,6 +223,9 @@ func (k *Sock) recvFrame() (frame []byte, more bool, ok bool, err error) {
 // received before an error other than EAGAIN are returned with ok.
 func (k *Sock) RecvMsg(dst [][]byte) (frames [][]byte, ok bool, err error) {
 	frames = dst[:0]
+	if k.q != nil {
+		return k.ringRecvMsg(frames)
+	}
 	k.SkipRest() // a message begun with Recv
 	if cap(k.buf) > k.keep {
 		k.buf = nil
@@ -282,6 +285,10 @@ func (k *Sock) RecvMsg(dst [][]byte) (frames [][]byte, ok bool, err error) {
 // SkipRest discards the remaining frames of a multi-frame message without
 // copying them.
 func (k *Sock) SkipRest() {
+	if k.q != nil {
+		k.q.frame = ringMaxFrames
+		return
+	}
 	if k.inMsg {
 		C.condure_skip(k.raw)
 		k.inMsg = false

@@ -149,6 +149,13 @@ func (k *Sock) Send(frames ...[]byte) error {
 	if len(frames) == 0 || len(frames) > maxFrames {
 		panic("zmqio: Send takes 1 to 3 frames")
 	}
+	if k.q != nil {
+		if err := k.ringPut(frames); err != nil {
+			return err
+		}
+		k.q.commit()
+		return nil
+	}
 	var b [maxFrames]C.uintptr_t
 	var l [maxFrames]C.size_t
 	for i, f := range frames {

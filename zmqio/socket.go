@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strconv"
 	"time"
 	"unsafe"
 
@@ -51,6 +50,7 @@ type Sock struct {
 	heldOut  [5]int64             // condure_send_held's output (send.go)
 	msgEnds  [recvMaxFrames]int64 // condure_recv_msg's frame ends (recv.go)
 	msgOut   [2]int64             // condure_recv_msg's output (recv.go)
+	q        *ring                // bind mode with the hub: a queue instead of a libzmq socket (ringsock.go)
 }
 
 // Fd is the socket's ZMQ_FD, to register edge-triggered for reading.
@@ -61,6 +61,10 @@ func (k *Sock) Fd() int { return k.fd }
 // The frame is a view into the socket's buffer: valid until the next
 // message starts (frames of one message stay valid together).
 func (k *Sock) Recv() (msg []byte, more bool, ok bool, err error) {
+	if k.q != nil {
+		msg, more, ok = k.ringRecv()
+		return msg, more, ok, nil
+	}
 	return k.recvFrame()
 }
 
@@ -141,9 +145,9 @@ func attach(s *Sock, endpoints []string, bind bool, ipcMode uint32) error {
 // Out is a PUSH to every B-out, OutStream a ROUTER to every B-out-stream, In a
 // SUB on every B-in filtered on "<instance-id> ", and Req = ReqIn one DEALER
 // to every --zclient-req spec. In bind mode (the default) the hub owns the
-// bound sockets and the worker's are inproc pipes to it: PUSHes for requests,
-// ROUTER frames and req requests, and PULLs the hub forwards this worker's
-// handler messages and req replies to; with Config.Direct (one worker) there
+// bound sockets and the worker's are Go queues to and from it (ring.go,
+// ringsock.go): for requests, ROUTER frames and req requests, and for this
+// worker's handler messages and req replies; with Config.Direct (one worker) there
 // is no hub and the sockets are connect mode's, bound instead. Either way the
 // worker sends and receives the same frames.
 type WorkerSockets struct {
@@ -195,21 +199,6 @@ func (w *WorkerSockets) Close(lingerMs int) {
 	}
 }
 
-// Hub inproc endpoints (bind mode).
-const (
-	hubOutEndpoint       = "inproc://condure-hub-out"
-	hubOutStreamEndpoint = "inproc://condure-hub-out-stream"
-	hubReqEndpoint       = "inproc://condure-hub-req"
-)
-
-func workerInEndpoint(worker int) string {
-	return "inproc://condure-worker-in-" + strconv.Itoa(worker)
-}
-
-func workerReqInEndpoint(worker int) string {
-	return "inproc://condure-worker-req-in-" + strconv.Itoa(worker)
-}
-
 // Config says where and how the ZeroMQ sockets attach.
 type Config struct {
 	InstanceID string
@@ -229,6 +218,9 @@ type Config struct {
 	// a handler that stops reading is refused by the ROUTER (EAGAIN) and
 	// closes only its own gate, as in connect mode.
 	Direct bool
+
+	// rings: the hub's queues per worker (NewHub sets them; ringsock.go).
+	rings []*workerRings
 }
 
 // HasReq reports whether req-mode sockets are set up.
@@ -250,43 +242,21 @@ func NewWorkerSockets(ctx *zmq.Context, cfg *Config, w int) (*WorkerSockets, err
 
 // open creates the sockets; on error the caller closes what was made.
 func (ws *WorkerSockets) open(ctx *zmq.Context, cfg *Config, w int) error {
-	var err error
-	mk := func(dst **Sock, t zmq.Type) error {
-		*dst, err = newSock(ctx, t, cfg.HWM)
-		return err
-	}
 	if cfg.Connect || cfg.Direct {
 		return ws.openDirect(ctx, cfg)
 	}
-	pipe := func(dst **Sock, t zmq.Type, ep string, bind bool) error {
-		if mk(dst, t) != nil {
-			return err
-		}
-		if bind {
-			return (*dst).s.Bind(ep)
-		}
-		return (*dst).s.Connect(ep)
+	if w >= len(cfg.rings) {
+		return fmt.Errorf("no hub queues for worker %d", w)
 	}
+	r := cfg.rings[w]
 	if cfg.Stream {
-		if err = pipe(&ws.Out, zmq.PUSH, hubOutEndpoint, false); err != nil {
-			return err
-		}
-		if err = pipe(&ws.OutStream, zmq.PUSH, hubOutStreamEndpoint, false); err != nil {
-			return err
-		}
-		if err = pipe(&ws.In, zmq.PULL, workerInEndpoint(w), true); err != nil {
-			return err
-		}
-		ws.In.expect(cfg.StreamMaxMsg) // the hub let nothing bigger in
+		ws.Out = ringSock(r.out, r.fd)
+		ws.OutStream = ringSock(r.outStream, r.fd)
+		ws.In = ringSock(r.in, r.fd)
 	}
 	if cfg.HasReq() {
-		if err = pipe(&ws.Req, zmq.PUSH, hubReqEndpoint, false); err != nil {
-			return err
-		}
-		if err = pipe(&ws.ReqIn, zmq.PULL, workerReqInEndpoint(w), true); err != nil {
-			return err
-		}
-		ws.ReqIn.expect(cfg.ReqMaxMsg)
+		ws.Req = ringSock(r.req, r.fd)
+		ws.ReqIn = ringSock(r.reqIn, r.fd)
 	}
 	return nil
 }

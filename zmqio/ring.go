@@ -1,0 +1,192 @@
+package zmqio
+
+import (
+	"math/bits"
+	"sync/atomic"
+)
+
+// A ring is a bounded single-producer single-consumer queue of messages
+// between a worker and the hub (bind mode, two or more workers), in place
+// of a libzmq inproc pipe: a message costs the producer a copy into the
+// ring and two atomic operations at commit, no cgo call and no mailbox
+// (docs/design.md "Worker–hub queues").
+//
+// Messages (1 to maxFrames frames) are laid out back to back in a byte
+// ring, each contiguous (a message that would wrap starts at the beginning
+// again, the gap counted as used); one larger than a quarter of the byte
+// ring gets a buffer of its own. The ring is full at limit messages (the
+// inproc pipe's: both sides' high-water marks) or when the bytes do not fit.
+//
+// Wake-ups, as libzmq's pipes do: the consumer that finds the ring empty
+// says it sleeps (sleeping), then looks once more; the producer publishes
+// (tail) and then, if the consumer sleeps, clears the flag and wakes it.
+// Both are sequentially consistent atomics, so either the consumer's
+// second look sees the message or the producer sees the flag. Room is
+// signalled the same way the other way round (wantRoom).
+type ring struct {
+	head     atomic.Uint64 // messages released by the consumer
+	hbytes   atomic.Uint64 // byte position after the last released message
+	_        [48]byte
+	tail     atomic.Uint64 // messages published by the producer
+	_        [56]byte
+	sleeping atomic.Bool // the consumer found it empty and waits for wakeConsumer
+	wantRoom atomic.Bool // the producer found it full and waits for wakeProducer
+	_        [62]byte
+
+	// producer only
+	ptail  uint64 // messages written (published up to tail at commit)
+	pbytes uint64 // byte position after the last written message
+	// consumer only
+	chead uint64 // the message being read is chead-1 when reading
+	frame int    // next frame of message chead-1 to return (Recv)
+	held  bool   // message chead-1 is being read, not yet released
+
+	msgs  []ringMsg
+	data  []byte
+	limit uint64
+
+	wakeConsumer, wakeProducer func()
+}
+
+// ringMsg describes one message; the producer writes it before publishing,
+// the consumer reads it before releasing.
+type ringMsg struct {
+	start, end uint64 // byte positions: the frames, and after the message (gap before it included)
+	ends       [ringMaxFrames]uint32
+	n          uint8
+	big        []byte // the frames, when they are too large for data
+}
+
+const (
+	// Frames per message: a req reply's envelope may have several (the
+	// hub keeps recvMaxFrames of them); workers send at most maxFrames.
+	ringMaxFrames = recvMaxFrames
+	// Byte ring per queue: about 128 bytes per message the limit allows,
+	// between 64 KiB and 1 MiB (a request packet is a few hundred bytes).
+	ringBytesPerMsg = 128
+	ringMinBytes    = 64 << 10
+	ringMaxBytes    = 1 << 20
+)
+
+// newRing makes a ring of at most limit (≥ 1) messages.
+func newRing(limit int) *ring {
+	limit = max(limit, 1)
+	n := 1 << bits.Len(uint(limit-1))
+	b := min(max(1<<bits.Len(uint(limit*ringBytesPerMsg-1)), ringMinBytes), ringMaxBytes)
+	return &ring{msgs: make([]ringMsg, n), data: make([]byte, b), limit: uint64(limit)}
+}
+
+// reserve finds room for a message of size bytes (producer): the byte
+// position of its frames, or ok false when the ring is full (it then asks
+// for a room wake-up).
+func (q *ring) reserve(size int) (pos uint64, big bool, ok bool) {
+	for try := 0; ; try++ {
+		if q.ptail-q.head.Load() < q.limit {
+			if size > len(q.data)/4 {
+				return q.pbytes, true, true
+			}
+			pos = q.pbytes
+			d := uint64(len(q.data))
+			if off := pos & (d - 1); off+uint64(size) > d {
+				pos += d - off // the gap to the end, so the message stays contiguous
+			}
+			if pos+uint64(size)-q.hbytes.Load() <= d {
+				return pos, false, true
+			}
+		}
+		if try == 1 {
+			return 0, false, false
+		}
+		// Full: ask for a wake-up, then look again (the consumer may have
+		// released everything before seeing the flag).
+		q.wantRoom.Store(true)
+	}
+}
+
+// put writes frames as one message (producer), unpublished until commit.
+func (q *ring) put(frames ...[]byte) bool {
+	size := 0
+	for _, f := range frames {
+		size += len(f)
+	}
+	pos, big, ok := q.reserve(size)
+	if !ok {
+		return false
+	}
+	m := &q.msgs[q.ptail&uint64(len(q.msgs)-1)]
+	m.n = uint8(len(frames))
+	var dst []byte
+	if big {
+		m.big = make([]byte, size)
+		dst = m.big
+		m.start, m.end = pos, pos
+	} else {
+		off := pos & uint64(len(q.data)-1)
+		dst = q.data[off : off+uint64(size)]
+		m.start, m.end = pos, pos+uint64(size)
+		q.pbytes = m.end
+	}
+	at := 0
+	for i, f := range frames {
+		at += copy(dst[at:], f)
+		m.ends[i] = uint32(at)
+	}
+	q.ptail++
+	return true
+}
+
+// commit publishes what put wrote and wakes a sleeping consumer; it
+// returns the messages published.
+func (q *ring) commit() int {
+	n := q.ptail - q.tail.Load()
+	if n == 0 {
+		return 0
+	}
+	q.tail.Store(q.ptail)
+	if q.sleeping.Load() && q.sleeping.Swap(false) {
+		q.wakeConsumer()
+	}
+	return int(n)
+}
+
+// peek returns the next message (consumer) without releasing it, or nil
+// when the ring is empty: the consumer is then asleep until wakeConsumer.
+func (q *ring) peek() *ringMsg {
+	if q.chead == q.tail.Load() {
+		q.sleeping.Store(true)
+		if q.chead == q.tail.Load() {
+			return nil
+		}
+		q.sleeping.Store(false)
+	}
+	return &q.msgs[q.chead&uint64(len(q.msgs)-1)]
+}
+
+// frameOf is frame i of m, a view valid until m is released.
+func (q *ring) frameOf(m *ringMsg, i int) []byte {
+	from := uint32(0)
+	if i > 0 {
+		from = m.ends[i-1]
+	}
+	if m.big != nil {
+		return m.big[from:m.ends[i]:m.ends[i]]
+	}
+	off := m.start & uint64(len(q.data)-1)
+	return q.data[off+uint64(from) : off+uint64(m.ends[i]) : off+uint64(m.ends[i])]
+}
+
+// release frees the message peek returned (consumer) and wakes a producer
+// waiting for room.
+func (q *ring) release() {
+	m := &q.msgs[q.chead&uint64(len(q.msgs)-1)]
+	m.big = nil
+	q.chead++
+	q.hbytes.Store(m.end)
+	q.head.Store(q.chead)
+	if q.wantRoom.Load() && q.wantRoom.Swap(false) {
+		q.wakeProducer()
+	}
+}
+
+// empty reports (consumer) that nothing is published beyond what it read.
+func (q *ring) empty() bool { return q.chead == q.tail.Load() }

@@ -348,20 +348,14 @@ func (f *forward) sendHeldPark() bool {
 	}
 	out := &k.heldOut
 	*out = [len(k.heldOut)]int64{}
-	var buf unsafe.Pointer
-	if len(l.buf) > 0 {
-		buf = unsafe.Pointer(&l.buf[0])
-	}
+	buf := l.base()
 	done := int(C.condure_park_send_held(cptr(k.raw), f.park, cptr(buf), cptr(unsafe.Pointer(&l.ends[0])),
 		cptr(unsafe.Pointer(&l.frames[0])), C.long(l.head), C.long(len(l.frames)), C.long(l.frame), cptr(unsafe.Pointer(&out[0]))))
 	runtime.KeepAlive(k)
 	runtime.KeepAlive(l.buf)
 	runtime.KeepAlive(l.ends)
 	runtime.KeepAlive(l.frames)
-	for i := 0; i < done; i++ {
-		l.frame += int(l.frames[l.head])
-		l.head++
-	}
+	l.handed(done)
 	f.state.unroutable += C.int(out[1])
 	if out[2] != 0 {
 		f.state.err = C.int(out[2])

@@ -104,10 +104,7 @@ var (
 func (k *Sock) sendHeld(l *later) (sent, dropped int, err error, blocked bool) {
 	out := &k.heldOut // a local the compiler would not see C write (cptr)
 	*out = [5]int64{}
-	var buf unsafe.Pointer
-	if len(l.buf) > 0 {
-		buf = unsafe.Pointer(&l.buf[0])
-	}
+	buf := l.base()
 	done := int(C.condure_send_held(cptr(k.raw), cptr(buf), cptr(unsafe.Pointer(&l.ends[0])), cptr(unsafe.Pointer(&l.frames[0])),
 		C.long(l.head), C.long(len(l.frames)), C.long(l.frame), cptr(unsafe.Pointer(&out[0]))))
 	runtime.KeepAlive(k)
@@ -115,10 +112,7 @@ func (k *Sock) sendHeld(l *later) (sent, dropped int, err error, blocked bool) {
 	runtime.KeepAlive(l.buf)
 	runtime.KeepAlive(l.ends)
 	runtime.KeepAlive(l.frames)
-	for i := 0; i < done; i++ {
-		l.frame += int(l.frames[l.head])
-		l.head++
-	}
+	l.handed(done)
 	if out[1] > 0 {
 		err = zmq.Errno(syscall.Errno(out[2]))
 	}

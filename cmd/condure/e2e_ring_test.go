@@ -32,40 +32,7 @@ func TestRingBurstIntoTinyWorkerQueue(t *testing.T) {
 	br := bufio.NewReader(c)
 	for round, gap := range burstGaps[:3] {
 		time.Sleep(gap)
-		fmt.Fprintf(c, "GET /big%d HTTP/1.1\r\nHost: x\r\n\r\n", round)
-		ss := newSession(t, h, recv(t, h, ""))
-		stop, done := make(chan struct{}), make(chan struct{})
-		go func() { // take the credits the server sends back meanwhile
-			defer close(done)
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				h.Recv(20 * time.Millisecond)
-			}
-		}()
-		ss.respond(200, "OK", "", true)
-		const chunks = 1000
-		var want strings.Builder
-		t0 := time.Now()
-		for i := 0; i < chunks; i++ {
-			chunk := fmt.Sprintf("%07d.", i)
-			want.WriteString(chunk)
-			ss.send(map[string]any{"body": chunk, "more": true})
-		}
-		ss.send(map[string]any{"body": ""})
-		c.SetReadDeadline(time.Now().Add(burstDeadline))
-		resp, body := readResponse(t, br, "GET")
-		close(stop)
-		<-done
-		if resp.StatusCode != 200 || body != want.String() {
-			t.Fatalf("round %d: %d, body of %d bytes, want %d", round, resp.StatusCode, len(body), want.Len())
-		}
-		if d := time.Since(t0); d > burstDeadline {
-			t.Fatalf("round %d: %d packets took %v", round, chunks, d)
-		}
+		streamBodyBurst(t, c, br, h, round)
 	}
 }
 

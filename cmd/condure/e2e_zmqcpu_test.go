@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/condure-go/condure/zhttp/zhttptest"
 )
 
 // The worker and the hub read a ZeroMQ socket only when its edge-triggered
@@ -92,45 +94,7 @@ func TestZmqBurstsStreamBody(t *testing.T) {
 			br := bufio.NewReader(c)
 			for round, gap := range burstGaps {
 				time.Sleep(gap)
-				fmt.Fprintf(c, "GET /big%d HTTP/1.1\r\nHost: x\r\n\r\n", round)
-				ss := newSession(t, h, recv(t, h, ""))
-				// Take the credits the server grants as it writes the body,
-				// meanwhile: a handler that does not read fills its pipe, and
-				// the server then pauses its sessions (docs/design.md
-				// "Backpressure"). Only this goroutine receives until done.
-				stop, done := make(chan struct{}), make(chan struct{})
-				go func() {
-					defer close(done)
-					for {
-						select {
-						case <-stop:
-							return
-						default:
-						}
-						h.Recv(20 * time.Millisecond)
-					}
-				}()
-				ss.respond(200, "OK", "", true)
-				// 1000 x 8 B: within the 8192 initial credits (the handler
-				// needs no credit back); nearly four times what the hub moves
-				// per wake-up; more than the half of libzmq's default PUB
-				// high-water mark at which a PUB can start dropping (the
-				// test handler's PUB has none: zhttptest.Handler).
-				const chunks = 1000
-				var want strings.Builder
-				for i := 0; i < chunks; i++ {
-					chunk := fmt.Sprintf("%07d.", i)
-					want.WriteString(chunk)
-					ss.send(map[string]any{"body": chunk, "more": true})
-				}
-				ss.send(map[string]any{"body": ""})
-				c.SetReadDeadline(time.Now().Add(burstDeadline))
-				resp, body := readResponse(t, br, "GET")
-				close(stop)
-				<-done
-				if resp.StatusCode != 200 || body != want.String() {
-					t.Fatalf("round %d: %d, body of %d bytes, want %d", round, resp.StatusCode, len(body), want.Len())
-				}
+				streamBodyBurst(t, c, br, h, round)
 			}
 		})
 	}
@@ -177,5 +141,55 @@ func TestZmqBurstsReq(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// streamBodyBurst asks for /big<round> on c and has h stream the response
+// as 1000 small packets back to back, then checks the whole body arrives in
+// order within burstDeadline.
+func streamBodyBurst(t *testing.T, c net.Conn, br *bufio.Reader, h *zhttptest.Handler, round int) {
+	t.Helper()
+	t0 := time.Now()
+	fmt.Fprintf(c, "GET /big%d HTTP/1.1\r\nHost: x\r\n\r\n", round)
+	ss := newSession(t, h, recv(t, h, ""))
+	// Take the credits the server grants as it writes the body, meanwhile:
+	// a handler that does not read fills its pipe, and the server then
+	// pauses its sessions (docs/design.md "Backpressure"). Only this
+	// goroutine receives until done.
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			h.Recv(20 * time.Millisecond)
+		}
+	}()
+	ss.respond(200, "OK", "", true)
+	// 1000 x 8 B: within the 8192 initial credits (the handler needs no
+	// credit back); nearly four times what the hub moves per wake-up; more
+	// than the half of libzmq's default PUB high-water mark at which a PUB
+	// can start dropping (the test handler's PUB has none:
+	// zhttptest.Handler).
+	const chunks = 1000
+	var want strings.Builder
+	for i := 0; i < chunks; i++ {
+		chunk := fmt.Sprintf("%07d.", i)
+		want.WriteString(chunk)
+		ss.send(map[string]any{"body": chunk, "more": true})
+	}
+	ss.send(map[string]any{"body": ""})
+	c.SetReadDeadline(time.Now().Add(burstDeadline))
+	resp, body := readResponse(t, br, "GET")
+	close(stop)
+	<-done
+	if resp.StatusCode != 200 || body != want.String() {
+		t.Fatalf("round %d: %d, body of %d bytes, want %d", round, resp.StatusCode, len(body), want.Len())
+	}
+	if d := time.Since(t0); d > burstDeadline {
+		t.Fatalf("round %d: %d packets took %v", round, chunks, d)
 	}
 }

@@ -66,11 +66,17 @@ const (
 	ringBytesPerMsg = 128
 	ringMinBytes    = 64 << 10
 	ringMaxBytes    = 1 << 20
+	// Messages per queue at most, whatever the high-water mark: what the
+	// largest byte ring holds at 128 bytes each. At 1M connections 2 H is
+	// 100000, and descriptors for that many (112 bytes each, with a
+	// pointer the GC scans) would be 14 MiB per queue for messages the
+	// byte ring could not hold anyway.
+	ringMaxMsgs = ringMaxBytes / ringBytesPerMsg
 )
 
-// newRing makes a ring of at most limit (≥ 1) messages.
+// newRing makes a ring of at most limit (1 to ringMaxMsgs) messages.
 func newRing(limit int) *ring {
-	limit = max(limit, 1)
+	limit = min(max(limit, 1), ringMaxMsgs)
 	n := 1 << bits.Len(uint(limit-1))
 	b := min(max(1<<bits.Len(uint(limit*ringBytesPerMsg-1)), ringMinBytes), ringMaxBytes)
 	return &ring{msgs: make([]ringMsg, n), data: make([]byte, b), limit: uint64(limit)}

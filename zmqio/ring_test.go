@@ -300,3 +300,15 @@ func TestRingRecvMsg(t *testing.T) {
 		t.Fatalf("empty queue: %d frames ok %v err %v", len(frames), ok, err)
 	}
 }
+
+// A high-water mark of 1M connections' (50000) makes a queue of at most
+// ringMaxMsgs descriptors, not 2 H rounded up.
+func TestRingMessagesCapped(t *testing.T) {
+	q := newRing(2 * 50000)
+	if q.limit != ringMaxMsgs || len(q.msgs) != ringMaxMsgs || len(q.data) != ringMaxBytes {
+		t.Fatalf("limit %d, %d descriptors, %d bytes; want %d, %d, %d", q.limit, len(q.msgs), len(q.data), ringMaxMsgs, ringMaxMsgs, ringMaxBytes)
+	}
+	if q := newRing(1010); q.limit != 1010 || len(q.msgs) != 1024 {
+		t.Fatalf("default flags: limit %d, %d descriptors", q.limit, len(q.msgs))
+	}
+}

@@ -77,32 +77,23 @@ const h2bGrant = 16384 // request-body credits the backend grants at a time
 func startH2Backend(t *testing.T, s *testServer) *h2Backend {
 	t.Helper()
 	b := &h2Backend{t: t, h: s.handler("h2b"), sessions: map[string]*h2bSession{}}
-	stop, done := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			p, err := b.h.Recv(100 * time.Millisecond)
-			if err == zhttptest.ErrTimeout {
-				continue
-			}
-			if err != nil {
-				t.Errorf("h2 backend: recv: %v", err)
-				return
-			}
-			if err := b.handle(p); err != nil {
-				t.Errorf("h2 backend: %v", err)
-				return
-			}
+	stop := runUntilStopped(func() bool {
+		p, err := b.h.Recv(100 * time.Millisecond)
+		if err == zhttptest.ErrTimeout {
+			return true
 		}
-	}()
+		if err != nil {
+			t.Errorf("h2 backend: recv: %v", err)
+			return false
+		}
+		if err := b.handle(p); err != nil {
+			t.Errorf("h2 backend: %v", err)
+			return false
+		}
+		return true
+	})
 	t.Cleanup(func() {
-		close(stop)
-		<-done
+		stop()
 		if t.Failed() {
 			t.Logf("h2 backend log:\n%s", b.log.String())
 		}

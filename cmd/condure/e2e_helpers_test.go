@@ -347,3 +347,24 @@ func startConnectMode(t *testing.T, extra ...string) (*testServer, *zhttptest.Ha
 	}
 	return s, h, base
 }
+
+// runUntilStopped calls step in a goroutine of its own, over and over, until
+// step returns false or stop is called; stop returns once the goroutine
+// ended. step should return within ~100 ms (a receive with a timeout).
+func runUntilStopped(step func() bool) (stop func()) {
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-quit:
+				return
+			default:
+			}
+			if !step() {
+				return
+			}
+		}
+	}()
+	return func() { close(quit); <-done }
+}

@@ -30,27 +30,18 @@ import (
 // answerAll has h answer every request with 200 and the request's path,
 // until the test ends.
 func answerAll(t *testing.T, h *zhttptest.Handler) {
-	stop, done := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			p, err := h.Recv(100 * time.Millisecond)
-			if err != nil {
-				continue
-			}
-			if _, isReq := p["method"]; !isReq {
-				continue
-			}
-			u := str(p, "uri")
-			h.Send(map[string]any{"id": str(p, "id"), "seq": int64(0), "code": 200, "reason": "OK", "body": u[strings.Index(u[len("https://"):], "/")+len("https://"):]})
+	t.Cleanup(runUntilStopped(func() bool {
+		p, err := h.Recv(100 * time.Millisecond)
+		if err != nil {
+			return true
 		}
-	}()
-	t.Cleanup(func() { close(stop); <-done })
+		if _, isReq := p["method"]; !isReq {
+			return true
+		}
+		u := str(p, "uri")
+		h.Send(map[string]any{"id": str(p, "id"), "seq": int64(0), "code": 200, "reason": "OK", "body": u[strings.Index(u[len("https://"):], "/")+len("https://"):]})
+		return true
+	}))
 }
 
 // realClient does a verified handshake and one request on addr; it returns

@@ -156,18 +156,7 @@ func streamBodyBurst(t *testing.T, c net.Conn, br *bufio.Reader, h *zhttptest.Ha
 	// a handler that does not read fills its pipe, and the server then
 	// pauses its sessions (docs/design.md "Backpressure"). Only this
 	// goroutine receives until done.
-	stop, done := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			h.Recv(20 * time.Millisecond)
-		}
-	}()
+	stop := runUntilStopped(func() bool { h.Recv(20 * time.Millisecond); return true })
 	ss.respond(200, "OK", "", true)
 	// 1000 x 8 B: within the 8192 initial credits (the handler needs no
 	// credit back); nearly four times what the hub moves per wake-up; more
@@ -184,8 +173,7 @@ func streamBodyBurst(t *testing.T, c net.Conn, br *bufio.Reader, h *zhttptest.Ha
 	ss.send(map[string]any{"body": ""})
 	c.SetReadDeadline(time.Now().Add(burstDeadline))
 	resp, body := readResponse(t, br, "GET")
-	close(stop)
-	<-done
+	stop()
 	if resp.StatusCode != 200 || body != want.String() {
 		t.Fatalf("round %d: %d, body of %d bytes, want %d", round, resp.StatusCode, len(body), want.Len())
 	}

@@ -83,7 +83,7 @@ static int park_send(parked_t *m, void *dst) {
 	return 0;
 }
 
-static park_dest_t *park_find_buf(condure_park_t *p, const void *id, size_t len) {
+static park_dest_t *park_find(condure_park_t *p, const void *id, size_t len) {
 	for (int i = 0; i < p->n; i++)
 		if (p->d[i].idlen == len && memcmp(p->d[i].id, id, len) == 0) return &p->d[i];
 	return NULL;
@@ -104,7 +104,7 @@ static void park_append(condure_park_t *p, park_dest_t *d, parked_t *m) {
 	p->total++;
 }
 
-static park_dest_t *park_add_buf(condure_park_t *p, const void *id, size_t len) {
+static park_dest_t *park_add(condure_park_t *p, const void *id, size_t len) {
 	if (p->n == p->cap) {
 		p->cap = p->cap ? 2 * p->cap : 8;
 		p->d = realloc(p->d, p->cap * sizeof *p->d);
@@ -118,13 +118,6 @@ static park_dest_t *park_add_buf(condure_park_t *p, const void *id, size_t len) 
 }
 
 // ---- the ROUTER lane fed by the workers' queues (hub_rings.go) ----
-
-static int park_send_frames(void *s, int n, void **b, size_t *l) {
-	for (int i = 0; i < n; i++)
-		if (send_buf(s, b[i], l[i], i < n - 1) < 0)
-			return zmq_errno();
-	return 0;
-}
 
 // condure_park_send_held forwards messages the hub took from the workers'
 // queues, held back to back as a later holds them
@@ -149,17 +142,15 @@ static long condure_park_send_held(uintptr_t s, condure_park_t *p, uintptr_t buf
 		int n = frames[m];
 		void *b[parkMaxFrames];
 		size_t l[parkMaxFrames];
-		for (int i = 0; i < n && i < parkMaxFrames; i++) {
-			long start = fi + i > 0 ? ends[fi + i - 1] : 0;
-			l[i] = (size_t)(ends[fi + i] - start);
-			b[i] = (void *)(buf + start);
+		if (n < 2 || n > parkMaxFrames) { // not [address, "", packet]
+			fi += n;
+			continue;
 		}
+		held_frames(buf, ends, fi, n, b, l);
 		fi += n;
-		if (n < 2 || n > parkMaxFrames) continue; // not [address, "", packet]
-		park_dest_t *d = park_find_buf(p, b[0], l[0]);
+		park_dest_t *d = park_find(p, b[0], l[0]);
 		if (!d) {
-			int e = park_send_frames(dst, n, b, l);
-			if (e == EAGAIN && has_room(dst)) e = park_send_frames(dst, n, b, l);
+			int e = send_message(dst, n, b, l);
 			if (e == 0) {
 				out[0]++;
 				continue;
@@ -168,7 +159,7 @@ static long condure_park_send_held(uintptr_t s, condure_park_t *p, uintptr_t buf
 				if (e == EHOSTUNREACH) out[1]++; else out[2] = e;
 				continue;
 			}
-			d = park_add_buf(p, b[0], l[0]);
+			d = park_add(p, b[0], l[0]);
 		}
 		parked_t q;
 		q.n = n;

@@ -9,22 +9,6 @@ extern __thread unsigned long condure_polls_ready; // pollcount.c
 // MAX_FRAMES is maxFrames: the most frames in one message a worker sends.
 #define MAX_FRAMES 3
 
-static int send_frames(void *s, int n, void **b, size_t *l) {
-	for (int i = 0; i < n; i++)
-		if (send_buf(s, b[i], l[i], i < n - 1) < 0)
-			return zmq_errno();
-	return 0;
-}
-
-// send_message sends one message of n frames; at the high-water mark it
-// reads ZMQ_EVENTS (has_room), which processes the socket's pending
-// commands, and tries once more if they made room.
-static int send_message(void *s, int n, void **b, size_t *l) {
-	int e = send_frames(s, n, b, l);
-	if (e == EAGAIN && has_room(s)) e = send_frames(s, n, b, l);
-	return e;
-}
-
 // condure_send sends n (1 to 3) frames as one message without blocking and
 // returns 0 or an errno. Only the first frame can fail with EAGAIN or
 // EHOSTUNREACH: libzmq takes the rest of a message once it took its first
@@ -59,11 +43,7 @@ static long condure_send_held(uintptr_t s, uintptr_t bufp, uintptr_t endsp, uint
 		int n = frames[m];
 		void *b[MAX_FRAMES];
 		size_t l[MAX_FRAMES];
-		for (int i = 0; i < n; i++) {
-			long start = fi + i > 0 ? ends[fi + i - 1] : 0;
-			l[i] = (size_t)(ends[fi + i] - start);
-			b[i] = l[i] > 0 ? (void *)(buf + start) : NULL;
-		}
+		held_frames(buf, ends, fi, n, b, l);
 		int e = send_message((void *)s, n, b, l);
 		if (e == EAGAIN) {
 			out[3] = 1;

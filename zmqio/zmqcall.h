@@ -34,3 +34,31 @@ static inline int has_room(void *s) {
 	do rc = zmq_getsockopt(s, ZMQ_EVENTS, &ev, &len); while (rc < 0 && zmq_errno() == EINTR);
 	return (ev & ZMQ_POLLOUT) != 0;
 }
+
+// send_frames sends n frames as one message; 0 or the errno.
+static inline int send_frames(void *s, int n, void **b, size_t *l) {
+	for (int i = 0; i < n; i++)
+		if (send_buf(s, b[i], l[i], i < n - 1) < 0)
+			return zmq_errno();
+	return 0;
+}
+
+// send_message sends one message of n frames; at the high-water mark it
+// reads ZMQ_EVENTS (has_room), which processes the socket's pending
+// commands, and tries once more if they made room.
+static inline int send_message(void *s, int n, void **b, size_t *l) {
+	int e = send_frames(s, n, b, l);
+	if (e == EAGAIN && has_room(s)) e = send_frames(s, n, b, l);
+	return e;
+}
+
+// held_frames points b and l at the n frames of a held message (later.go:
+// frames back to back in buf, ends[i] where frame i ends) starting at
+// frame fi.
+static inline void held_frames(const char *buf, const long *ends, long fi, int n, void **b, size_t *l) {
+	for (int i = 0; i < n; i++) {
+		long start = fi + i > 0 ? ends[fi + i - 1] : 0;
+		l[i] = (size_t)(ends[fi + i] - start);
+		b[i] = (void *)(buf + start);
+	}
+}

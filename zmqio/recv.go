@@ -172,21 +172,33 @@ func rawSocket(s *zmq.Socket) unsafe.Pointer {
 	return *(*unsafe.Pointer)(unsafe.Pointer(s))
 }
 
+// startMsg empties the buffer for the next message's frames; one that grew
+// past keep goes, back to the normal size (bufRoom).
+func (k *Sock) startMsg() {
+	if cap(k.buf) > k.keep {
+		k.buf = nil
+	}
+	k.buf = k.buf[:0]
+	k.frames = 0
+}
+
+// bufRoom grows the buffer, keeping the frames in it, when less than 4 KiB
+// is left for the next frame.
+func (k *Sock) bufRoom() {
+	if cap(k.buf)-len(k.buf) < 4096 {
+		k.buf = append(make([]byte, 0, 2*cap(k.buf)+recvBufSize), k.buf...)
+	}
+}
+
 // recvFrame receives one frame into k.buf after the frames of the current
 // message (so a message's frames stay valid together), without blocking.
 // The recvMaxFrames-th frame of a message is reported as its last: the
 // rest is dropped.
 func (k *Sock) recvFrame() (frame []byte, more bool, ok bool, err error) {
 	if !k.inMsg {
-		if cap(k.buf) > k.keep {
-			k.buf = nil // back to the normal size below
-		}
-		k.buf = k.buf[:0]
-		k.frames = 0
+		k.startMsg()
 	}
-	if cap(k.buf)-len(k.buf) < 4096 {
-		k.buf = append(make([]byte, 0, 2*cap(k.buf)+recvBufSize), k.buf...)
-	}
+	k.bufRoom()
 	start := len(k.buf)
 	free := k.buf[start:cap(k.buf)]
 	// more lives in the Sock: a local whose address goes to C escapes to
@@ -227,15 +239,9 @@ func (k *Sock) RecvMsg(dst [][]byte) (frames [][]byte, ok bool, err error) {
 		return k.ringRecvMsg(frames)
 	}
 	k.SkipRest() // a message begun with Recv
-	if cap(k.buf) > k.keep {
-		k.buf = nil
-	}
-	k.buf = k.buf[:0]
-	k.frames = 0
+	k.startMsg()
 	for {
-		if cap(k.buf)-len(k.buf) < 4096 {
-			k.buf = append(make([]byte, 0, 2*cap(k.buf)+recvBufSize), k.buf...)
-		}
+		k.bufRoom()
 		start := len(k.buf)
 		free := k.buf[start:cap(k.buf)]
 		out := &k.msgOut // C writes it (cptr): not a local that would escape

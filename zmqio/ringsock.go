@@ -85,8 +85,8 @@ func (k *Sock) ringPut(frames [][]byte) error {
 }
 
 // ringRecvMsg is RecvMsg over the queue: the next whole message's frames
-// (up to recvMaxFrames, as from a libzmq socket), valid until the next
-// message is asked for.
+// (a queued message has at most ringMaxFrames, recvMaxFrames, as a libzmq
+// socket would give), valid until the next message is asked for.
 func (k *Sock) ringRecvMsg(frames [][]byte) ([][]byte, bool, error) {
 	k.SkipRest() // a message begun with Recv
 	for {
@@ -96,10 +96,6 @@ func (k *Sock) ringRecvMsg(frames [][]byte) ([][]byte, bool, error) {
 		}
 		frames = append(frames, f)
 		if !more {
-			return frames, true, nil
-		}
-		if len(frames) == recvMaxFrames {
-			k.SkipRest()
 			return frames, true, nil
 		}
 	}

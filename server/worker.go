@@ -77,9 +77,6 @@ const (
 	tagZmqMon   = 5 << 56 // connection events of connecting ZeroMQ sockets
 	tagKindMask = 0xff << 56
 	tagZmqIn    = 1 // with tagZmq: a receiving socket (pumpZmq receives only when one fired)
-	// with tagZmq: the socket's ZMQ_FD in these bits, for zmqio.Signalled
-	tagZmqFdShift = 8
-	tagZmqFdMask  = 1<<32 - 1
 )
 
 func connTag(slot int32, gen uint32) uint64 {
@@ -375,14 +372,11 @@ func (w *Worker) setup() error {
 	for _, s := range []*zmqio.Sock{w.zs.In, w.zs.ReqIn, w.zs.Out, w.zs.OutStream, w.zs.Req} {
 		if s != nil && !seen[s.Fd()] {
 			seen[s.Fd()] = true
-			tag := uint64(tagZmq) | uint64(s.Fd())<<tagZmqFdShift
+			tag := uint64(tagZmq)
 			if s == w.zs.In || s == w.zs.ReqIn {
 				tag |= tagZmqIn
 			}
-			if err := w.poller.Add(s.Fd(), reactor.EvIn, tag); err != nil {
-				return err
-			}
-			s.GatePolls() // libzmq's mailbox checks poll only after epoll reported the fd
+			w.poller.Add(s.Fd(), reactor.EvIn, tag)
 		}
 	}
 	w.zmqIn = true // the first pass receives: until then libzmq does not signal
@@ -521,7 +515,6 @@ func (w *Worker) loopOnce() {
 		case tagZmq:
 			// handled by pumpZmq below: ZMQ_FD only says "look again"
 			w.bp.signalled = true
-			zmqio.Signalled(int(ev.Tag >> tagZmqFdShift & tagZmqFdMask))
 			if ev.Tag&tagZmqIn != 0 {
 				w.zmqIn = true
 			}

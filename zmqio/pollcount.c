@@ -14,34 +14,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "pollgate.h"
-
 __thread unsigned long condure_polls_ready;
 
-// Gated mailboxes (pollgate.go). A libzmq socket's mailbox is an eventfd,
-// its ZMQ_FD, and libzmq checks it with poll(fd, 1, 0) on every receive
-// that finds nothing, twice per wake-up and on a send once a millisecond:
-// 0.21 syscalls per request at one worker, each ~1.2 µs of CPU on this
-// VM. A socket whose ZMQ_FD is in its owner's edge-triggered epoll needs
-// the syscall only when epoll reported a write since the last check: every
-// write to an eventfd raises an edge, and libzmq reads the eventfd right
-// after a check that found it ready, so a write that came since is
-// reported by the owner's next epoll_wait. condure_poll_gate[fd] is 0 for
-// a fd that is not gated (a real poll), 1 for a gated one with nothing
-// reported since its last check (no syscall: nothing ready), 2 for one
-// reported by epoll (a real poll, after which it is 1 again).
-unsigned char condure_poll_gate[CONDURE_GATED_FDS];
-
 int poll(struct pollfd *fds, nfds_t n, int timeout) {
-	if (n == 1 && timeout == 0 && (unsigned)fds[0].fd < CONDURE_GATED_FDS) {
-		unsigned char *g = &condure_poll_gate[fds[0].fd];
-		unsigned char st = __atomic_load_n(g, __ATOMIC_RELAXED);
-		if (st == 1) {
-			fds[0].revents = 0;
-			return 0;
-		}
-		if (st == 2) __atomic_store_n(g, 1, __ATOMIC_RELAXED);
-	}
 #ifdef SYS_poll
 	int rc = (int)syscall(SYS_poll, fds, n, timeout);
 #else

@@ -77,7 +77,6 @@ func (k *Sock) Close(lingerMs int) {
 		k.mon.close()
 		k.mon = nil
 	}
-	ungate(k.fd)
 	k.s.SetLinger(msDuration(lingerMs))
 	k.s.Close()
 	k.s = nil

@@ -28,6 +28,12 @@ func TestSendvRecv(t *testing.T) {
 	if err != nil || string(buf[:m]) != "HTTP/1.1 200 OK\r\n\r\nbody" {
 		t.Fatalf("peer Recv %q, %v", buf[:m], err)
 	}
+	if n, err := w.Sendv(a, [][]byte{nil, []byte("one buffer"), {}}); err != nil || n != 10 {
+		t.Fatalf("Sendv(one buffer among empties) = %d, %v", n, err)
+	}
+	if m, err = Recv(b, buf); err != nil || string(buf[:m]) != "one buffer" {
+		t.Fatalf("peer Recv %q, %v", buf[:m], err)
+	}
 	for i := range w.iov {
 		if w.iov[i].Base != nil {
 			t.Fatal("Writer keeps a reference to the caller's buffer")
@@ -39,6 +45,12 @@ func TestSendvRecv(t *testing.T) {
 			t.Fatalf("Sendv = %d, %v", n, err)
 		}
 		if n, err := Recv(b, buf); err != nil || n != 14 {
+			t.Fatalf("Recv = %d, %v", n, err)
+		}
+		if n, err := w.Sendv(a, bufs[:1]); err != nil || n != 4 {
+			t.Fatalf("Sendv(one) = %d, %v", n, err)
+		}
+		if n, err := Recv(b, buf); err != nil || n != 4 {
 			t.Fatalf("Recv = %d, %v", n, err)
 		}
 	})

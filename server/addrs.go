@@ -11,6 +11,7 @@ type addrTable struct {
 	free  []int32
 	live  int    // references held: sessions with a handler, which need keep-alives
 	gates []gate // per address: its sessions waiting for room (gates.go)
+	last  int32  // the reference ref returned last (0: none): most packets come from the handler of the one before
 }
 
 func newAddrTable() *addrTable { return &addrTable{index: make(map[string]int32)} }
@@ -18,8 +19,13 @@ func newAddrTable() *addrTable { return &addrTable{index: make(map[string]int32)
 // ref returns the reference (1-based) for name, taking one reference.
 func (t *addrTable) ref(name []byte) int32 {
 	t.live++
+	if l := t.last; l != 0 && string(t.names[l-1]) == string(name) {
+		t.refs[l-1]++
+		return l
+	}
 	if i, ok := t.index[string(name)]; ok { // no allocation for the lookup
 		t.refs[i]++
+		t.last = i + 1
 		return i + 1
 	}
 	var i int32
@@ -36,6 +42,7 @@ func (t *addrTable) ref(name []byte) int32 {
 		t.gates = append(t.gates, gate{fresh: true})
 	}
 	t.index[string(t.names[i])] = i
+	t.last = i + 1
 	return i + 1
 }
 
@@ -65,6 +72,9 @@ func (t *addrTable) release(r int32) {
 	if t.refs[i] == 0 && len(t.index) > keepAddrs {
 		delete(t.index, string(t.names[i]))
 		t.free = append(t.free, i)
+		if t.last == r {
+			t.last = 0
+		}
 	}
 }
 

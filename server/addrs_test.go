@@ -119,3 +119,28 @@ func TestKeepAliveSchedule(t *testing.T) {
 		}
 	}
 }
+
+// ref's cache of the last address must forget an address the table
+// forgot: past keepAddrs an unreferenced address leaves the index and its
+// slot goes to the free list, and a cached hit on it would hand out a free
+// slot that the next new address then takes over.
+func TestAddrTableLastForgotten(t *testing.T) {
+	tb := newAddrTable()
+	for i := range keepAddrs + 1 {
+		tb.ref([]byte{'h', byte(i), byte(i >> 8)})
+	}
+	x := tb.ref([]byte("handler-x"))
+	if again := tb.ref([]byte("handler-x")); again != x {
+		t.Fatalf("second ref of the same address: %d, want %d", again, x)
+	}
+	tb.unref(x)
+	tb.unref(x) // forgotten: the table is past keepAddrs
+	x2 := tb.ref([]byte("handler-x"))
+	y := tb.ref([]byte("handler-y"))
+	if x2 == y || string(tb.name(x2)) != "handler-x" || string(tb.name(y)) != "handler-y" {
+		t.Fatalf("x=%d (%q) y=%d (%q): two addresses share a slot", x2, tb.name(x2), y, tb.name(y))
+	}
+	if a := tb.ref([]byte{'h', 0, 0}); string(tb.name(a)) != "h\x00\x00" {
+		t.Fatalf("first address now %q", tb.name(a))
+	}
+}

@@ -439,6 +439,11 @@ func parseDecimal(b []byte) (int64, bool) {
 // maxChunk is the largest chunk condure writes (§5.3).
 const maxChunk = 0xffff
 
+// coalesceMax: a body up to this long is copied after the response head, so
+// the two go out as one buffer; copying it costs less than the kernel's
+// handling of a second iovec.
+const coalesceMax = 2048
+
 // writeBody writes head (if any) and one body part with the response's
 // framing; last ends the body.
 func (w *Worker) writeBody(ss int32, s *session, c *conn, head, body []byte, last bool) {
@@ -473,7 +478,14 @@ func (w *Worker) writeBody(ss int32, s *session, c *conn, head, body []byte, las
 			w.iov = append(w.iov, http1.LastChunk)
 		}
 	} else if len(body) > 0 {
-		w.iov = append(w.iov, body)
+		if len(head) > 0 && len(body) <= coalesceMax && len(body) <= cap(head)-len(head) {
+			// One buffer: the socket write takes it without an iovec
+			// array (reactor.Writer.Sendv).
+			head = append(head, body...)
+			w.iov[0] = head
+		} else {
+			w.iov = append(w.iov, body)
+		}
 	}
 	if last {
 		s.flags |= fRespLast

@@ -32,16 +32,11 @@ const schedNormal = 0
 // (total 1.03x stream, 1.11x req), hence batch. Nothing a handler can see
 // changes.
 //
-// It also raises glibc's trim threshold for the process (malloctrim.go),
-// before libzmq's threads allocate: their arenas no longer shrink and
-// regrow under load.
-//
 // libzmq aborts the process if it cannot apply the policy it was given
 // (a failing pthread_setschedparam is an assertion), so the policy is
 // tried first on a Go thread (batchAllowed): where a sandbox forbids it,
 // the context keeps the default policy.
 func NewContext(batch bool) (*zmq.Context, error) {
-	raiseTrimThreshold()
 	ctx, err := zmq.NewContext()
 	if err != nil {
 		return nil, err

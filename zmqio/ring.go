@@ -36,6 +36,7 @@ type ring struct {
 	// producer only
 	ptail  uint64 // messages written (published up to tail at commit)
 	pbytes uint64 // byte position after the last written message
+	pbase  uint64 // byte position before which all is free: the start of a lap begun on an empty ring
 	// consumer only
 	chead uint64 // the message being read is chead-1 when reading
 	frame int    // next frame of message chead-1 to return (Recv)
@@ -93,10 +94,21 @@ func (q *ring) reserve(size int) (pos uint64, big bool, ok bool) {
 			}
 			pos = q.pbytes
 			d := uint64(len(q.data))
-			if off := pos & (d - 1); off+uint64(size) > d {
+			off := pos & (d - 1)
+			if off+uint64(size) > d {
 				pos += d - off // the gap to the end, so the message stays contiguous
+			} else if off >= uint64(size) && off > 0 && q.head.Load() == q.ptail {
+				// Empty (every message written is released, and hbytes
+				// with it: the consumer stores it before head): start
+				// the next lap, at the first bytes again, so a ring that
+				// drains between messages keeps using its first pages
+				// instead of touching all of them in turn. The gap is
+				// free (nothing before it is unreleased): pbase says so
+				// until the consumer's hbytes passes it.
+				pos += d - off
+				q.pbase = pos
 			}
-			if pos+uint64(size)-q.hbytes.Load() <= d {
+			if pos+uint64(size)-max(q.hbytes.Load(), q.pbase) <= d {
 				return pos, false, true
 			}
 		}

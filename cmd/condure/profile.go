@@ -29,6 +29,25 @@ func reportMallocs() {
 	}()
 }
 
+// memProfileRate: the allocation profile's sampling, off unless
+// $CONDURE_MEMPROFILE asks for a profile. The runtime's default (one sample
+// per 512 KiB allocated) keeps a record for every new allocation stack it
+// samples, in a 1.4 MiB hash table whose pages become resident one by one
+// as records land in them: a burst of TLS handshakes (~40 KB of garbage
+// each, from varied stacks) left 130-200 KB of that table and its records
+// resident for good, over 200 B per connection at 1k idle wss connections
+// (docs/design.md "The first burst's high-water").
+func memProfileRate(memProfile string) int {
+	if memProfile == "" {
+		return 0
+	}
+	return 512
+}
+
+// Set in init, as early as the main package can, so that allocations made
+// before main() are not sampled either.
+func init() { runtime.MemProfileRate = memProfileRate(os.Getenv("CONDURE_MEMPROFILE")) }
+
 // startProfile writes a CPU profile to $CONDURE_CPUPROFILE and an
 // allocation profile to $CONDURE_MEMPROFILE until the returned function is
 // called (at shutdown), for `go tool pprof`.
@@ -40,9 +59,6 @@ func startProfile() func() {
 		if f, err = os.Create(cpu); err == nil {
 			pprof.StartCPUProfile(f)
 		}
-	}
-	if mem != "" {
-		runtime.MemProfileRate = 512
 	}
 	return func() {
 		if f != nil {

@@ -111,11 +111,7 @@ func (s *testServer) start() {
 	}
 	go func() { s.cmd.Wait(); close(s.exited) }()
 	t.Cleanup(func() {
-		s.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-s.exited:
-		case <-time.After(5 * time.Second):
-			s.cmd.Process.Kill()
+		if !s.stop() {
 			t.Errorf("server did not stop within 5 s")
 		}
 		if strings.Contains(s.log.String(), "DATA RACE") {
@@ -147,7 +143,27 @@ func workersOf(args []string) int {
 }
 
 // startServerWith is startServer with a given --zclient-stream base.
+// stop sends SIGTERM and waits at most 5 s for the server to exit, killing
+// it then; it reports whether the server exited in time.
+func (s *testServer) stop() bool {
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.exited:
+		return true
+	case <-time.After(5 * time.Second):
+		s.cmd.Process.Kill()
+		return false
+	}
+}
+
 func startServerWith(t *testing.T, base string, extra ...string) *testServer {
+	t.Helper()
+	return startServerEnv(t, base, nil, extra...)
+}
+
+// startServerEnv is startServerWith with env added to the server's
+// environment.
+func startServerEnv(t *testing.T, base string, env []string, extra ...string) *testServer {
 	t.Helper()
 	port := freePort(t)
 	s := &testServer{t: t, addr: fmt.Sprintf("127.0.0.1:%d", port), base: base, log: &syncBuffer{}, exited: make(chan struct{})}
@@ -159,6 +175,9 @@ func startServerWith(t *testing.T, base string, extra ...string) *testServer {
 	}
 	args = append(args, extra...)
 	s.cmd = exec.Command(binPath, args...)
+	if env != nil {
+		s.cmd.Env = append(os.Environ(), env...)
+	}
 	s.start()
 	deadline := time.Now().Add(5 * time.Second)
 	for {

@@ -16,6 +16,8 @@ import (
 // again, the gap counted as used); one larger than a quarter of the byte
 // ring gets a buffer of its own. The ring is full at limit messages (the
 // inproc pipe's: both sides' high-water marks) or when the bytes do not fit.
+// A message put on a drained ring starts a new lap of both the bytes and
+// the descriptors, so a lightly loaded ring keeps to its first pages.
 //
 // Wake-ups, as libzmq's pipes do: the consumer that finds the ring empty
 // says it sleeps (sleeping), then looks once more; the producer publishes
@@ -37,6 +39,8 @@ type ring struct {
 	ptail  uint64 // messages written (published up to tail at commit)
 	pbytes uint64 // byte position after the last written message
 	pbase  uint64 // byte position before which all is free: the start of a lap begun on an empty ring
+	pmbase uint64 // message count before which all is free, as pbase for the descriptors
+	skips  uint64 // descriptors skipped since the last commit (not messages)
 	// consumer only
 	chead uint64 // the message being read is chead-1 when reading
 	frame int    // next frame of message chead-1 to return (Recv)
@@ -52,6 +56,9 @@ type ring struct {
 // ringMsg describes one message; the producer writes it before publishing,
 // the consumer reads it before releasing.
 type ringMsg struct {
+	// seq is the message's number: a descriptor whose seq is not the
+	// number the consumer expects was skipped by the producer (put).
+	seq        atomic.Uint64
 	start, end uint64 // byte positions: the frames, and after the message (gap before it included)
 	ends       [ringMaxFrames]uint32
 	n          uint8
@@ -88,7 +95,7 @@ func newRing(limit int) *ring {
 // for a room wake-up).
 func (q *ring) reserve(size int) (pos uint64, big bool, ok bool) {
 	for try := 0; ; try++ {
-		if q.ptail-q.head.Load() < q.limit {
+		if q.ptail-max(q.head.Load(), q.pmbase) < q.limit {
 			if size > len(q.data)/4 {
 				return q.pbytes, true, true
 			}
@@ -131,7 +138,19 @@ func (q *ring) put(frames ...[]byte) bool {
 	if !ok {
 		return false
 	}
-	m := &q.msgs[q.ptail&uint64(len(q.msgs)-1)]
+	mask := uint64(len(q.msgs) - 1)
+	if q.ptail&mask != 0 && q.head.Load() == q.ptail {
+		// Empty, as for the bytes (reserve): this message takes the first
+		// descriptor of the next lap, so a ring that drains between
+		// messages keeps using its first descriptors' pages too. The
+		// skipped ones are free (pmbase says so until head passes it);
+		// the consumer finds their seq stale and follows (peek).
+		next := (q.ptail | mask) + 1
+		q.skips += next - q.ptail
+		q.ptail, q.pmbase = next, next
+	}
+	m := &q.msgs[q.ptail&mask]
+	m.seq.Store(q.ptail)
 	m.n = uint8(len(frames))
 	var dst []byte
 	if big {
@@ -164,6 +183,8 @@ func (q *ring) commit() int {
 	if q.sleeping.Load() && q.sleeping.Swap(false) {
 		q.wakeConsumer()
 	}
+	n -= q.skips
+	q.skips = 0
 	return int(n)
 }
 
@@ -177,7 +198,17 @@ func (q *ring) peek() *ringMsg {
 		}
 		q.sleeping.Store(false)
 	}
-	return &q.msgs[q.chead&uint64(len(q.msgs)-1)]
+	mask := uint64(len(q.msgs) - 1)
+	m := &q.msgs[q.chead&mask]
+	if m.seq.Load() != q.chead {
+		// Skipped (put): the next message is the next lap's first. Its
+		// seq, published with tail, is the one to trust; a skipped
+		// descriptor holds an older lap's number, or a later one the
+		// producer has written since.
+		q.chead = (q.chead | mask) + 1
+		m = &q.msgs[0]
+	}
+	return m
 }
 
 // frameOf is frame i of m, a view valid until m is released.

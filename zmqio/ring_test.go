@@ -338,6 +338,9 @@ func TestRingEmptyRestartsAtStart(t *testing.T) {
 		if i > 0 && (q.pbytes-uint64(len(msg)))&(d-1) != 0 {
 			t.Fatalf("message %d written at offset %d of the byte ring, want 0 (the ring was empty)", i, (q.pbytes-uint64(len(msg)))&(d-1))
 		}
+		if i > 0 && (q.ptail-1)&uint64(len(q.msgs)-1) != 0 {
+			t.Fatalf("message %d in descriptor %d, want 0 (the ring was empty)", i, (q.ptail-1)&uint64(len(q.msgs)-1))
+		}
 		recvOne()
 		// Recv releases the previous message; the next call finds none.
 		if _, _, ok, _ := cons.Recv(); ok {
@@ -366,5 +369,56 @@ func TestRingEmptyRestartsAtStart(t *testing.T) {
 	}
 	if want := min(int(q.limit), int(d)/len(msg)); n < want-1 {
 		t.Fatalf("after a restart the ring took %d messages of %d bytes, want %d", n, len(msg), want)
+	}
+}
+
+// A drained ring's next message takes the first descriptor of the next
+// lap; the consumer follows even when the producer has since written over
+// the descriptor it expected (a later lap's number in it), and commit
+// counts messages, not skipped descriptors.
+func TestRingSkippedDescriptors(t *testing.T) {
+	q, _, _ := testRing(4)
+	if len(q.msgs) != 4 {
+		t.Fatalf("%d descriptors, want 4", len(q.msgs))
+	}
+	get := func(want byte) {
+		t.Helper()
+		m := q.peek()
+		if m == nil || m.n != 1 || !bytes.Equal(q.frameOf(m, 0), []byte{want}) {
+			t.Fatalf("want message %d, got %v", want, m)
+		}
+		q.release()
+	}
+	q.put([]byte{1})
+	if n := q.commit(); n != 1 {
+		t.Fatalf("commit: %d, want 1", n)
+	}
+	get(1)
+	// Drained at count 1: the next message skips descriptors 1-3.
+	q.put([]byte{2})
+	if n := q.commit(); n != 1 {
+		t.Fatalf("commit after a skip: %d, want 1 (skipped descriptors are not messages)", n)
+	}
+	if q.ptail != 5 {
+		t.Fatalf("ptail %d, want 5", q.ptail)
+	}
+	// The consumer has not looked yet; the producer fills the lap, over
+	// the descriptors the consumer would look at first.
+	for v := byte(3); v <= 5; v++ {
+		if !q.put([]byte{v}) {
+			t.Fatalf("message %d refused: the skipped descriptors must count as free", v)
+		}
+	}
+	if q.put([]byte{6}) {
+		t.Fatal("a fifth message accepted into a ring of 4")
+	}
+	if n := q.commit(); n != 3 {
+		t.Fatalf("commit: %d, want 3", n)
+	}
+	for v := byte(2); v <= 5; v++ {
+		get(v)
+	}
+	if q.peek() != nil {
+		t.Fatal("a message too many")
 	}
 }

@@ -95,25 +95,18 @@ func newRing(limit int) *ring {
 // for a room wake-up).
 func (q *ring) reserve(size int) (pos uint64, big bool, ok bool) {
 	for try := 0; ; try++ {
-		if q.ptail-max(q.head.Load(), q.pmbase) < q.limit {
+		head := q.head.Load()
+		if head == q.ptail {
+			q.restart()
+		}
+		if q.ptail-max(head, q.pmbase) < q.limit {
 			if size > len(q.data)/4 {
 				return q.pbytes, true, true
 			}
 			pos = q.pbytes
 			d := uint64(len(q.data))
-			off := pos & (d - 1)
-			if off+uint64(size) > d {
+			if off := pos & (d - 1); off+uint64(size) > d {
 				pos += d - off // the gap to the end, so the message stays contiguous
-			} else if off >= uint64(size) && off > 0 && q.head.Load() == q.ptail {
-				// Empty (every message written is released, and hbytes
-				// with it: the consumer stores it before head): start
-				// the next lap, at the first bytes again, so a ring that
-				// drains between messages keeps using its first pages
-				// instead of touching all of them in turn. The gap is
-				// free (nothing before it is unreleased): pbase says so
-				// until the consumer's hbytes passes it.
-				pos += d - off
-				q.pbase = pos
 			}
 			if pos+uint64(size)-max(q.hbytes.Load(), q.pbase) <= d {
 				return pos, false, true
@@ -128,6 +121,28 @@ func (q *ring) reserve(size int) (pos uint64, big bool, ok bool) {
 	}
 }
 
+// restart begins a new lap of the descriptors and of the bytes on a
+// drained ring (producer; every message written is released, and hbytes
+// with it: the consumer stores it before head), so a ring that drains
+// between messages keeps using its first pages instead of touching all of
+// them in turn. What is skipped is free: pmbase and pbase say so until
+// the consumer's head and hbytes pass them; commit does not count the
+// skipped descriptors as messages, and the consumer finds their seq stale
+// and follows (peek).
+func (q *ring) restart() {
+	mask := uint64(len(q.msgs) - 1)
+	if q.ptail&mask != 0 {
+		next := (q.ptail | mask) + 1
+		q.skips += next - q.ptail
+		q.ptail, q.pmbase = next, next
+	}
+	d := uint64(len(q.data))
+	if off := q.pbytes & (d - 1); off != 0 {
+		q.pbytes += d - off
+		q.pbase = q.pbytes
+	}
+}
+
 // put writes frames as one message (producer), unpublished until commit.
 func (q *ring) put(frames ...[]byte) bool {
 	size := 0
@@ -138,18 +153,7 @@ func (q *ring) put(frames ...[]byte) bool {
 	if !ok {
 		return false
 	}
-	mask := uint64(len(q.msgs) - 1)
-	if q.ptail&mask != 0 && q.head.Load() == q.ptail {
-		// Empty, as for the bytes (reserve): this message takes the first
-		// descriptor of the next lap, so a ring that drains between
-		// messages keeps using its first descriptors' pages too. The
-		// skipped ones are free (pmbase says so until head passes it);
-		// the consumer finds their seq stale and follows (peek).
-		next := (q.ptail | mask) + 1
-		q.skips += next - q.ptail
-		q.ptail, q.pmbase = next, next
-	}
-	m := &q.msgs[q.ptail&mask]
+	m := &q.msgs[q.ptail&uint64(len(q.msgs)-1)]
 	m.seq.Store(q.ptail)
 	m.n = uint8(len(frames))
 	var dst []byte

@@ -9,7 +9,6 @@ and PUB to <spec>-in. Req mode (--req): connects a REP socket to <spec> as is.
 """
 
 import os
-import time
 
 import zmq
 
@@ -55,9 +54,9 @@ def run_stream(args):
     router = ctx.socket(zmq.ROUTER)
     router.setsockopt(zmq.IDENTITY, ident)
     router.connect(out_stream)
-    pub = ctx.socket(zmq.PUB)  # everything we send goes here
-    pub.connect(in_)
-    time.sleep(zhttp.SLOW_JOINER_DELAY)  # let the server's subscription reach our PUB
+    # Everything we send goes to our PUB, once the server's subscription
+    # has reached it (slow joiner).
+    pub = zhttp.connect_pub(ctx, in_)
     zhttp.log("stream mode: connected to", out, out_stream, in_, "as", args.id)
 
     sessions = {}  # session id -> {"seq": our next seq, "size": body bytes so far}

@@ -4,11 +4,14 @@
     python3 sendresp.py [--spec ipc://client] [--instance condure] [--id printreq] ID
 """
 
-import time
-
 import zmq
 
 import zhttp
+
+# Bounds on a one-shot tool: seconds to wait for the server's subscription,
+# and milliseconds the response may take to leave once we close.
+SUBSCRIPTION_TIMEOUT = 10
+LINGER_MS = 10000
 
 
 def main():
@@ -17,19 +20,16 @@ def main():
     args = p.parse_args()
     _, _, in_ = zhttp.stream_endpoints(args.spec)
     ctx = zmq.Context()
-    pub = ctx.socket(zmq.PUB)
-    pub.connect(in_)
-    # Slow joiner: a fresh PUB drops messages until the server's subscription
-    # has reached it, so wait before publishing.
-    time.sleep(zhttp.SLOW_JOINER_DELAY)
+    # A fresh PUB drops messages until the server's subscription has reached
+    # it (slow joiner): wait for it before publishing.
+    pub = zhttp.connect_pub(ctx, in_, SUBSCRIPTION_TIMEOUT)
     # "from" names the ROUTER identity the server will use for any later packet
     # of this session: printreq.py's, by default. "seq" is omitted: we do not
     # know what else was sent for this session, and the server allows that.
     zhttp.publish(pub, args.instance, {
         "from": args.id, "id": args.rid, "code": 200, "reason": "OK",
         "headers": [["Content-Type", "text/plain"]], "body": b"hello world\n"})
-    time.sleep(0.1)  # give the I/O thread time to deliver before we close
-    pub.close(linger=1000)
+    pub.close(linger=LINGER_MS)  # the I/O thread delivers what is queued
     ctx.term()
 
 

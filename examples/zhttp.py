@@ -3,12 +3,29 @@
 import argparse
 import sys
 
+import zmq
+
 import tnetstring
 
-# After connecting a PUB socket, ZeroMQ drops whatever it publishes until the
-# server's SUB subscription has travelled back to us ("slow joiner"). The
-# examples therefore wait this long before they publish anything.
-SLOW_JOINER_DELAY = 0.5
+
+def connect_pub(ctx, endpoint, timeout=None):
+    """Connect a publishing socket to the server's SUB endpoint and return it
+    once the server's subscription has reached it.
+
+    A fresh PUB drops whatever it publishes until the subscription has
+    travelled back to it ("slow joiner"), however long that takes on a busy
+    machine, so no fixed pause is ever enough. An XPUB is a PUB that also
+    receives its subscribers' subscriptions: the first one is the signal.
+    timeout: seconds, then TimeoutError (None: as long as it takes, e.g. for
+    the server to start).
+    """
+    pub = ctx.socket(zmq.XPUB)
+    pub.connect(endpoint)
+    if not pub.poll(None if timeout is None else int(timeout * 1000), zmq.POLLIN):
+        pub.close(linger=0)
+        raise TimeoutError("no subscription from %s within %g s" % (endpoint, timeout))
+    pub.recv()  # b"\x01" and the topic the server subscribed to
+    return pub
 
 
 def stream_endpoints(spec):

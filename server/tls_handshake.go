@@ -247,19 +247,28 @@ func (w *Worker) runHandshake(slot int32, c *conn) {
 	}
 	w.hs.running++
 	s := w.tlsSess[slot]
-	if s == nil {
-		s = w.startSession(slot, c)
+	fresh, gen := s == nil, w.conns.Gen(slot) // gen: the feed may close the slot
+	if fresh {
+		s = w.newTLSSession(slot, c)
 	} else if s.parked {
 		s.parked = false
 		w.hs.parked.drop()
 	}
 	c.flags |= fCanRead // the input waits in the kernel; its edge is spent
 	w.feedHandshake(slot, c, s)
+	if fresh {
+		// After the first feed, so that it takes what the kernel holds up
+		// to the cap whatever the goroutine's scheduling (a goroutine
+		// consuming each chunk as it is fed kept a 48 KiB ClientHello
+		// under the cap). Also when the feed closed the connection: the
+		// goroutine then reads EOF and its evDone counts it off.
+		w.startGoroutine(slot, gen, s)
+	}
 }
 
-// startSession creates a connection's TLS session and starts its
-// handshake goroutine.
-func (w *Worker) startSession(slot int32, c *conn) *tlsSession {
+// newTLSSession creates a connection's TLS session; startGoroutine runs its
+// handshake.
+func (w *Worker) newTLSSession(slot int32, c *conn) *tlsSession {
 	gen := w.conns.Gen(slot)
 	s := &tlsSession{}
 	s.tr = newMemTransport(
@@ -270,12 +279,17 @@ func (w *Worker) startSession(slot int32, c *conn) *tlsSession {
 	}
 	s.conn = tls.Server(s.tr, w.listeners[c.listener].tls)
 	w.tlsSess[slot] = s
+	return s
+}
+
+// startGoroutine runs s's handshake (connection slot of generation gen)
+// in a goroutine of its own, which posts evDone when it ends.
+func (w *Worker) startGoroutine(slot int32, gen uint32, s *tlsSession) {
 	go func() {
 		err := s.conn.HandshakeContext(context.Background())
 		handshakesDone.Add(1)
 		w.post(tlsEvent{slot: slot, gen: gen, sess: s, kind: evDone, err: err})
 	}()
-	return s
 }
 
 // isQueued reports whether r's connection still waits in the queue.

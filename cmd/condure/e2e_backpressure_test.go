@@ -428,6 +428,24 @@ func bpHandlerProcess(mode string) int {
 	select {} // never reads again; killed by the test
 }
 
+// ipcConns counts the connections the server accepted on the ipc endpoint
+// (ipc://path), as /proc/<pid>/net/unix lists them: an accepted socket
+// carries its listener's path, without the listening flag.
+func (s *testServer) ipcConns(endpoint string) int {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/net/unix", s.cmd.Process.Pid))
+	if err != nil {
+		s.t.Fatalf("cannot list the server's unix sockets: %v", err)
+	}
+	path, n := strings.TrimPrefix(endpoint, "ipc://"), 0
+	for _, l := range strings.Split(string(b), "\n") {
+		// Num RefCount Protocol Flags Type St Inode Path
+		if f := strings.Fields(l); len(f) == 8 && f[7] == path && f[3] != "00010000" {
+			n++
+		}
+	}
+	return n
+}
+
 // bpProc is a handler process.
 type bpProc struct {
 	cmd   *exec.Cmd
@@ -652,6 +670,18 @@ func stalledHandler(t *testing.T, connect bool, extra ...string) {
 		}
 	}
 	a.expect(t, "stalled")
+	if !connect {
+		// A closed its PULL, but the server's PUSH goes on giving it
+		// requests until libzmq in the server sees that connection close,
+		// and a request given to it then is lost with A's socket (as
+		// ZeroMQ drops what a peer that went away had not read): one of
+		// B's POSTs below would wait in vain (seen under load, about once
+		// in 30 runs). Wait for the server's end of it to close; hB's is
+		// left.
+		if !eventually(t, 10*time.Second, func() bool { return s.ipcConns(baseA+"-out") == 1 }) {
+			t.Fatalf("the server still has %d connections on A's request endpoint, want hB's only", s.ipcConns(baseA+"-out"))
+		}
+	}
 	mark := s.logMark()
 	// A's clients send 4 KB messages until A's pipe is full and their
 	// own sends block.

@@ -31,6 +31,13 @@ const (
 	// 1 s: shutdown flushes cancels this long at most, well inside the 4 s
 	// Pushpin's runner waits before it kills (reference.md §12 #17).
 	shutdownLinger = time.Second
+	// How long shutdown waits for zmq_ctx_term once every socket is closed
+	// (with shutdownLinger), before it exits without it: the linger and a
+	// margin. libzmq 4.3.4 was seen to hang there for good, every thread
+	// idle (reaper and I/O thread in epoll_wait without a timer), about
+	// once in 500 stops on a loaded 2-core machine, just after a handler
+	// went away.
+	ctxTermWait = shutdownLinger + 500*time.Millisecond
 )
 
 func main() { os.Exit(run(os.Args[1:])) }
@@ -264,7 +271,7 @@ func start(cfg *config.Config, sockets []inherited) (*app, error) {
 			hub.Stop()
 			hub.Wait()
 		}
-		ctx.Term()
+		termCtx(ctx, ctxTermWait)
 	}
 	var owned []int
 	if opts.Listens, owned, opts.Certs, err = listeners(cfg, sockets); err != nil {
@@ -334,6 +341,22 @@ func reservePs(loops int) bool {
 		return false
 	}
 	return true
+}
+
+// termCtx terminates the ZeroMQ context, waiting at most wait: what the
+// sockets held has had its linger by then, and the process is about to
+// exit, which ends a context libzmq could not terminate.
+func termCtx(ctx *zmq.Context, wait time.Duration) {
+	done := make(chan struct{})
+	go func() {
+		ctx.Term()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(wait):
+		logging.Warn(target, "the ZeroMQ context did not terminate within %v: exiting without it", wait)
+	}
 }
 
 // startHub creates and runs the hub on its own locked OS thread, so its

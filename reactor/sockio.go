@@ -50,8 +50,9 @@ func (w *Writer) Sendv(fd int, bufs [][]byte) (int, error) {
 		return 0, nil
 	}
 	if n == 1 {
+		v := w.iov[0]
 		w.clear(n)
-		return send(fd, bufs)
+		return send(fd, v.Base, int(v.Len))
 	}
 	msg := unix.Msghdr{Iov: &w.iov[0]}
 	msg.SetIovlen(n)
@@ -72,16 +73,11 @@ func (w *Writer) Sendv(fd int, bufs [][]byte) (int, error) {
 	return int(r), nil
 }
 
-// send writes the one non-empty buffer of bufs with sendto, as Sendv.
-func send(fd int, bufs [][]byte) (int, error) {
-	var b []byte
-	for _, b = range bufs {
-		if len(b) > 0 {
-			break
-		}
-	}
+// send writes the n bytes at p (the one buffer Sendv loaded) with sendto,
+// as Sendv.
+func send(fd int, p *byte, n int) (int, error) {
 	for {
-		r, _, e := unix.RawSyscall6(unix.SYS_SENDTO, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)), unix.MSG_NOSIGNAL|unix.MSG_DONTWAIT, 0, 0)
+		r, _, e := unix.RawSyscall6(unix.SYS_SENDTO, uintptr(fd), uintptr(unsafe.Pointer(p)), uintptr(n), unix.MSG_NOSIGNAL|unix.MSG_DONTWAIT, 0, 0)
 		if e == unix.EINTR {
 			continue
 		}

@@ -249,7 +249,7 @@ func (w *Worker) runHandshake(slot int32, c *conn) {
 	s := w.tlsSess[slot]
 	fresh, gen := s == nil, w.conns.Gen(slot) // gen: the feed may close the slot
 	if fresh {
-		s = w.newTLSSession(slot, c)
+		s = w.newTLSSession(slot, gen, c)
 	} else if s.parked {
 		s.parked = false
 		w.hs.parked.drop()
@@ -266,10 +266,9 @@ func (w *Worker) runHandshake(slot int32, c *conn) {
 	}
 }
 
-// newTLSSession creates a connection's TLS session; startGoroutine runs its
-// handshake.
-func (w *Worker) newTLSSession(slot int32, c *conn) *tlsSession {
-	gen := w.conns.Gen(slot)
+// newTLSSession creates the TLS session of the connection in slot (of
+// generation gen); startGoroutine runs its handshake.
+func (w *Worker) newTLSSession(slot int32, gen uint32, c *conn) *tlsSession {
 	s := &tlsSession{}
 	s.tr = newMemTransport(
 		func() { w.post(tlsEvent{slot: slot, gen: gen, sess: s, kind: evFlush}) },
